@@ -1,0 +1,127 @@
+"""Domain errors.
+
+Every error the core raises is a :class:`WanggeError`. Most are also a builtin
+``ValueError`` or ``LookupError`` so that callers who do not know our types can
+still catch them. The API maps each class to an HTTP status and a problem type
+in exactly one table (``api/errors.py``); the CLI maps them to exit code 2.
+"""
+
+from __future__ import annotations
+
+
+class WanggeError(Exception):
+    """Base of every domain error.
+
+    Parameters
+    ----------
+    message
+        What went wrong, in words a planner understands (English).
+    detail_zh
+        The same in Chinese, shown on pages and in problem+json bodies.
+    context
+        Machine-readable facts (feature ids, file names, candidates...).
+    """
+
+    title_en = "Invalid input"
+    title_zh = "输入无效"
+
+    def __init__(self, message: str, *, detail_zh: str | None = None, **context: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail_zh = detail_zh
+        self.context = context
+
+
+class InputError(WanggeError, ValueError):
+    """Bad input in general (a file, a parameter, a value)."""
+
+
+class MissingCrsError(InputError):
+    """A layer has no coordinate reference system and none was given."""
+
+    title_en = "Missing coordinate reference system"
+    title_zh = "缺少坐标参考系"
+
+
+class InvalidGeometryError(InputError):
+    """A geometry is invalid and could not be repaired."""
+
+    title_en = "Invalid geometry"
+    title_zh = "几何图形无效"
+
+
+class EmptyLayerError(InputError):
+    """A layer holds no features (after filtering)."""
+
+    title_en = "Empty layer"
+    title_zh = "图层为空"
+
+
+class InvalidCodeError(InputError):
+    """A 12-, 15- or 20-digit code is malformed or inconsistent with its parents."""
+
+    title_en = "Invalid code"
+    title_zh = "代码无效"
+
+
+class UnknownDatumError(InputError):
+    """A datum name we do not know."""
+
+    title_en = "Unknown datum"
+    title_zh = "未知坐标基准"
+
+
+class ColumnMappingError(InputError):
+    """A ``--map OURS=THEIRS`` names a field that is not in the file, or a required field is missing."""
+
+    title_en = "Column mapping error"
+    title_zh = "字段映射错误"
+
+
+class UnsupportedFormatError(InputError):
+    """A file format we cannot read."""
+
+    title_en = "Unsupported file format"
+    title_zh = "不支持的文件格式"
+
+
+class BoundaryNotFoundError(InputError, LookupError):
+    """No boundary relation at the requested admin level, or no ``--within`` match."""
+
+    title_en = "Boundary not found"
+    title_zh = "未找到行政边界"
+
+
+class AmbiguousBoundaryError(InputError):
+    """A ``--within`` name matches several relations; the message lists them."""
+
+    title_en = "Ambiguous boundary name"
+    title_zh = "边界名称不唯一"
+
+
+class RulesError(InputError):
+    """A rules file is unreadable or sets an unknown or invalid value."""
+
+    title_en = "Invalid rules file"
+    title_zh = "规则文件无效"
+
+
+class UploadTooLargeError(InputError):
+    """An upload exceeds ``WANGGE_MAX_UPLOAD_MB``."""
+
+    title_en = "Upload too large"
+    title_zh = "上传文件过大"
+
+
+class NotFoundError(WanggeError, LookupError):
+    """A study area, layer, plan or version that does not exist."""
+
+    title_en = "Not found"
+    title_zh = "未找到"
+
+
+class ConflictError(WanggeError):
+    """The stored state changed under the caller (a stale version, an existing name)."""
+
+    title_en = "Conflict"
+    title_zh = "冲突"

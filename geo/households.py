@@ -1,0 +1,364 @@
+"""Household estimates from building footprints, calibrated on tagged populations.
+
+No household counts exist in open data, so we model them (DOMAIN §9):
+
+1. **Residential filter**: a building whose type is residential, or a plain
+   ``building=yes`` inside a footprint range with no other use tagged.
+2. **Levels**: the tagged ``building:levels``; else the median of tagged
+   residential buildings nearby; else the class default (2 rural, 4 urban).
+3. **Raw estimate**: footprint x levels / floor area per household.
+4. **Calibration**: one factor per study area, fitted to the tagged
+   populations whose territory we know (``population / persons per household``),
+   applied to every estimated building. User counts (``households_source ==
+   "given"``) are never scaled, and are subtracted from the tagged totals first.
+
+Which tagged populations are used, and how (:func:`calibration_units`):
+
+* an admin polygon with a ``population`` (the study-area boundary, a community)
+  stands for the buildings inside it;
+* a place named like the community it lies in is that community's main place:
+  OSM's convention is to tag it with the municipality's population;
+* a place whose population equals that of an admin unit containing it is the
+  same figure twice (Monaco's city node and commune): skipped;
+* a tagged place inside a community that already has a unit is included in
+  that unit's figure (Eschen with Nendeln): counted once, skipped;
+* any other natural village stands for its natural-village area (the buildings
+  nearest to it within its community);
+* a unit nested inside another unit is **held out**: the fit uses only the
+  outermost units, so no building is counted twice; the held-out units test it.
+
+Every fitted unit is also tested leave-one-out: calibrated on the others, how
+far off is it? Those errors are reported with the estimates and stated, for the
+demo data, in ``data/README.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.rules import HouseholdRules, Rules
+
+
+def residential_mask(buildings: gpd.GeoDataFrame, footprint_m2: pd.Series, rules: HouseholdRules) -> pd.Series:
+    """Tell which buildings house people.
+
+    Parameters
+    ----------
+    buildings
+        With ``building`` (OSM type; empty means ``yes``) and ``other_use``
+        (tags of other uses, e.g. ``shop=bakery``; empty when none).
+    footprint_m2
+        Footprint area on the same index, in square metres.
+
+    Returns
+    -------
+    Series of bool on the buildings' index.
+    """
+    btype = buildings["building"].fillna(rules.generic_type).astype(str).str.strip().str.lower()
+    other = buildings["other_use"].fillna("").astype(str).str.len() > 0
+    generic = ((btype == rules.generic_type)
+               & footprint_m2.between(rules.generic_min_footprint_m2, rules.generic_max_footprint_m2)
+               & ~other)
+    return (btype.isin(rules.residential_types) | generic).rename("residential")
+
+
+def estimate_levels(
+    buildings_metric: gpd.GeoDataFrame, residential: pd.Series, area_class: pd.Series, rules: Rules,
+) -> pd.DataFrame:
+    """Give every building a number of storeys and say where it came from.
+
+    Parameters
+    ----------
+    buildings_metric
+        Buildings in a metric CRS, with ``levels_tagged`` (numeric or empty).
+    residential
+        Output of :func:`residential_mask`; only residential buildings lend
+        their levels to neighbours (a church tower says nothing of houses).
+    area_class
+        ``urban`` or ``rural`` per building (its community's class).
+
+    Returns
+    -------
+    DataFrame with ``levels`` (float) and ``levels_source`` (``tagged``,
+    ``nearby`` or ``default``) on the buildings' index.
+    """
+    h = rules.households
+    tagged = pd.to_numeric(buildings_metric["levels_tagged"], errors="coerce")
+    tagged = tagged.where(tagged > 0)
+    levels = tagged.copy()
+    source = pd.Series(np.where(tagged.notna(), "tagged", None), index=buildings_metric.index, dtype=object)
+    points = shapely.points(shapely.get_coordinates(buildings_metric.geometry.representative_point()))
+    donors = np.flatnonzero((tagged.notna() & residential).to_numpy())
+    targets = np.flatnonzero(tagged.isna().to_numpy())
+    if len(donors) and len(targets) and h.nearby_levels_radius_m > 0:
+        tree = shapely.STRtree(points[donors])
+        t_idx, d_idx = tree.query(points[targets], predicate="dwithin", distance=h.nearby_levels_radius_m)
+        if len(t_idx):
+            pairs = pd.DataFrame({"t": targets[t_idx], "lv": tagged.to_numpy()[donors[d_idx]]})
+            grouped = pairs.groupby("t")["lv"].agg(["median", "size"])
+            grouped = grouped[grouped["size"] >= h.nearby_levels_min_count]
+            pos = grouped.index.to_numpy()
+            levels.iloc[pos] = grouped["median"].to_numpy()
+            source.iloc[pos] = "nearby"
+    missing = levels.isna()
+    defaults = area_class.map({"urban": h.default_levels_urban}).fillna(h.default_levels_rural)
+    levels[missing] = defaults[missing]
+    source[missing] = "default"
+    return pd.DataFrame({"levels": levels.astype(float), "levels_source": source})
+
+
+def raw_households(footprint_m2: pd.Series, levels: pd.Series, residential: pd.Series,
+                   rules: HouseholdRules) -> pd.Series:
+    """Return uncalibrated households: footprint x levels / floor area per household (0 if not residential)."""
+    raw = footprint_m2 * levels / rules.floor_area_per_household_m2
+    return raw.where(residential, 0.0).astype(float)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The fitted factor and how well it predicts populations it did not see.
+
+    Attributes
+    ----------
+    factor
+        Multiplies every raw estimate (1.0 when nothing could be fitted).
+    units
+        One row per tagged population considered: ``name``, ``kind``
+        (``boundary``/``community``/``natural_village``), ``role`` (``fit``,
+        ``held_out`` or ``skipped``), ``reason``, ``population`` (tagged),
+        ``estimated_population`` (with the final factor) and ``loo_error``
+        (relative error when left out of the fit; None when it cannot be
+        computed, e.g. a single fitted unit).
+    """
+
+    factor: float
+    units: pd.DataFrame
+
+    @property
+    def calibrated(self) -> bool:
+        """True when at least one tagged population was fitted."""
+        return bool((self.units["role"] == "fit").any()) if len(self.units) else False
+
+    def report(self, rules: HouseholdRules) -> dict[str, Any]:
+        """Return a JSON-serialisable summary (stored with the study area)."""
+        errs = self.units["loo_error"].dropna().abs() if len(self.units) else pd.Series(dtype=float)
+        units = self.units.replace({np.nan: None}).to_dict(orient="records") if len(self.units) else []
+        return {
+            "calibrated": self.calibrated,
+            "factor": round(self.factor, 6),
+            "effective_floor_area_per_household_m2": round(rules.floor_area_per_household_m2 / self.factor, 1)
+            if self.factor > 0 else None,
+            "persons_per_household": rules.persons_per_household,
+            "units": units,
+            "loo_median_abs_error": None if errs.empty else round(float(errs.median()), 4),
+            "loo_max_abs_error": None if errs.empty else round(float(errs.max()), 4),
+        }
+
+
+# Place kinds larger than any community: their figures cannot be tied to our buildings.
+_NO_TERRITORY = frozenset({"country", "state", "region", "province", "county", "district", "municipality"})
+
+
+def _norm(name: object) -> str:
+    return "" if name is None or (isinstance(name, float) and np.isnan(name)) else str(name).strip().casefold()
+
+
+def calibration_units(
+    *, buildings: pd.DataFrame, boundary: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
+    places: gpd.GeoDataFrame, natural_village_kinds: tuple[str, ...],
+) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """Find the tagged populations whose territory we know (see the module notes).
+
+    Parameters
+    ----------
+    buildings
+        With ``community_fid`` and ``natural_village_fid``.
+    boundary, communities, places
+        Layers with ``population`` where tagged; ``places`` need ``community_fid``.
+
+    Returns
+    -------
+    units, members
+        ``units``: dicts with ``key``, ``name``, ``kind``, ``population``,
+        ``parent`` (the key of the unit containing it, if any), ``role`` and
+        ``reason``; ``members``: unit key -> boolean mask over the buildings.
+    """
+    units: list[dict[str, Any]] = []
+    members: dict[str, np.ndarray] = {}
+    admin_pops: list[tuple[str, float, Any]] = []  # (key, population, geometry)
+
+    for _, row in boundary.iterrows():
+        pop = pd.to_numeric(row.get("population"), errors="coerce")
+        if pd.notna(pop) and pop > 0:
+            key = f"boundary:{row['fid']}"
+            units.append({"key": key, "name": row.get("name"), "kind": "boundary", "population": float(pop),
+                          "parent": None, "role": "fit", "reason": "tagged admin population"})
+            members[key] = buildings["community_fid"].notna().to_numpy()
+            admin_pops.append((key, float(pop), row.geometry))
+    top = units[0]["key"] if units else None
+
+    community_unit: dict[str, str] = {}
+    for _, row in communities.iterrows():
+        pop = pd.to_numeric(row.get("population"), errors="coerce")
+        if pd.notna(pop) and pop > 0:
+            key = f"community:{row['fid']}"
+            units.append({"key": key, "name": row.get("name"), "kind": "community", "population": float(pop),
+                          "parent": top, "role": "fit", "reason": "tagged admin population"})
+            members[key] = (buildings["community_fid"] == row["fid"]).to_numpy()
+            community_unit[row["fid"]] = key
+            admin_pops.append((key, float(pop), row.geometry))
+
+    names = {r["fid"]: (_norm(r.get("name")), _norm(r.get("name_zh"))) for _, r in communities.iterrows()}
+    tagged_places = places[pd.to_numeric(places["population"], errors="coerce") > 0] if len(places) else places
+    # Main places first, so that a village inside a community with a main place is known to be contained.
+    ordered = sorted(
+        tagged_places.itertuples(index=False),
+        key=lambda p: (_norm(p.name) not in names.get(p.community_fid, ("", "")), -float(p.population)),
+    )
+    for p in ordered:
+        pop = float(p.population)
+        base = {"name": p.name, "population": pop}
+        dup = next((k for k, v, g in admin_pops if abs(v - pop) < 0.5 and g is not None and g.covers(p.geometry)), None)
+        if dup is not None:
+            units.append({**base, "key": f"place:{p.fid}", "kind": "place", "parent": dup, "role": "skipped",
+                          "reason": f"same figure as {dup} (counted once)"})
+            continue
+        if p.place in _NO_TERRITORY:
+            units.append({**base, "key": f"place:{p.fid}", "kind": "place", "parent": None, "role": "skipped",
+                          "reason": f"a place of kind {p.place} has no territory here"})
+            continue
+        cfid = p.community_fid
+        if cfid is None or (isinstance(cfid, float) and np.isnan(cfid)):
+            units.append({**base, "key": f"place:{p.fid}", "kind": "place", "parent": None, "role": "skipped",
+                          "reason": "outside every community"})
+            continue
+        if _norm(p.name) in names.get(cfid, ()) and _norm(p.name):
+            if cfid in community_unit:
+                units.append({**base, "key": f"place:{p.fid}", "kind": "place", "parent": community_unit[cfid],
+                              "role": "skipped", "reason": "the community's own tag is used (counted once)"})
+                continue
+            key = f"community:{cfid}"
+            units.append({**base, "key": key, "kind": "community", "parent": top, "role": "fit",
+                          "reason": "main place of its community"})
+            members[key] = (buildings["community_fid"] == cfid).to_numpy()
+            community_unit[cfid] = key
+            continue
+        if cfid in community_unit:
+            units.append({**base, "key": f"place:{p.fid}", "kind": "place", "parent": community_unit[cfid],
+                          "role": "skipped", "reason": f"included in {community_unit[cfid]} (counted once)"})
+            continue
+        if p.place in natural_village_kinds:
+            key = f"natural_village:{p.fid}"
+            units.append({**base, "key": key, "kind": "natural_village", "parent": top, "role": "fit",
+                          "reason": "natural-village area (buildings nearest to it)"})
+            members[key] = (buildings["natural_village_fid"] == p.fid).to_numpy()
+            continue
+        units.append({**base, "key": f"place:{p.fid}", "kind": "place", "parent": None, "role": "skipped",
+                      "reason": f"no territory for a place of kind {p.place}"})
+    for u in units:
+        if u["role"] == "fit" and u["parent"] is not None and any(
+            v["key"] == u["parent"] and v["role"] == "fit" for v in units
+        ):
+            u["role"] = "held_out"
+            u["reason"] += "; nested in " + u["parent"] + ", so held out of the fit"
+    return units, members
+
+
+def fit_calibration(
+    units: list[dict[str, Any]], members: dict[str, np.ndarray], *, raw: np.ndarray, given: np.ndarray,
+    rules: HouseholdRules,
+) -> Calibration:
+    """Fit one factor to the ``fit`` units and test it on every unit left out.
+
+    The factor is the ratio of sums over the fitted units,
+    ``(sum(population) / persons_per_household - sum(given)) / sum(raw)``,
+    so large units weigh by their size; a unit's leave-one-out error is that
+    of the factor fitted without it.
+    """
+    pph = rules.persons_per_household
+    stats = {k: (float(raw[m].sum()), float(given[m].sum())) for k, m in members.items()}
+
+    def factor_of(keys: list[str]) -> float | None:
+        r = sum(stats[k][0] for k in keys)
+        target = sum(u["population"] / pph - stats[u["key"]][1] for u in units if u["key"] in keys)
+        return target / r if r > 0 and target > 0 else None
+
+    fit_keys = [u["key"] for u in units if u["role"] == "fit"]
+    factor = factor_of(fit_keys) if rules.calibrate and fit_keys else None
+    k = 1.0 if factor is None else factor
+    rows = []
+    for u in units:
+        row = {kk: u[kk] for kk in ("name", "kind", "role", "reason", "population")}
+        row["estimated_population"] = None
+        row["loo_error"] = None
+        if u["key"] in stats:
+            r, g = stats[u["key"]]
+            row["estimated_population"] = round((r * k + g) * pph, 1)
+            if factor is not None:
+                others = [x for x in fit_keys if x != u["key"]]
+                k_wo = factor_of(others) if others else None
+                if k_wo is not None:
+                    row["loo_error"] = round(((r * k_wo + g) * pph - u["population"]) / u["population"], 4)
+        if factor is None and u["role"] == "fit":
+            row["role"] = "unused"
+            row["reason"] += "; calibration off" if not rules.calibrate else "; nothing to fit"
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=["name", "kind", "role", "reason", "population", "estimated_population",
+                                        "loo_error"])
+    return Calibration(factor=k, units=frame)
+
+
+def estimate_households(
+    buildings_metric: gpd.GeoDataFrame, *, area_class: pd.Series, boundary: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame, places: gpd.GeoDataFrame, rules: Rules,
+) -> tuple[pd.DataFrame, Calibration]:
+    """Estimate households for every building not given a count, calibrated on tagged populations.
+
+    Parameters
+    ----------
+    buildings_metric
+        Buildings in the area's metric CRS, with ``building``, ``other_use``,
+        ``levels_tagged``, ``households``, ``households_source``,
+        ``community_fid`` and ``natural_village_fid``.
+    area_class
+        ``urban``/``rural`` per building.
+    boundary, communities, places
+        For the tagged populations (any CRS; only topology is used).
+
+    Returns
+    -------
+    columns, calibration
+        ``columns`` on the buildings' index: ``footprint_m2``, ``residential``,
+        ``levels``, ``levels_source``, ``households`` (float, 2 decimals) and
+        ``households_source`` (``given`` kept as it was, else ``estimated``).
+    """
+    h = rules.households
+    footprint = buildings_metric.geometry.area.round(1)
+    residential = residential_mask(buildings_metric, footprint, h)
+    lv = estimate_levels(buildings_metric, residential, area_class, rules)
+    raw = raw_households(footprint, lv["levels"], residential, h)
+    given_mask = buildings_metric["households_source"].eq("given") & buildings_metric["households"].notna()
+    given = pd.to_numeric(buildings_metric["households"], errors="coerce").where(given_mask, 0.0).fillna(0.0)
+    raw_est = raw.where(~given_mask, 0.0)
+    crs = buildings_metric.crs
+    units, members = calibration_units(
+        buildings=buildings_metric, boundary=boundary.to_crs(crs), communities=communities.to_crs(crs),
+        places=places.to_crs(crs), natural_village_kinds=rules.natural_villages.place_kinds,
+    )
+    cal = fit_calibration(units, members, raw=raw_est.to_numpy(), given=given.to_numpy(), rules=h)
+    households = (raw_est * cal.factor).where(~given_mask, given).round(2)
+    out = pd.DataFrame({
+        "footprint_m2": footprint,
+        "residential": residential,
+        "levels": lv["levels"],
+        "levels_source": lv["levels_source"],
+        "households": households,
+        "households_source": np.where(given_mask, "given", "estimated"),
+    }, index=buildings_metric.index)
+    return out, cal

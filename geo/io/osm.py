@@ -1,0 +1,245 @@
+"""Read OpenStreetMap ``.osm.pbf`` extracts with pyosmium.
+
+Two passes, so that an extract of a whole province costs only what the study
+area needs:
+
+1. :func:`read_boundaries` assembles every ``boundary=administrative`` polygon
+   (relations and closed ways). A relation whose members the extract cut off
+   cannot be assembled; it is returned with ``complete=False`` and no geometry,
+   so callers can report it rather than silently drop it.
+2. :func:`read_features` reads roads, buildings, key places, ``place=*`` points
+   and ``man_made=surveillance`` cameras whose nodes fall in a bounding box.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import osmium
+import shapely
+from shapely.geometry import box
+
+from geo.crs import STORAGE_CRS
+from geo.errors import InputError, UnsupportedFormatError
+from geo.key_places import OSM_KEYS, category_from_osm
+
+Progress = Callable[[str, float | None], None]
+
+_ROAD_TAGS = ("highway", "name", "ref", "oneway", "maxspeed", "service", "access", "foot",
+              "bridge", "tunnel", "layer", "junction", "motor_vehicle")
+_OTHER_USE = ("amenity", "shop", "office", "craft", "tourism", "industrial", "healthcare", "leisure")
+_BOUNDARY_TAGS = ("name", "name:zh", "name:zh-Hans", "admin_level", "population", "ref", "ISO3166-2",
+                  "wikidata", "type")
+
+
+def _check_pbf(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"File {path} does not exist", detail_zh=f"文件 {path} 不存在", file=str(path))
+    if not path.name.endswith((".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz")):
+        raise UnsupportedFormatError(
+            f"{path.name} is not an OSM extract (.osm.pbf)", detail_zh=f"{path.name} 不是 OSM 数据（.osm.pbf）",
+            file=str(path),
+        )
+
+
+def _name_zh(tags: Any) -> str | None:
+    return tags.get("name:zh-Hans") or tags.get("name:zh") or None
+
+
+def _num(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(str(value).replace(",", "").replace(" ", "").split(";")[0])
+    except ValueError:
+        return None
+
+
+def read_boundaries(path: str | Path, *, progress: Progress | None = None) -> gpd.GeoDataFrame:
+    """Read every administrative boundary of an extract.
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns ``fid`` (``r123``/``w123``), ``osm_id``, ``osm_type``, ``name``, ``name_zh``,
+        ``admin_level`` (int or None), ``population``, ``iso``, ``complete`` and the
+        (multi)polygon geometry (None for relations the extract cut off), EPSG:4326.
+
+    Raises
+    ------
+    InputError
+        When the file is missing or not an OSM file pyosmium can read.
+    """
+    p = Path(path)
+    _check_pbf(p)
+    wkb = osmium.geom.WKBFactory()
+    relations: dict[int, dict[str, Any]] = {}
+    areas: dict[tuple[str, int], bytes] = {}
+    closed_ways: dict[int, dict[str, Any]] = {}
+    boundary_filter = osmium.filter.TagFilter(("boundary", "administrative"))
+    if progress:
+        progress("boundaries", None)
+    try:
+        fp = osmium.FileProcessor(str(p)).with_areas(boundary_filter).with_filter(boundary_filter)
+        for obj in fp:
+            if obj.is_relation():
+                relations[obj.id] = {t: obj.tags.get(t) for t in _BOUNDARY_TAGS} | {"name_zh": _name_zh(obj.tags)}
+            elif obj.is_area():
+                kind = "way" if obj.from_way() else "relation"
+                try:
+                    areas[(kind, obj.orig_id())] = wkb.create_multipolygon(obj)
+                except RuntimeError:
+                    continue  # a broken ring: treated like an incomplete relation
+                # Boundary ways that are members of a relation carry the tags too,
+                # but only a named closed way is a boundary of its own.
+                if kind == "way" and obj.tags.get("name"):
+                    closed_ways[obj.orig_id()] = {t: obj.tags.get(t) for t in _BOUNDARY_TAGS} | {
+                        "name_zh": _name_zh(obj.tags)}
+    except RuntimeError as exc:
+        raise InputError(f"Cannot read {p.name} as OSM data: {exc}", detail_zh=f"无法读取 OSM 文件 {p.name}：{exc}",
+                         file=str(p)) from None
+    rows = []
+    for kind, items in (("relation", relations), ("way", closed_ways)):
+        for oid, tags in items.items():
+            geom = areas.get((kind, oid))
+            level = _num(tags.get("admin_level"))
+            rows.append({
+                "fid": f"{kind[0]}{oid}", "osm_id": oid, "osm_type": kind, "name": tags.get("name"),
+                "name_zh": tags.get("name_zh"), "admin_level": None if level is None else int(level),
+                "population": _num(tags.get("population")), "iso": tags.get("ISO3166-2"),
+                "complete": geom is not None,
+                "geometry": shapely.from_wkb(bytes.fromhex(geom) if isinstance(geom, str) else geom)
+                if geom is not None else None,
+            })
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS) if rows else gpd.GeoDataFrame(
+        {"fid": [], "osm_id": [], "osm_type": [], "name": [], "name_zh": [], "admin_level": [],
+         "population": [], "iso": [], "complete": []}, geometry=gpd.GeoSeries([], crs=STORAGE_CRS))
+    if len(frame):
+        frame["geometry"] = shapely.make_valid(frame.geometry.values)
+    return frame
+
+
+def read_features(
+    path: str | Path, bbox: tuple[float, float, float, float], *, progress: Progress | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Read roads, buildings, key places, places and cameras touching a lon/lat bounding box.
+
+    Returns
+    -------
+    dict
+        ``roads`` (lines), ``buildings`` (polygons), ``key_places``, ``places``
+        and ``cameras`` (points), each a GeoDataFrame in EPSG:4326 with an
+        ``fid`` like ``w123``; areas become points at their representative point
+        with ``from_area=True``.
+    """
+    p = Path(path)
+    _check_pbf(p)
+    x0, y0, x1, y1 = bbox
+    wkb = osmium.geom.WKBFactory()
+    roads: list[dict[str, Any]] = []
+    buildings: list[dict[str, Any]] = []
+    key_places: list[dict[str, Any]] = []
+    places: list[dict[str, Any]] = []
+    cameras: list[dict[str, Any]] = []
+
+    def inside(lon: float, lat: float) -> bool:
+        return x0 <= lon <= x1 and y0 <= lat <= y1
+
+    keys = ("highway", "building", "place", "man_made", *OSM_KEYS)
+    fp = (osmium.FileProcessor(str(p))
+          .with_locations()
+          .with_areas(osmium.filter.KeyFilter("building", "place", *OSM_KEYS))
+          .with_filter(osmium.filter.KeyFilter(*keys)))
+    seen = 0
+    try:
+        for obj in fp:
+            seen += 1
+            if progress and seen % 50000 == 0:
+                progress(f"features: {seen:,} objects read", None)
+            tags = obj.tags
+            if obj.is_node():
+                loc = obj.location
+                if not loc.valid() or not inside(loc.lon, loc.lat):
+                    continue
+                point = shapely.Point(loc.lon, loc.lat)
+                _point_feature(f"n{obj.id}", obj.id, tags, point, False, key_places, places, cameras)
+            elif obj.is_way():
+                if "highway" not in tags or tags.get("area") == "yes":
+                    continue
+                try:
+                    if not any(inside(n.lon, n.lat) for n in obj.nodes if n.location.valid()):
+                        continue
+                    line = shapely.from_wkb(wkb.create_linestring(obj))
+                except RuntimeError:
+                    continue  # a way with missing or repeated nodes only
+                roads.append({"fid": f"w{obj.id}", "osm_id": obj.id, **{t: tags.get(t) for t in _ROAD_TAGS},
+                              "geometry": line})
+            elif obj.is_area():
+                kind = "w" if obj.from_way() else "r"
+                try:
+                    ring = next(iter(obj.outer_rings()))
+                    first = next(iter(ring))
+                    if not inside(first.lon, first.lat):
+                        continue
+                    poly = shapely.from_wkb(wkb.create_multipolygon(obj))
+                except (RuntimeError, StopIteration):
+                    continue
+                fid = f"{kind}{obj.orig_id()}"
+                if "building" in tags and tags.get("building") != "no":
+                    other = ";".join(f"{k}={tags.get(k)}" for k in _OTHER_USE if k in tags) or None
+                    buildings.append({
+                        "fid": fid, "osm_id": obj.orig_id(), "building": tags.get("building"),
+                        "name": tags.get("name"), "levels_tagged": _num(tags.get("building:levels")),
+                        "roof_levels": _num(tags.get("roof:levels")), "flats": _num(tags.get("building:flats")),
+                        "other_use": other, "addr_street": tags.get("addr:street"),
+                        "addr_housenumber": tags.get("addr:housenumber"), "geometry": poly,
+                    })
+                _point_feature(fid, obj.orig_id(), tags, poly.representative_point(), True,
+                               key_places, places, cameras)
+    except RuntimeError as exc:
+        raise InputError(f"Cannot read {p.name} as OSM data: {exc}", detail_zh=f"无法读取 OSM 文件 {p.name}：{exc}",
+                         file=str(p)) from None
+    if progress:
+        progress(f"features: {seen:,} objects read", None)
+    out = {
+        "roads": roads, "buildings": buildings, "key_places": key_places, "places": places, "cameras": cameras,
+    }
+    return {k: _frame(v) for k, v in out.items()}
+
+
+def _point_feature(fid: str, oid: int, tags: Any, point: shapely.Point, from_area: bool,
+                   key_places: list[dict[str, Any]], places: list[dict[str, Any]],
+                   cameras: list[dict[str, Any]]) -> None:
+    cat = category_from_osm(tags)
+    if cat is not None:
+        raw = ";".join(f"{k}={tags.get(k)}" for k in OSM_KEYS if k in tags)
+        key_places.append({"fid": fid, "osm_id": oid, "category": cat, "name": tags.get("name"),
+                           "name_zh": _name_zh(tags), "tags": raw, "from_area": from_area, "geometry": point})
+    if "place" in tags:
+        places.append({"fid": fid, "osm_id": oid, "name": tags.get("name"), "name_zh": _name_zh(tags),
+                       "place": tags.get("place"), "population": _num(tags.get("population")),
+                       "from_area": from_area, "geometry": point})
+    if tags.get("man_made") == "surveillance" and tags.get("surveillance:type", "camera") == "camera":
+        ctype = tags.get("camera:type")
+        cameras.append({
+            "fid": fid, "device_id": None, "name": tags.get("name"),
+            "camera_type": "ptz" if ctype in ("dome", "panning") else ("bullet" if ctype else None),
+            "status": None, "owner": tags.get("operator"), "category": tags.get("surveillance"),
+            "direction": _num(tags.get("camera:direction") or tags.get("direction")),
+            "source": "osm", "geometry": point,
+        })
+
+
+def _frame(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
+    if not rows:
+        return gpd.GeoDataFrame({"fid": []}, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS)
+
+
+def bbox_of(geometry: shapely.Geometry, margin_deg: float = 0.0) -> tuple[float, float, float, float]:
+    """Return a lon/lat bounding box of a geometry, widened by a margin."""
+    x0, y0, x1, y1 = box(*geometry.bounds).buffer(margin_deg, join_style="mitre").bounds
+    return (x0, y0, x1, y1)

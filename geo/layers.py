@@ -1,0 +1,374 @@
+"""Turn a county's layer (any column names) into one of our layer kinds.
+
+Column names in government files vary (``NAME``, ``名称``, ``MC``); a planner
+maps theirs to ours with ``--map OURS=THEIRS``, and the usual Chinese and
+English headers are recognised without it. Every value that carries meaning is
+checked here: codes, 城乡分类代码, household counts, geometry types.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.area import LAYER_COLUMNS, LAYER_GEOMETRY, conform, text
+from geo.codes import check_parents, validate_code12, validate_urban_rural_code
+from geo.errors import ColumnMappingError, EmptyLayerError, InputError, InvalidGeometryError
+from geo.key_places import normalise_category
+
+# Our column -> headers we recognise without --map (case-insensitive).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "fid": ("fid", "id", "编号", "objectid", "building_id", "建筑编号"),
+    "name": ("name", "名称", "mc", "name_zh", "村名", "社区名称", "网格名称"),
+    "code12": ("code12", "code", "代码", "统计用区划代码", "区划代码", "qhdm", "cun_code"),
+    "urban_rural_code": ("urban_rural_code", "城乡分类代码", "城乡分类", "cxfldm"),
+    "township_code": ("township_code", "乡镇代码", "街道代码"),
+    "county_code": ("county_code", "县代码", "区县代码"),
+    "households": ("households", "户数", "hs", "hushu", "household"),
+    "population": ("population", "人口", "人口数", "rk"),
+    "device_id": ("device_id", "设备编码", "国标编码", "gb_id", "deviceid"),
+    "camera_type": ("camera_type", "摄像机类型", "设备类型"),
+    "status": ("status", "状态", "在线状态"),
+    "owner": ("owner", "权属", "建设单位", "operator"),
+    "category": ("category", "类别", "类型", "type"),
+    "kind": ("kind", "类型", "type"),
+    "highway": ("highway", "道路等级", "class", "fclass"),
+    "building": ("building", "建筑类型"),
+    "levels_tagged": ("levels", "building_levels", "层数", "floors"),
+    "place": ("place", "类型"),
+    "direction": ("direction", "朝向", "方向"),
+    "osm_id": ("osm_id",),
+    "addr_street": ("addr_street", "street", "街路巷", "路名"),
+    "addr_housenumber": ("addr_housenumber", "housenumber", "门牌号", "门牌"),
+}
+
+_PREFIX = {"communities": "c", "natural_villages": "v", "buildings": "b", "roads": "l", "key_places": "k",
+           "cameras": "cam", "duty_points": "d", "boundary": "a", "places": "p"}
+
+
+def apply_column_map(frame: pd.DataFrame, kind: str, column_map: dict[str, str],
+                     ours: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Rename a file's columns to ours: explicit ``--map`` pairs first, then known aliases.
+
+    Raises
+    ------
+    ColumnMappingError
+        When a pair names a column the file lacks (the message lists the
+        file's columns) or a column we do not have.
+    """
+    ours = ours or LAYER_COLUMNS.get(kind, ())
+    known = set(ours) | set(ALIASES)
+    cols = [c for c in frame.columns if c != getattr(frame, "_geometry_column_name", None)]
+    rename: dict[str, str] = {}
+    for our, their in column_map.items():
+        if our not in known:
+            raise ColumnMappingError(
+                f"--map {our}={their}: {our!r} is not a field of {kind} (fields: {', '.join(sorted(known))})",
+                detail_zh=f"--map {our}={their}：{our!r} 不是 {kind} 的字段", field=our,
+            )
+        if their not in frame.columns:
+            raise ColumnMappingError(
+                f"--map {our}={their}: the file has no field {their!r} (fields: {', '.join(map(str, cols))})",
+                detail_zh=f"--map {our}={their}：文件中没有字段 {their!r}（现有字段：{', '.join(map(str, cols))}）",
+                field=their, available=[str(c) for c in cols],
+            )
+        rename[their] = our
+    taken = set(rename.values())
+    lower = {str(c).lower().strip(): c for c in frame.columns if c not in rename}
+    for our, aliases in ALIASES.items():
+        if our in taken or (our not in ours and our not in ("county_code", "township_code")):
+            continue
+        for alias in aliases:
+            col = lower.get(alias)
+            if col is not None and col not in rename and col != our:
+                rename[col] = our
+                taken.add(our)
+                break
+            if col == our:
+                taken.add(our)
+                break
+    return frame.rename(columns=rename)
+
+
+def _coerce_geometry(geo: gpd.GeoDataFrame, kind: str, notes: list[str]) -> gpd.GeoDataFrame:
+    want = LAYER_GEOMETRY[kind]
+    types = geo.geometry.geom_type
+    if want == "polygon":
+        if (types == "GeometryCollection").any():
+            geo = geo.copy()
+            mask = types == "GeometryCollection"
+            geo.loc[mask, "geometry"] = [
+                shapely.union_all([p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")])
+                for g in geo.geometry[mask]
+            ]
+            types = geo.geometry.geom_type
+        ok = types.isin(["Polygon", "MultiPolygon"]) & ~geo.geometry.is_empty
+    elif want == "point":
+        if kind == "natural_villages":
+            ok = types.isin(["Point", "Polygon", "MultiPolygon"])
+        else:
+            areas = types.isin(["Polygon", "MultiPolygon"])
+            if areas.any():
+                geo = geo.copy()
+                geo.loc[areas, "geometry"] = geo.geometry[areas].representative_point()
+                notes.append(f"{int(areas.sum())} area feature(s) placed at their representative point")
+            multi = geo.geometry.geom_type == "MultiPoint"
+            if multi.any():
+                geo = geo.copy()
+                geo.loc[multi, "geometry"] = geo.geometry[multi].centroid
+            ok = geo.geometry.geom_type == "Point"
+    else:
+        if (types == "MultiLineString").any():
+            geo = geo.explode(index_parts=False).reset_index(drop=True)
+            notes.append("multi-part lines split into parts")
+        ok = geo.geometry.geom_type == "LineString"
+    bad = np.flatnonzero(~ok.to_numpy())
+    if len(bad):
+        found = ", ".join(sorted(set(geo.geometry.geom_type.iloc[bad].astype(str))))
+        raise InvalidGeometryError(
+            f"{kind} must be {want}s, but {len(bad)} feature(s) are {found} (first: feature {bad[0] + 1})",
+            detail_zh=f"{kind} 图层应为{ {'polygon': '面', 'point': '点', 'line': '线'}[want] }要素，"
+                      f"但有 {len(bad)} 个为 {found}",
+            features=[int(i) + 1 for i in bad[:50]],
+        )
+    return geo
+
+
+def normalise_layer(kind: str, frame: gpd.GeoDataFrame, *, column_map: dict[str, str] | None = None
+                    ) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Map, check and conform an imported layer to our kind.
+
+    Returns
+    -------
+    layer, notes
+        The layer (EPSG:4326, our columns first, the file's other columns
+        kept) and notes for the import report.
+
+    Raises
+    ------
+    ColumnMappingError, InvalidCodeError, InvalidGeometryError, EmptyLayerError, InputError
+    """
+    if kind not in LAYER_COLUMNS:
+        raise InputError(f"Unknown layer kind {kind!r}", detail_zh=f"未知图层类型 {kind!r}")
+    if not len(frame):
+        raise EmptyLayerError(f"The {kind} layer is empty", detail_zh=f"{kind} 图层为空")
+    notes: list[str] = []
+    geo = apply_column_map(frame, kind, column_map or {})
+    geo = _coerce_geometry(geo, kind, notes)
+    geo = geo.reset_index(drop=True)
+
+    fids = geo["fid"].map(text) if "fid" in geo.columns else pd.Series([None] * len(geo))
+    if fids.isna().any() or fids.duplicated().any():
+        if "fid" in geo.columns and fids.notna().any():
+            notes.append("ids missing or repeated: features numbered anew")
+        fids = pd.Series([f"{_PREFIX[kind]}{i + 1}" for i in range(len(geo))])
+    geo["fid"] = fids.to_numpy()
+
+    if kind == "communities":
+        _check_community_codes(geo)
+    if kind == "buildings" and "households" in geo.columns:
+        hh = pd.to_numeric(geo["households"].map(text), errors="coerce")
+        bad = np.flatnonzero((geo["households"].map(text).notna() & (hh.isna() | (hh < 0))).to_numpy())
+        if len(bad):
+            raise InputError(
+                f"households must be a count >= 0; rows {', '.join(str(i + 1) for i in bad[:10])} are not",
+                detail_zh=f"户数应为非负数；第 {', '.join(str(i + 1) for i in bad[:10])} 行不是", rows=[int(i) + 1 for i in bad],
+            )
+        geo["households"] = hh
+        geo["households_source"] = np.where(hh.notna(), "given", None)
+        notes.append(f"{int(hh.notna().sum())} building(s) carry given household counts")
+    if kind == "key_places":
+        geo["category"] = geo["category"].map(normalise_category) if "category" in geo.columns else "other"
+    if kind == "cameras":
+        geo["source"] = geo["source"] if "source" in geo.columns else "import"
+        if "device_id" in geo.columns:
+            _note_device_types(geo, notes)
+    if kind == "roads" and "highway" not in geo.columns:
+        notes.append("no road class given: roads imported without highway class")
+    if kind == "natural_villages":
+        geo["derived"] = False
+    for col in ("population", "levels_tagged", "direction"):
+        if col in geo.columns:
+            geo[col] = pd.to_numeric(geo[col].map(text), errors="coerce")
+    return conform(kind, geo), notes
+
+
+def _check_community_codes(geo: gpd.GeoDataFrame) -> None:
+    for i, row in geo.iterrows():
+        code = text(row.get("code12"))
+        if code is not None:
+            code = validate_code12(code)
+            geo.at[i, "code12"] = code
+            check_parents(code, township_code=text(row.get("township_code")), county_code=text(row.get("county_code")))
+        urc = text(row.get("urban_rural_code"))
+        if urc is not None:
+            geo.at[i, "urban_rural_code"] = validate_urban_rural_code(urc)
+
+
+def _note_device_types(geo: gpd.GeoDataFrame, notes: list[str]) -> None:
+    ids = geo["device_id"].map(text)
+    twenty = ids.dropna().str.fullmatch(r"\d{20}")
+    if len(twenty) and not twenty.all():
+        notes.append(f"{int((~twenty).sum())} device id(s) are not 20-digit GB/T 28181 codes")
+    types = ids.dropna()[twenty].str[10:13].value_counts().to_dict() if len(twenty) else {}
+    if types:
+        notes.append("GB/T 28181 device types: " + ", ".join(f"{k}×{v}" for k, v in sorted(types.items())))
+
+
+def update_communities_from_codes(communities: gpd.GeoDataFrame, table: pd.DataFrame,
+                                  column_map: dict[str, str] | None = None) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Lay a table of real codes over the communities (``--layer community_codes``).
+
+    The table is keyed by ``osm_id`` (or ``fid``) or by ``name``, and gives
+    ``code12`` and optionally ``urban_rural_code`` (城乡分类代码),
+    ``township_code``, ``county_code`` and ``code_name`` (the official name).
+
+    Returns
+    -------
+    communities, report
+        ``report`` has ``matched``, ``unmatched`` (table rows no community
+        has) and ``without_code`` (communities still provisional).
+
+    Raises
+    ------
+    ColumnMappingError
+        When the table has no key column or no ``code12``.
+    InvalidCodeError
+        When a code is malformed, is not under its stated township/county,
+        or two rows give one code.
+    """
+    ours = ("fid", "osm_id", "name", "code12", "urban_rural_code", "township_code", "township_name",
+            "county_code", "code_name")
+    t = apply_column_map(table, "community_codes", column_map or {}, ours=ours)
+    if "code12" not in t.columns:
+        raise ColumnMappingError(
+            f"The code table needs a code12 column (columns: {', '.join(map(str, table.columns))})",
+            detail_zh="代码表缺少 code12（统计用区划代码）列", available=[str(c) for c in table.columns],
+        )
+    key = next((k for k in ("osm_id", "fid", "name") if k in t.columns), None)
+    if key is None:
+        raise ColumnMappingError(
+            "The code table needs osm_id, fid or name to find each community",
+            detail_zh="代码表需要 osm_id、fid 或 name 列来匹配社区",
+        )
+    out = communities.copy()
+    for col in ("code_name", "township_name"):
+        if col not in out.columns:
+            out[col] = None
+    index: dict[str, Any] = {}
+    for i, row in out.iterrows():
+        if key == "osm_id":
+            index[str(text(row.get("osm_id")))] = i
+        elif key == "fid":
+            index[str(row["fid"])] = i
+        else:
+            for n in (row.get("name"), row.get("name_zh")):
+                if text(n):
+                    index[str(text(n)).casefold()] = i
+    matched, unmatched, seen_codes = 0, [], {}
+    for _, row in t.iterrows():
+        k = text(row.get(key))
+        k = None if k is None else (k.casefold() if key == "name" else k.lstrip("rR") if key == "osm_id" else k)
+        i = index.get(k) if k is not None else None
+        if i is None:
+            unmatched.append(text(row.get(key)))
+            continue
+        code = validate_code12(text(row.get("code12")))
+        check_parents(code, township_code=text(row.get("township_code")), county_code=text(row.get("county_code")))
+        if code in seen_codes and seen_codes[code] != i:
+            from geo.errors import InvalidCodeError
+            raise InvalidCodeError(f"Code {code} is given to two communities", detail_zh=f"代码 {code} 被分配给两个社区",
+                                   code=code)
+        seen_codes[code] = i
+        out.at[i, "code12"] = code
+        out.at[i, "code_provisional"] = False
+        urc = text(row.get("urban_rural_code"))
+        if urc is not None:
+            out.at[i, "urban_rural_code"] = validate_urban_rural_code(urc)
+        for col in ("township_code", "township_name", "code_name"):
+            v = text(row.get(col))
+            if v is not None:
+                out.at[i, col] = v if col != "township_code" or len(v) == 12 else v + "000"
+        matched += 1
+    return out, {"matched": matched, "unmatched": unmatched, "key": key}
+
+
+def update_households(buildings: gpd.GeoDataFrame, table: pd.DataFrame,
+                      column_map: dict[str, str] | None = None) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Join user household counts to buildings (``--layer households``); user counts always win.
+
+    The table is keyed by building id (``fid``, ``osm_id`` or ``building_id``)
+    or by address (``addr_street`` + ``addr_housenumber``), and gives
+    ``households``. Several rows for one building (one per flat, say) are
+    summed.
+
+    Returns
+    -------
+    buildings, report
+        ``report``: ``matched`` buildings, ``unmatched`` rows (their keys) and
+        the ``key`` used.
+
+    Raises
+    ------
+    ColumnMappingError
+        No ``households`` column, or no key.
+    InputError
+        A count that is not a number >= 0.
+    """
+    ours = ("fid", "osm_id", "addr_street", "addr_housenumber", "households")
+    t = apply_column_map(table, "households", column_map or {}, ours=ours)
+    if "households" not in t.columns:
+        raise ColumnMappingError(
+            f"The household table needs a households column (columns: {', '.join(map(str, table.columns))}); "
+            "map yours with --map households=YOURS",
+            detail_zh="户数表缺少 households（户数）列；可用 --map households=字段名 指定",
+            available=[str(c) for c in table.columns],
+        )
+    counts = pd.to_numeric(t["households"].map(text), errors="coerce")
+    bad = np.flatnonzero((counts.isna() | (counts < 0)).to_numpy())
+    if len(bad):
+        rows = ", ".join(str(i + 2) for i in bad[:10])
+        raise InputError(f"households must be a number >= 0; rows {rows} are not",
+                         detail_zh=f"户数应为非负数；第 {rows} 行不是", rows=[int(i) + 2 for i in bad])
+    out = buildings.copy()
+    if "fid" in t.columns or "osm_id" in t.columns:
+        key = "fid" if "fid" in t.columns else "osm_id"
+        keys = t[key].map(text)
+        if key == "fid":
+            lookup = {str(f): i for i, f in zip(out.index, out["fid"])}
+            lookup.update({str(f).lstrip("nwr"): i for i, f in zip(out.index, out["fid"])
+                           if str(f)[:1] in "nwr" and str(f)[1:].isdigit() and str(f).lstrip("nwr") not in lookup})
+        else:
+            lookup = {str(text(o)): i for i, o in zip(out.index, out["osm_id"]) if text(o) is not None}
+    elif "addr_street" in t.columns and "addr_housenumber" in t.columns:
+        key = "address"
+        keys = t["addr_street"].map(lambda s: (text(s) or "").casefold()) + "|" + t["addr_housenumber"].map(
+            lambda s: (text(s) or "").casefold())
+        addr = out["addr_street"].map(lambda s: (text(s) or "").casefold()) + "|" + out["addr_housenumber"].map(
+            lambda s: (text(s) or "").casefold())
+        lookup = {}
+        for i, a in zip(out.index, addr):
+            lookup.setdefault(a, i)
+    else:
+        raise ColumnMappingError(
+            "The household table needs a building id (fid, osm_id, building_id) or an address "
+            "(addr_street and addr_housenumber)",
+            detail_zh="户数表需要建筑编号（fid/osm_id）或地址（街路巷与门牌号）列",
+        )
+    sums: dict[Any, float] = {}
+    unmatched = []
+    for k, c in zip(keys, counts):
+        i = lookup.get(k) if k is not None else None
+        if i is None:
+            unmatched.append(k)
+        else:
+            sums[i] = sums.get(i, 0.0) + float(c)
+    if sums:
+        idx = list(sums)
+        out.loc[idx, "households"] = [sums[i] for i in idx]
+        out.loc[idx, "households_source"] = "given"
+    return out, {"matched": len(sums), "unmatched": unmatched, "key": key}

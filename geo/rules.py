@@ -1,0 +1,239 @@
+"""Norms and quotas: the national defaults, laid over by a county's rules file.
+
+Every number the product enforces lives here, never as a constant in code
+(``DOMAIN.md``: "every number is a default in the rules file"). A county writes
+only what it changes, in TOML::
+
+    [grid]
+    urban_band = [250, 450]
+
+    [cameras]
+    per_administrative_village = 8
+
+:func:`load_rules` lays such a file over :data:`DEFAULT_RULES` and validates
+the result: an unknown key or a wrong type is a :class:`~geo.errors.RulesError`
+naming the key, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from geo.errors import RulesError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HouseholdRules(_Section):
+    """How households are estimated from building footprints (DOMAIN §9, assumptions)."""
+
+    residential_types: tuple[str, ...] = (
+        "house", "detached", "semidetached_house", "terrace", "residential",
+        "apartments", "bungalow", "farm", "dormitory",
+    )
+    # A plain building=yes counts as residential only inside this footprint range
+    # and when no other use is tagged: smaller ones are sheds, larger ones halls.
+    generic_type: str = "yes"
+    generic_min_footprint_m2: float = 30.0
+    generic_max_footprint_m2: float = 1500.0
+    other_use_tags: tuple[str, ...] = (
+        "amenity", "shop", "office", "craft", "tourism", "industrial", "healthcare", "leisure",
+    )
+    floor_area_per_household_m2: float = Field(100.0, gt=0)
+    persons_per_household: float = Field(2.62, gt=0)
+    default_levels_urban: float = Field(4.0, gt=0)
+    default_levels_rural: float = Field(2.0, gt=0)
+    # Untagged buildings take the median levels of tagged residential buildings
+    # within this distance; beyond it the class default applies.
+    nearby_levels_radius_m: float = Field(150.0, ge=0)
+    nearby_levels_min_count: int = Field(1, ge=1)
+    calibrate: bool = True
+
+
+class ClassificationRules(_Section):
+    """Urban/rural class of a community (DOMAIN §2).
+
+    The 3-digit 城乡分类代码 decides when known (1xx urban, 2xx rural). Without it
+    a density rule decides, measured on settled land only: the residential floor
+    area (tagged levels, else ``assumed_levels``) divided by the community's land
+    within ``settled_buffer_m`` of a residential building. Monaco's quartiers
+    measure 0.5-2.2, Liechtenstein's villages 0.07-0.21.
+    """
+
+    settled_buffer_m: float = Field(100.0, gt=0)
+    assumed_levels: float = Field(2.0, gt=0)
+    urban_min_floor_area_ratio: float = Field(0.4, gt=0)
+
+
+class GridRules(_Section):
+    """Grid drawing norms (DOMAIN §2)."""
+
+    urban_band: tuple[int, int] = (300, 500)
+    urban_target: int = 400
+    rural_band: tuple[int, int] = (100, 500)
+    tiling_tolerance_m2: float = 1.0
+    street_tolerance_m: float = 5.0
+    street_classes: tuple[str, ...] = (
+        "motorway", "trunk", "primary", "secondary", "tertiary", "unclassified",
+        "residential", "living_street", "pedestrian",
+        "motorway_link", "trunk_link", "primary_link", "secondary_link", "tertiary_link",
+    )
+    secondary_cut_classes: tuple[str, ...] = ("service", "footway", "path", "steps", "track", "cycleway")
+
+    @model_validator(mode="after")
+    def _bands_ordered(self) -> GridRules:
+        for name in ("urban_band", "rural_band"):
+            lo, hi = getattr(self, name)
+            if not 0 < lo <= hi:
+                raise ValueError(f"{name} must be [min, max] with 0 < min <= max, got [{lo}, {hi}]")
+        return self
+
+
+class NaturalVillageRules(_Section):
+    """Which OSM ``place=*`` kinds are natural villages (DOMAIN §9)."""
+
+    place_kinds: tuple[str, ...] = ("town", "village", "hamlet")
+
+
+class CameraRules(_Section):
+    """Surveillance-point quotas (DOMAIN §4; the 5 and 2 are policy)."""
+
+    per_administrative_village: int = Field(5, ge=0)
+    per_urban_community: int = Field(5, ge=0)
+    per_natural_village: int = Field(2, ge=0)
+    counted_device_types: tuple[str, ...] = ("132", "131")
+    min_spacing_m: float = 300.0
+    bullet_fov_deg: float = 80.0
+    bullet_range_m: float = 30.0
+    ptz_range_m: float = 50.0
+    working_rate_target: float = 0.98
+
+
+class PatrolRules(_Section):
+    """Patrol norms (DOMAIN §5)."""
+
+    min_daily_hours: float = 2.0
+    max_daily_hours: float = 4.0
+    walk_speed_kmh: float = 4.0
+    ebike_speed_kmh: float = 12.0
+    required_street_classes: tuple[str, ...] = (
+        "residential", "living_street", "pedestrian", "unclassified", "tertiary", "secondary",
+        "primary", "trunk", "tertiary_link", "secondary_link", "primary_link", "service",
+    )
+
+
+class ResponseRules(_Section):
+    """Police response norms (DOMAIN §6)."""
+
+    minutes: tuple[float, ...] = (1.0, 3.0, 5.0)
+    urban_target_share_5min: float = 0.9348
+    rural_target_minutes: float = 15.0
+    speeds_kmh: dict[str, float] = Field(default_factory=lambda: {
+        "motorway": 80, "trunk": 60, "primary": 50, "secondary": 40, "tertiary": 35,
+        "unclassified": 30, "residential": 25, "living_street": 10, "service": 15,
+        "road": 25, "track": 10,
+    })
+    link_speed_reduction_kmh: float = 10.0
+    not_driven: tuple[str, ...] = (
+        "pedestrian", "footway", "path", "steps", "cycleway", "bridleway", "corridor",
+        "construction", "proposed", "platform", "raceway", "elevator", "via_ferrata",
+    )
+
+
+class DocumentRules(_Section):
+    """What printed documents say about who issued them."""
+
+    issuing_office: str = "（发文单位）"
+    county_name: str = ""
+
+
+class Rules(_Section):
+    """The effective rules: national defaults with a county's overrides laid over them."""
+
+    households: HouseholdRules = HouseholdRules()
+    classification: ClassificationRules = ClassificationRules()
+    grid: GridRules = GridRules()
+    natural_villages: NaturalVillageRules = NaturalVillageRules()
+    cameras: CameraRules = CameraRules()
+    patrol: PatrolRules = PatrolRules()
+    response: ResponseRules = ResponseRules()
+    documents: DocumentRules = DocumentRules()
+    source: tuple[str, ...] = ("national defaults",)
+
+    def band_for(self, area_class: str) -> tuple[int, int]:
+        """Return the household band for a community class (``urban`` or ``rural``)."""
+        return self.grid.urban_band if area_class == "urban" else self.grid.rural_band
+
+    def default_levels(self, area_class: str) -> float:
+        """Return the assumed storeys of an untagged building in a community of this class."""
+        h = self.households
+        return h.default_levels_urban if area_class == "urban" else h.default_levels_rural
+
+
+DEFAULT_RULES = Rules()
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def rules_from_dict(overrides: dict[str, Any], *, source: str = "overrides") -> Rules:
+    """Lay a mapping of overrides over the national defaults.
+
+    Raises
+    ------
+    RulesError
+        When a key is unknown or a value has the wrong type or range.
+    """
+    merged = _merge(DEFAULT_RULES.model_dump(mode="python"), overrides)
+    merged["source"] = ("national defaults", source)
+    try:
+        return Rules.model_validate(merged)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise RulesError(
+            f"Rules from {source} are invalid: {problems}",
+            detail_zh=f"规则文件 {source} 无效：{problems}",
+            source=source,
+        ) from None
+
+
+def load_rules(path: str | Path | None = None) -> Rules:
+    """Read a county rules file (TOML) and lay it over the national defaults.
+
+    Parameters
+    ----------
+    path
+        A TOML file; ``None`` gives the national defaults.
+
+    Raises
+    ------
+    RulesError
+        When the file is missing, is not TOML, or sets an unknown or invalid value.
+    """
+    if path is None:
+        return DEFAULT_RULES
+    p = Path(path)
+    try:
+        overrides = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RulesError(f"Rules file {p} does not exist", detail_zh=f"规则文件 {p} 不存在") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RulesError(
+            f"Rules file {p} is not valid TOML: {exc}", detail_zh=f"规则文件 {p} 不是有效的 TOML：{exc}"
+        ) from None
+    return rules_from_dict(overrides, source=str(p))
