@@ -215,3 +215,25 @@ def load_demo(ctx: Context, data_dir: Path, *, progress: Progress | None = None)
     if not packages:
         raise NotFoundError(f"No demo packages (*.gpkg) in {data_dir}", detail_zh=f"{data_dir} 中没有演示数据")
     return [load_package(ctx, p, progress=progress) for p in packages]
+
+
+def area_item(summary: dict[str, Any]) -> dict[str, Any]:
+    """The list entry of one area (shared by ``GET /areas`` and ``wangge areas --json``)."""
+    hh = (summary.get("meta") or {}).get("households") or {}
+    return {
+        "name": summary["name"],
+        "title": summary.get("title"),
+        "communities": summary["communities"],
+        "buildings": summary["buildings"],
+        "households": summary.get("households"),
+        "households_estimated": hh.get("households_given_buildings", 0) < hh.get("residential_buildings", 1),
+        "crs": summary["crs"],
+        "datum": summary.get("datum", "wgs84"),
+        "bbox": summary.get("bbox"),
+    }
+
+
+def list_areas(ctx: Context) -> dict[str, Any]:
+    """All study areas: ``{"summary": {"areas": N}, "areas": [...]}``."""
+    items = [area_item(ctx.store.summary(n)) for n in ctx.store.area_names()]
+    return {"summary": {"areas": len(items)}, "areas": items}

@@ -40,7 +40,7 @@ def cgcs2000_gk3_epsg(lon: float, *, zone_prefix: bool = False) -> int:
     Examples
     --------
     >>> cgcs2000_gk3_epsg(114.35)  # Shenzhen, Pingshan: central meridian 114E
-    4545
+    4547
     >>> cgcs2000_gk3_epsg(119.68, zone_prefix=True)  # Anji: 120E, zone 40
     4528
     """
@@ -71,7 +71,7 @@ def choose_metric_crs(geometry: BaseGeometry | gpd.GeoSeries) -> CRS:
     >>> choose_metric_crs(box(9.47, 47.05, 9.64, 47.27)).to_epsg()  # Liechtenstein
     32632
     >>> choose_metric_crs(box(113.9, 22.6, 114.5, 22.8)).to_epsg()  # Shenzhen
-    4545
+    4547
     """
     series = geometry if isinstance(geometry, gpd.GeoSeries) else gpd.GeoSeries([geometry], crs=STORAGE_CRS)
     if series.crs is None:

@@ -7,9 +7,10 @@ No household counts exist in open data, so we model them (DOMAIN §9):
 2. **Levels**: the tagged ``building:levels``; else the median of tagged
    residential buildings nearby; else the class default (2 rural, 4 urban).
 3. **Raw estimate**: footprint x levels / floor area per household.
-4. **Calibration**: one factor per study area, fitted to the tagged
-   populations whose territory we know (``population / persons per household``),
-   applied to every estimated building. User counts (``households_source ==
+4. **Calibration**: a factor per community class (urban/rural), fitted to
+   the tagged populations whose territory we know (``population / persons
+   per household``), applied to every estimated building of that class; a
+   class with no tagged population takes the factor pooled over all. User counts (``households_source ==
    "given"``) are never scaled, and are subtracted from the tagged totals first.
 
 Which tagged populations are used, and how (:func:`calibration_units`):
@@ -34,7 +35,7 @@ demo data, in ``data/README.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -127,7 +128,9 @@ class Calibration:
     Attributes
     ----------
     factor
-        Multiplies every raw estimate (1.0 when nothing could be fitted).
+        The pooled factor over all fitted units (1.0 when nothing could be fitted).
+    class_factors
+        Per community class (``urban``/``rural``): the factor its buildings get.
     units
         One row per tagged population considered: ``name``, ``kind``
         (``boundary``/``community``/``natural_village``), ``role`` (``fit``,
@@ -139,6 +142,11 @@ class Calibration:
 
     factor: float
     units: pd.DataFrame
+    class_factors: dict[str, float] = field(default_factory=dict)
+
+    def factor_for(self, area_class: str) -> float:
+        """The factor applied to buildings of a class (the pooled one when the class has none)."""
+        return self.class_factors.get(area_class, self.factor)
 
     @property
     def calibrated(self) -> bool:
@@ -152,6 +160,7 @@ class Calibration:
         return {
             "calibrated": self.calibrated,
             "factor": round(self.factor, 6),
+            "class_factors": self.class_factors,
             "effective_floor_area_per_household_m2": round(rules.floor_area_per_household_m2 / self.factor, 1)
             if self.factor > 0 else None,
             "persons_per_household": rules.persons_per_household,
@@ -272,46 +281,78 @@ def calibration_units(
 
 def fit_calibration(
     units: list[dict[str, Any]], members: dict[str, np.ndarray], *, raw: np.ndarray, given: np.ndarray,
-    rules: HouseholdRules,
+    building_class: np.ndarray, rules: HouseholdRules,
 ) -> Calibration:
-    """Fit one factor to the ``fit`` units and test it on every unit left out.
+    """Fit factors to the ``fit`` units and test them on every unit left out.
 
-    The factor is the ratio of sums over the fitted units,
+    A factor is a ratio of sums over fitted units,
     ``(sum(population) / persons_per_household - sum(given)) / sum(raw)``,
-    so large units weigh by their size; a unit's leave-one-out error is that
-    of the factor fitted without it.
+    so large units weigh by their size. With ``per_class_calibration`` each
+    community class (urban/rural) gets the factor of the fitted units of its
+    class, because the class's default storeys (4 or 2) are the estimate's
+    largest assumption; a class with no fitted unit takes the pooled factor.
+    A unit's leave-one-out error is that of the same method applied without it.
     """
     pph = rules.persons_per_household
-    stats = {k: (float(raw[m].sum()), float(given[m].sum())) for k, m in members.items()}
+    classes = sorted({str(c) for c in building_class})
+    stats: dict[str, tuple[dict[str, float], float]] = {}
+    for k, m in members.items():
+        by_class = {c: float(raw[m & (building_class == c)].sum()) for c in classes}
+        stats[k] = (by_class, float(given[m].sum()))
+    unit_class: dict[str, str | None] = {}
+    for u in units:
+        if u["key"] in stats:
+            nonzero = [c for c, v in stats[u["key"]][0].items() if v > 0]
+            unit_class[u["key"]] = nonzero[0] if len(nonzero) == 1 and u["kind"] != "boundary" else None
 
-    def factor_of(keys: list[str]) -> float | None:
-        r = sum(stats[k][0] for k in keys)
+    def ratio(keys: list[str]) -> float | None:
+        r = sum(sum(stats[k][0].values()) for k in keys)
         target = sum(u["population"] / pph - stats[u["key"]][1] for u in units if u["key"] in keys)
         return target / r if r > 0 and target > 0 else None
 
+    def factors(keys: list[str]) -> tuple[float | None, dict[str, float]]:
+        pooled = ratio(keys)
+        out: dict[str, float] = {}
+        for c in classes:
+            mine = [k for k in keys if unit_class.get(k) == c] if rules.per_class_calibration else []
+            f = ratio(mine) if mine else None
+            if f is None:
+                f = pooled
+            if f is not None:
+                out[c] = f
+        return pooled, out
+
+    def predict(key: str, fs: dict[str, float]) -> float | None:
+        by_class, g = stats[key]
+        if any(v > 0 and c not in fs for c, v in by_class.items()):
+            return None
+        return (sum(v * fs.get(c, 0.0) for c, v in by_class.items()) + g) * pph
+
     fit_keys = [u["key"] for u in units if u["role"] == "fit"]
-    factor = factor_of(fit_keys) if rules.calibrate and fit_keys else None
-    k = 1.0 if factor is None else factor
+    pooled, final = factors(fit_keys) if rules.calibrate and fit_keys else (None, {})
     rows = []
     for u in units:
         row = {kk: u[kk] for kk in ("name", "kind", "role", "reason", "population")}
+        row["area_class"] = unit_class.get(u["key"])
         row["estimated_population"] = None
         row["loo_error"] = None
         if u["key"] in stats:
-            r, g = stats[u["key"]]
-            row["estimated_population"] = round((r * k + g) * pph, 1)
-            if factor is not None:
+            est = predict(u["key"], final if pooled is not None else {c: 1.0 for c in classes})
+            row["estimated_population"] = None if est is None else round(est, 1)
+            if pooled is not None:
                 others = [x for x in fit_keys if x != u["key"]]
-                k_wo = factor_of(others) if others else None
-                if k_wo is not None:
-                    row["loo_error"] = round(((r * k_wo + g) * pph - u["population"]) / u["population"], 4)
-        if factor is None and u["role"] == "fit":
+                _, fs_wo = factors(others) if others else (None, {})
+                pred = predict(u["key"], fs_wo) if fs_wo else None
+                if pred is not None:
+                    row["loo_error"] = round((pred - u["population"]) / u["population"], 4)
+        if pooled is None and u["role"] == "fit":
             row["role"] = "unused"
             row["reason"] += "; calibration off" if not rules.calibrate else "; nothing to fit"
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=["name", "kind", "role", "reason", "population", "estimated_population",
-                                        "loo_error"])
-    return Calibration(factor=k, units=frame)
+    frame = pd.DataFrame(rows, columns=["name", "kind", "area_class", "role", "reason", "population",
+                                        "estimated_population", "loo_error"])
+    return Calibration(factor=1.0 if pooled is None else pooled, units=frame,
+                       class_factors={c: round(f, 6) for c, f in final.items()} if pooled is not None else {})
 
 
 def estimate_households(
@@ -351,8 +392,11 @@ def estimate_households(
         buildings=buildings_metric, boundary=boundary.to_crs(crs), communities=communities.to_crs(crs),
         places=places.to_crs(crs), natural_village_kinds=rules.natural_villages.place_kinds,
     )
-    cal = fit_calibration(units, members, raw=raw_est.to_numpy(), given=given.to_numpy(), rules=h)
-    households = (raw_est * cal.factor).where(~given_mask, given).round(2)
+    cls = area_class.astype(str).to_numpy()
+    cal = fit_calibration(units, members, raw=raw_est.to_numpy(), given=given.to_numpy(), building_class=cls,
+                          rules=h)
+    factor = pd.Series([cal.factor_for(c) for c in cls], index=buildings_metric.index)
+    households = (raw_est * factor).where(~given_mask, given).round(2)
     out = pd.DataFrame({
         "footprint_m2": footprint,
         "residential": residential,

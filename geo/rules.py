@@ -54,6 +54,9 @@ class HouseholdRules(_Section):
     nearby_levels_radius_m: float = Field(150.0, ge=0)
     nearby_levels_min_count: int = Field(1, ge=1)
     calibrate: bool = True
+    # One factor per community class (urban/rural) when the class has tagged
+    # populations: the class's default storeys are the estimate's largest assumption.
+    per_class_calibration: bool = True
 
 
 class ClassificationRules(_Section):

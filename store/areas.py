@@ -129,14 +129,14 @@ class Store:
             rows = conn.execute(q).all()
         return _frame(layer, rows)
 
-    def load_area(self, name: str) -> StudyArea:
-        """Read a whole study area."""
+    def load_area(self, name: str, *, skip: tuple[str, ...] = ()) -> StudyArea:
+        """Read a whole study area (or all but the layers in ``skip``)."""
         with self.engine.connect() as conn:
             row = self._area_row(conn, name)
-            rows = conn.execute(
-                select(features.c.layer, features.c.geom, features.c.props)
-                .where(features.c.area_id == row.id).order_by(features.c.id)
-            ).all()
+            q = select(features.c.layer, features.c.geom, features.c.props).where(features.c.area_id == row.id)
+            if skip:
+                q = q.where(features.c.layer.not_in(skip))
+            rows = conn.execute(q.order_by(features.c.id)).all()
         by_layer: dict[str, list[Any]] = {}
         for r in rows:
             by_layer.setdefault(r.layer, []).append(r)

@@ -1,0 +1,62 @@
+# wangge — two commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install install-test chromium demo demo-data serve test test-fast lint clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "wangge needs Python 3.11, found " + sys.version' 
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[test]"
+	@touch $@
+
+install: $(VENV)/.installed  ## create .venv and install wangge
+
+install-test: $(VENV)/.installed-test
+
+# Browser tests drive Debian's Chromium (no browser download is possible here).
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  $(SUDO) apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
+	    || { $(SUDO) apt-get update >/dev/null && $(SUDO) apt-get install -y --no-install-recommends chromium; }; \
+	fi
+	@command -v chromium >/dev/null 2>&1 || { echo "ERROR: chromium is needed by the browser tests and could not be installed (apt-get install chromium)" >&2; exit 1; }
+
+demo: install  ## load the demo areas and serve API + maps on http://$(HOST):$(PORT)
+	$(BIN)/wangge demo
+	@echo "open http://$(HOST):$(PORT)  (maps, API docs at /docs); Ctrl+C stops"
+	$(BIN)/wangge serve --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/wangge serve --host $(HOST) --port $(PORT)
+
+demo-data: install  ## rebuild data/*.gpkg from data/osm/*.osm.pbf
+	$(BIN)/python data/build_demo.py > /dev/null
+
+test: install-test chromium  ## install with test extras and run every test
+	$(BIN)/python -m pytest
+
+test-fast: install-test
+	$(BIN)/python -m pytest -m "not browser"
+
+lint:
+	$(BIN)/pip install --quiet ruff mypy
+	$(BIN)/ruff check geo store api maps tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

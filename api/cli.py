@@ -1,0 +1,331 @@
+"""The ``wangge`` command line: batch work over the same use cases as the API.
+
+Conventions every command keeps (users script against them):
+
+* ``--json`` prints exactly one JSON object on stdout: ``summary`` (counts as
+  integers, shares as fractions 0-1, seconds, metres) plus named lists;
+* progress and logs go to stderr;
+* exit 0 when the command ran (even if its report lists problems), 2 on bad
+  input, 1 on an internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import tomli_w
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from api import services
+from api.settings import Settings, get_settings
+from geo.errors import WanggeError
+from geo.io.vector import parse_column_map
+from geo.rules import Rules, load_rules
+
+app = typer.Typer(name="wangge", help="网格 wangge: grids, cameras, patrols and coverage for grassroots governance.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+rules_app = typer.Typer(help="Norms and quotas in force (national defaults + WANGGE_RULES).", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=1, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def command(fn: F) -> F:
+    """Map domain errors to exit 2 (with a JSON error object under --json) and anything else to exit 1."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("as_json"))
+        try:
+            return fn(*args, **kwargs)
+        except WanggeError as exc:
+            err.print(f"[bold red]错误 error:[/] {exc.message}")
+            if exc.detail_zh:
+                err.print(f"  {exc.detail_zh}")
+            if as_json:
+                _emit({"error": {"type": type(exc).__name__, "title": exc.title_en, "title_zh": exc.title_zh,
+                                 "detail": exc.message, "detail_zh": exc.detail_zh, "context": exc.context}})
+            raise typer.Exit(2) from None
+        except typer.Exit:
+            raise
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # an internal error: say so, exit 1, keep the traceback on stderr
+            err.print_exception(show_locals=False)
+            err.print(f"[bold red]internal error:[/] {exc}")
+            if as_json:
+                _emit({"error": {"type": "InternalError", "detail": str(exc)}})
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _context(settings: Settings | None = None) -> services.Context:
+    s = settings or _settings()
+    return services.Context.open(store_url=s.store_url, rules=load_rules(s.rules), data_dir=s.data_dir)
+
+
+@contextmanager
+def _progress(enabled: bool = True) -> Iterator[Callable[[str, float | None], None]]:
+    """A progress bar on stderr; the yielded callback takes (message, fraction or None)."""
+    if not enabled or not err.is_terminal and not err.file.isatty():
+        # Not a terminal (CI, a pipe): plain lines on stderr instead of a redrawn bar.
+        def plain(message: str, fraction: float | None) -> None:
+            pct = "" if fraction is None else f"{fraction:4.0%} "
+            err.print(f"{pct}{message}", highlight=False)
+
+        yield plain
+        return
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("starting", total=1.0)
+
+        def update(message: str, fraction: float | None) -> None:
+            bar.update(task, description=message, **({"completed": fraction} if fraction is not None else {}))
+
+        yield update
+
+
+@app.command("areas")
+@command
+def areas_cmd(as_json: JsonOpt = False) -> None:
+    """List the study areas in the store."""
+    out = services.list_areas(_context())
+    if as_json:
+        _emit(out)
+        return
+    if not out["areas"]:
+        typer.echo("No study areas yet: run `make demo`, `wangge demo` or `wangge import-osm`.")
+    for a in out["areas"]:
+        est = " (estimated)" if a["households_estimated"] else ""
+        typer.echo(f"{a['name']:<20} {a['communities']:>4} communities {a['buildings']:>8,} buildings "
+                   f"{(a['households'] or 0):>8,} households{est}  {a['crs']}")
+
+
+@app.command("area")
+@command
+def area_cmd(area: Annotated[str, typer.Argument(help="Study area name.")], as_json: JsonOpt = False) -> None:
+    """Describe one study area: layers, calibration of household estimates, imports."""
+    ctx = _context()
+    s = ctx.store.summary(area)
+    item = services.area_item(s)
+    hh = (s.get("meta") or {}).get("households") or {}
+    cal = hh.get("calibration") or {}
+    out = {"summary": {**{k: item[k] for k in ("communities", "buildings", "households")},
+                       "calibrated": bool(cal.get("calibrated")), "calibration_factor": cal.get("factor"),
+                       "loo_median_abs_error": cal.get("loo_median_abs_error")},
+           "area": item, "layers": s["layers"], "calibration_units": cal.get("units", []),
+           "imports": ctx.store.imports(area)}
+    if as_json:
+        _emit(out)
+        return
+    typer.echo(f"{item['name']} — {item['title']}  ({item['crs']}, datum {item['datum']})")
+    for k, v in s["layers"].items():
+        typer.echo(f"  {k:<18}{v:>8,}")
+    typer.echo(f"  households {item['households']:,}{' (estimated)' if item['households_estimated'] else ''}")
+    if cal.get("calibrated"):
+        typer.echo(f"  calibrated: factor {cal['factor']:.3f} (effective {cal['effective_floor_area_per_household_m2']} "
+                   f"m² per household); leave-one-out median error {cal['loo_median_abs_error']:.1%}")
+        for u in cal.get("units", []):
+            loo = "" if u.get("loo_error") is None else f" LOO {u['loo_error']:+.1%}"
+            typer.echo(f"    {u['role']:<9}{u['name']!s:<22}{u['population'] or 0:>9,.0f}{loo}  {u['reason']}")
+
+
+@app.command("import-osm")
+@command
+def import_osm_cmd(
+    pbf: Annotated[Path, typer.Argument(help="An OpenStreetMap extract (.osm.pbf).")],
+    area: Annotated[str, typer.Option("--area", help="Study area name (lower-case, digits, - and _).")],
+    community_admin_level: Annotated[int, typer.Option("--community-admin-level",
+                                                       help="OSM admin_level of the communities / villages.")],
+    within: Annotated[str | None, typer.Option("--within", help="Name or relation id of the enclosing boundary.")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="A human name for the area.")] = None,
+    author: Annotated[str | None, typer.Option("--author")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build a whole study area from an OSM extract: communities, buildings, roads, places, POIs, cameras."""
+    ctx = _context()
+    with _progress() as progress:
+        report = services.import_osm(ctx, pbf, area=area, admin_level=community_admin_level, within=within,
+                                     title=title, author=author, progress=progress)
+    if as_json:
+        _emit(report)
+        return
+    s = report["summary"]
+    typer.echo(f"{report['area']}: {s['communities']} communities, {s['buildings']:,} buildings, "
+               f"{s['households']:,} households (estimated), {s['layers']['roads']:,} roads in {s['seconds']} s")
+    if report["skipped_boundaries"]:
+        names = ", ".join(str(b["name"]) for b in report["skipped_boundaries"][:12])
+        more = "…" if len(report["skipped_boundaries"]) > 12 else ""
+        typer.echo(f"skipped {len(report['skipped_boundaries'])} boundaries cut by the extract's edge: {names}{more}")
+    cal = report["calibration"]
+    if cal["calibrated"]:
+        typer.echo(f"household estimates calibrated on {sum(u['role'] == 'fit' for u in cal['units'])} tagged "
+                   f"population(s); leave-one-out median error {cal['loo_median_abs_error'] or 0:.1%}")
+    else:
+        typer.echo("no tagged population to calibrate on: household estimates use the rules' defaults")
+
+
+@app.command("import")
+@command
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="GeoPackage, Shapefile (.shp or .zip), GeoJSON, CSV or XLSX.")],
+    area: Annotated[str, typer.Option("--area", help="Study area name (created if new).")],
+    layer: Annotated[str, typer.Option("--layer", help="communities, community_codes, natural_villages, buildings, "
+                                                       "roads, key_places, cameras, duty_points, households")],
+    column_map: Annotated[list[str] | None, typer.Option("--map", help="OURS=THEIRS column mapping (repeatable).")] = None,
+    crs: Annotated[str | None, typer.Option("--crs", help="The file's CRS when it has none (EPSG code).")] = None,
+    datum: Annotated[str, typer.Option("--datum", help="wgs84, cgcs2000, gcj02 or bd09 (converted).")] = "wgs84",
+    encoding: Annotated[str | None, typer.Option("--encoding", help="Text encoding of .dbf/.csv.")] = None,
+    append: Annotated[bool, typer.Option("--append", help="Add to the layer instead of replacing it.")] = False,
+    author: Annotated[str | None, typer.Option("--author")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import one layer from a county's file into a study area (all or nothing)."""
+    ctx = _context()
+    with _progress() as progress:
+        report = services.import_file(ctx, file, area=area, layer=layer, column_map=parse_column_map(column_map),
+                                      crs=crs, datum=datum, encoding=encoding, append=append, author=author,
+                                      progress=progress)
+    if as_json:
+        _emit(report)
+        return
+    s = report["summary"]
+    typer.echo(f"{report['area']}: imported {s['imported']:,} into {layer} from {report['source']} in {s['seconds']} s")
+    read = report["read"]
+    for key in ("encoding_note", "crs", "crs_note"):
+        if read.get(key):
+            typer.echo(f"  {key.replace('_', ' ')}: {read[key]}")
+    for note in report["notes"]:
+        typer.echo(f"  note: {note}")
+    if report["unmatched"]:
+        typer.echo(f"  unmatched rows: {', '.join(map(str, report['unmatched'][:20]))}")
+    typer.echo(f"  now {s['communities']} communities, {s['buildings']:,} buildings, {s['households']:,} households"
+               f"{' (estimated)' if s['households_estimated'] else ''}")
+
+
+@app.command("map")
+@command
+def map_cmd(
+    area: Annotated[str, typer.Argument(help="Study area name.")],
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write; assets go beside it.")],
+) -> None:
+    """Write a self-contained map: the page, its data inline, its assets in FILE_files/ beside it."""
+    from maps.assets import copy_vendor, localise
+    from maps.render import MapSources, area_map, render_html
+
+    settings = _settings()
+    ctx = _context(settings)
+    t0 = time.perf_counter()
+    study = ctx.store.load_area(area)
+    m = area_map(study, sources=MapSources(buildings=study.layer("buildings"), roads=study.layer("roads")),
+                 tile_url=settings.tile_url, tile_attribution=settings.tile_attribution)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    assets = out.parent / f"{out.stem}_files"
+    assets.mkdir(exist_ok=True)
+    copy_vendor(assets)
+    out.write_text(localise(render_html(m), f"{assets.name}/vendor"), encoding="utf-8")
+    err.print(f"wrote {out} and {assets}/ in {time.perf_counter() - t0:.1f} s")
+
+
+@app.command("demo")
+@command
+def demo_cmd(as_json: JsonOpt = False) -> None:
+    """Load the demo study areas (data/*.gpkg: Liechtenstein and Monaco, © OpenStreetMap contributors)."""
+    settings = _settings()
+    ctx = _context(settings)
+    with _progress() as progress:
+        reports = services.load_demo(ctx, settings.data_dir, progress=progress)
+    if as_json:
+        _emit({"summary": {"areas": len(reports)}, "areas": reports})
+        return
+    for r in reports:
+        s = r["summary"]
+        typer.echo(f"loaded {r['area']}: {s['communities']} communities, {s['buildings']:,} buildings, "
+                   f"{s['households']:,} households (estimated)")
+
+
+@app.command("export-area")
+@command
+def export_area_cmd(
+    area: Annotated[str, typer.Argument(help="Study area name.")],
+    out: Annotated[Path, typer.Option("--out", help="GeoPackage to write.")],
+) -> None:
+    """Write a whole study area to one GeoPackage (a backup, or to move it to another store)."""
+    from geo.io import write_area_package
+
+    write_area_package(_context().store.load_area(area), out)
+    err.print(f"wrote {out}")
+
+
+@app.command("load-area")
+@command
+def load_area_cmd(package: Annotated[Path, typer.Argument(help="A GeoPackage written by export-area.")],
+                  as_json: JsonOpt = False) -> None:
+    """Load a study area from a GeoPackage written by ``export-area`` (replacing one of that name)."""
+    report = services.load_package(_context(), package)
+    if as_json:
+        _emit(report)
+    else:
+        typer.echo(f"loaded {report['area']}")
+
+
+@rules_app.command("show")
+@command
+def rules_show(as_json: JsonOpt = False) -> None:
+    """Print the effective rules (national defaults with WANGGE_RULES laid over them)."""
+    settings = _settings()
+    rules: Rules = load_rules(settings.rules)
+    data = rules.model_dump(mode="json")
+    source = data.pop("source")
+    if as_json:
+        _emit({"summary": {"sources": len(source)}, "source": source, "rules": data})
+        return
+    typer.echo(f"# effective rules: {' + '.join(source)}")
+    typer.echo(tomli_w.dumps(data))
+
+
+@app.command("serve")
+@command
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="0.0.0.0 to be reachable from the LAN.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Serve the API and maps."""
+    import uvicorn
+
+    from api.main import create_app
+
+    application = create_app(_settings())
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    typer.echo(f"wangge serving on http://{shown}:{port}  (API docs: http://{shown}:{port}/docs)", err=False)
+    if host in ("0.0.0.0", "::"):
+        typer.echo("listening on all interfaces: reachable from the LAN at this machine's address", err=True)
+    sys.stdout.flush()
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":
+    app()

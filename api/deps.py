@@ -1,0 +1,31 @@
+"""Typed dependencies: the settings, rules and use-case context the app factory put on ``app.state``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.services import Context
+from api.settings import Settings
+from geo.rules import Rules
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_rules(request: Request) -> Rules:
+    """The effective rules."""
+    return request.app.state.rules  # type: ignore[no-any-return]
+
+
+def get_context(request: Request) -> Context:
+    """Store, rules and code lists."""
+    return request.app.state.context  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RulesDep = Annotated[Rules, Depends(get_rules)]
+ContextDep = Annotated[Context, Depends(get_context)]
