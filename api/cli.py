@@ -36,7 +36,7 @@ app = typer.Typer(name="wangge", help="网格 wangge: grids, cameras, patrols an
 rules_app = typer.Typer(help="Norms and quotas in force (national defaults + WANGGE_RULES).", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages stay on one line in logs
 F = TypeVar("F", bound=Callable[..., Any])
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]

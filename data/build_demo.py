@@ -32,8 +32,8 @@ DEMO = {
     "monaco": ("osm/monaco-2026-03-10.osm.pbf", 10, "2220322", "摩纳哥（城市示例）"),
 }
 
-NOTE = ("The 12-digit codes are real NBS codes assigned to these European units for illustration only "
-        "(data/code_mapping.csv); they do not describe these places. 代码为示意性分配。")
+NOTE = ("The 12-digit codes are illustrative: real NBS codes assigned to these European units for illustration "
+        "only (data/code_mapping.csv); they do not describe these places. 代码为示意性分配。")
 
 
 def build(name: str) -> dict[str, object]:

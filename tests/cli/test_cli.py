@@ -1,0 +1,107 @@
+"""The CLI contract: one JSON object on stdout, progress on stderr, exit 0 / 2 / 1."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import DATA, REPO
+from tests.osm_builder import write_town
+
+
+def run(args, store_url, *, rules=None, check_json=True):
+    env = {**os.environ, "WANGGE_STORE_URL": store_url, "WANGGE_DATA_DIR": str(DATA)}
+    env.pop("WANGGE_RULES", None)
+    if rules:
+        env["WANGGE_RULES"] = str(rules)
+    p = subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env, cwd=REPO,
+                       timeout=300)
+    out = json.loads(p.stdout) if check_json and "--json" in args and p.stdout.strip() else None
+    return p, out
+
+
+def test_areas_json(demo_store_url):
+    p, out = run(["areas", "--json"], demo_store_url)
+    assert p.returncode == 0
+    assert out["summary"] == {"areas": 2}
+    for a in out["areas"]:
+        assert {"name", "communities", "buildings", "households", "crs"} <= set(a)
+        assert isinstance(a["households"], int) and a["crs"] == "EPSG:32632"
+
+
+def test_import_osm_json_and_progress_on_stderr(tmp_path):
+    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    town = write_town(tmp_path / "town.osm.pbf")
+    p, out = run(["import-osm", str(town), "--area", "ceshi", "--community-admin-level", "10", "--within", "1",
+                  "--json"], store)
+    assert p.returncode == 0, p.stderr
+    assert out["summary"]["communities"] == 2 and out["summary"]["skipped_boundaries"] == 1
+    assert isinstance(out["summary"]["seconds"], float)
+    assert "reading boundaries" in p.stderr  # progress goes to stderr, never into the JSON
+
+
+def test_bad_input_exits_2_with_a_json_error(tmp_path):
+    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    p, out = run(["import-osm", str(DATA / "osm" / "monaco-2026-03-10.osm.pbf"), "--area", "mc",
+                  "--community-admin-level", "10", "--within", "Monaco", "--json"], store)
+    assert p.returncode == 2
+    assert out["error"]["type"] == "AmbiguousBoundaryError" and "2220322" in out["error"]["detail"]
+    p, _ = run(["import", str(tmp_path / "missing.csv"), "--area", "mc", "--layer", "cameras"], store)
+    assert p.returncode == 2 and "does not exist" in p.stderr
+    p, _ = run(["areas", "--nonsense"], store)
+    assert p.returncode == 2
+
+
+def test_import_csv_with_mapping_and_datum(tmp_path):
+    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    run(["import-osm", str(write_town(tmp_path / "t.osm.pbf")), "--area", "ceshi", "--community-admin-level", "10",
+         "--within", "1"], store)
+    csv = tmp_path / "cams.csv"
+    csv.write_text("GBID,经度,纬度\n33052310821320000001,119.6851,30.6432\n", encoding="gb18030")
+    p, out = run(["import", str(csv), "--area", "ceshi", "--layer", "cameras", "--map", "device_id=GBID",
+                  "--datum", "gcj02", "--json"], store)
+    assert p.returncode == 0, p.stderr
+    assert out["summary"]["imported"] == 1 and out["summary"]["layers"]["cameras"] == 1
+    assert any("GCJ02" in n for n in out["notes"])
+
+
+def test_rules_show_lays_the_county_file_over_the_defaults(tmp_path, demo_store_url):
+    rules = tmp_path / "county.toml"
+    rules.write_text("[cameras]\nper_administrative_village = 8\n", encoding="utf-8")
+    p, out = run(["rules", "show", "--json"], demo_store_url, rules=rules)
+    assert p.returncode == 0
+    assert out["rules"]["cameras"]["per_administrative_village"] == 8
+    assert out["rules"]["cameras"]["per_natural_village"] == 2 and out["source"][-1] == str(rules)
+    p, _ = run(["rules", "show"], demo_store_url)
+    assert "urban_band = [" in p.stdout and "300" in p.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[cameras]\nper_village = 3\n", encoding="utf-8")
+    p, _ = run(["rules", "show"], demo_store_url, rules=bad)
+    assert p.returncode == 2 and "per_village" in p.stderr
+
+
+def test_map_out_is_self_contained(tmp_path, demo_store_url):
+    out = tmp_path / "maps" / "monaco.html"
+    p, _ = run(["map", "monaco", "--out", str(out)], demo_store_url)
+    assert p.returncode == 0, p.stderr
+    html = out.read_text(encoding="utf-8")
+    srcs = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
+    assert srcs and all(s.startswith("monaco_files/vendor/") for s in srcs)
+    for s in srcs:
+        assert (out.parent / s).exists(), s
+    assert "\"data\": {\"type\": \"FeatureCollection\"" in html  # buildings and roads inline
+    assert "cdn" not in html.lower()
+
+
+def test_unknown_area_exits_2(demo_store_url):
+    p, out = run(["area", "atlantis", "--json"], demo_store_url)
+    assert p.returncode == 2 and out["error"]["type"] == "NotFoundError"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["import", "--help"], ["import-osm", "--help"]])
+def test_help(args, demo_store_url):
+    p, _ = run(args, demo_store_url, check_json=False)
+    assert p.returncode == 0 and "Usage" in p.stdout
