@@ -31,8 +31,13 @@ from geo.errors import WanggeError
 from geo.io.vector import parse_column_map
 from geo.rules import Rules, load_rules
 
-app = typer.Typer(name="wangge", help="网格 wangge: grids, cameras, patrols and coverage for grassroots governance.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    name="wangge",
+    help="网格 wangge: grids, cameras, patrols and coverage for grassroots governance.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 rules_app = typer.Typer(help="Norms and quotas in force (national defaults + WANGGE_RULES).", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 
@@ -60,8 +65,18 @@ def command(fn: F) -> F:
             if exc.detail_zh:
                 err.print(f"  {exc.detail_zh}")
             if as_json:
-                _emit({"error": {"type": type(exc).__name__, "title": exc.title_en, "title_zh": exc.title_zh,
-                                 "detail": exc.message, "detail_zh": exc.detail_zh, "context": exc.context}})
+                _emit(
+                    {
+                        "error": {
+                            "type": type(exc).__name__,
+                            "title": exc.title_en,
+                            "title_zh": exc.title_zh,
+                            "detail": exc.message,
+                            "detail_zh": exc.detail_zh,
+                            "context": exc.context,
+                        }
+                    }
+                )
             raise typer.Exit(2) from None
         except typer.Exit:
             raise
@@ -98,8 +113,9 @@ def _progress(enabled: bool = True) -> Iterator[Callable[[str, float | None], No
 
         yield plain
         return
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
+    ) as bar:
         task = bar.add_task("starting", total=1.0)
 
         def update(message: str, fraction: float | None) -> None:
@@ -120,8 +136,10 @@ def areas_cmd(as_json: JsonOpt = False) -> None:
         typer.echo("No study areas yet: run `make demo`, `wangge demo` or `wangge import-osm`.")
     for a in out["areas"]:
         est = " (estimated)" if a["households_estimated"] else ""
-        typer.echo(f"{a['name']:<20} {a['communities']:>4} communities {a['buildings']:>8,} buildings "
-                   f"{(a['households'] or 0):>8,} households{est}  {a['crs']}")
+        typer.echo(
+            f"{a['name']:<20} {a['communities']:>4} communities {a['buildings']:>8,} buildings "
+            f"{(a['households'] or 0):>8,} households{est}  {a['crs']}"
+        )
 
 
 @app.command("area")
@@ -133,11 +151,18 @@ def area_cmd(area: Annotated[str, typer.Argument(help="Study area name.")], as_j
     item = services.area_item(s)
     hh = (s.get("meta") or {}).get("households") or {}
     cal = hh.get("calibration") or {}
-    out = {"summary": {**{k: item[k] for k in ("communities", "buildings", "households")},
-                       "calibrated": bool(cal.get("calibrated")), "calibration_factor": cal.get("factor"),
-                       "loo_median_abs_error": cal.get("loo_median_abs_error")},
-           "area": item, "layers": s["layers"], "calibration_units": cal.get("units", []),
-           "imports": ctx.store.imports(area)}
+    out = {
+        "summary": {
+            **{k: item[k] for k in ("communities", "buildings", "households")},
+            "calibrated": bool(cal.get("calibrated")),
+            "calibration_factor": cal.get("factor"),
+            "loo_median_abs_error": cal.get("loo_median_abs_error"),
+        },
+        "area": item,
+        "layers": s["layers"],
+        "calibration_units": cal.get("units", []),
+        "imports": ctx.store.imports(area),
+    }
     if as_json:
         _emit(out)
         return
@@ -146,8 +171,10 @@ def area_cmd(area: Annotated[str, typer.Argument(help="Study area name.")], as_j
         typer.echo(f"  {k:<18}{v:>8,}")
     typer.echo(f"  households {item['households']:,}{' (estimated)' if item['households_estimated'] else ''}")
     if cal.get("calibrated"):
-        typer.echo(f"  calibrated: factor {cal['factor']:.3f} (effective {cal['effective_floor_area_per_household_m2']} "
-                   f"m² per household); leave-one-out median error {cal['loo_median_abs_error']:.1%}")
+        typer.echo(
+            f"  calibrated: factor {cal['factor']:.3f} (effective {cal['effective_floor_area_per_household_m2']} "
+            f"m² per household); leave-one-out median error {cal['loo_median_abs_error']:.1%}"
+        )
         for u in cal.get("units", []):
             loo = "" if u.get("loo_error") is None else f" LOO {u['loo_error']:+.1%}"
             typer.echo(f"    {u['role']:<9}{u['name']!s:<22}{u['population'] or 0:>9,.0f}{loo}  {u['reason']}")
@@ -158,9 +185,12 @@ def area_cmd(area: Annotated[str, typer.Argument(help="Study area name.")], as_j
 def import_osm_cmd(
     pbf: Annotated[Path, typer.Argument(help="An OpenStreetMap extract (.osm.pbf).")],
     area: Annotated[str, typer.Option("--area", help="Study area name (lower-case, digits, - and _).")],
-    community_admin_level: Annotated[int, typer.Option("--community-admin-level",
-                                                       help="OSM admin_level of the communities / villages.")],
-    within: Annotated[str | None, typer.Option("--within", help="Name or relation id of the enclosing boundary.")] = None,
+    community_admin_level: Annotated[
+        int, typer.Option("--community-admin-level", help="OSM admin_level of the communities / villages.")
+    ],
+    within: Annotated[
+        str | None, typer.Option("--within", help="Name or relation id of the enclosing boundary.")
+    ] = None,
     title: Annotated[str | None, typer.Option("--title", help="A human name for the area.")] = None,
     author: Annotated[str | None, typer.Option("--author")] = None,
     as_json: JsonOpt = False,
@@ -168,22 +198,34 @@ def import_osm_cmd(
     """Build a whole study area from an OSM extract: communities, buildings, roads, places, POIs, cameras."""
     ctx = _context()
     with _progress() as progress:
-        report = services.import_osm(ctx, pbf, area=area, admin_level=community_admin_level, within=within,
-                                     title=title, author=author, progress=progress)
+        report = services.import_osm(
+            ctx,
+            pbf,
+            area=area,
+            admin_level=community_admin_level,
+            within=within,
+            title=title,
+            author=author,
+            progress=progress,
+        )
     if as_json:
         _emit(report)
         return
     s = report["summary"]
-    typer.echo(f"{report['area']}: {s['communities']} communities, {s['buildings']:,} buildings, "
-               f"{s['households']:,} households (estimated), {s['layers']['roads']:,} roads in {s['seconds']} s")
+    typer.echo(
+        f"{report['area']}: {s['communities']} communities, {s['buildings']:,} buildings, "
+        f"{s['households']:,} households (estimated), {s['layers']['roads']:,} roads in {s['seconds']} s"
+    )
     if report["skipped_boundaries"]:
         names = ", ".join(str(b["name"]) for b in report["skipped_boundaries"][:12])
         more = "…" if len(report["skipped_boundaries"]) > 12 else ""
         typer.echo(f"skipped {len(report['skipped_boundaries'])} boundaries cut by the extract's edge: {names}{more}")
     cal = report["calibration"]
     if cal["calibrated"]:
-        typer.echo(f"household estimates calibrated on {sum(u['role'] == 'fit' for u in cal['units'])} tagged "
-                   f"population(s); leave-one-out median error {cal['loo_median_abs_error'] or 0:.1%}")
+        typer.echo(
+            f"household estimates calibrated on {sum(u['role'] == 'fit' for u in cal['units'])} tagged "
+            f"population(s); leave-one-out median error {cal['loo_median_abs_error'] or 0:.1%}"
+        )
     else:
         typer.echo("no tagged population to calibrate on: household estimates use the rules' defaults")
 
@@ -193,9 +235,17 @@ def import_osm_cmd(
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="GeoPackage, Shapefile (.shp or .zip), GeoJSON, CSV or XLSX.")],
     area: Annotated[str, typer.Option("--area", help="Study area name (created if new).")],
-    layer: Annotated[str, typer.Option("--layer", help="communities, community_codes, natural_villages, buildings, "
-                                                       "roads, key_places, cameras, duty_points, households")],
-    column_map: Annotated[list[str] | None, typer.Option("--map", help="OURS=THEIRS column mapping (repeatable).")] = None,
+    layer: Annotated[
+        str,
+        typer.Option(
+            "--layer",
+            help="communities, community_codes, natural_villages, buildings, "
+            "roads, key_places, cameras, duty_points, households",
+        ),
+    ],
+    column_map: Annotated[
+        list[str] | None, typer.Option("--map", help="OURS=THEIRS column mapping (repeatable).")
+    ] = None,
     crs: Annotated[str | None, typer.Option("--crs", help="The file's CRS when it has none (EPSG code).")] = None,
     datum: Annotated[str, typer.Option("--datum", help="wgs84, cgcs2000, gcj02 or bd09 (converted).")] = "wgs84",
     encoding: Annotated[str | None, typer.Option("--encoding", help="Text encoding of .dbf/.csv.")] = None,
@@ -206,9 +256,19 @@ def import_cmd(
     """Import one layer from a county's file into a study area (all or nothing)."""
     ctx = _context()
     with _progress() as progress:
-        report = services.import_file(ctx, file, area=area, layer=layer, column_map=parse_column_map(column_map),
-                                      crs=crs, datum=datum, encoding=encoding, append=append, author=author,
-                                      progress=progress)
+        report = services.import_file(
+            ctx,
+            file,
+            area=area,
+            layer=layer,
+            column_map=parse_column_map(column_map),
+            crs=crs,
+            datum=datum,
+            encoding=encoding,
+            append=append,
+            author=author,
+            progress=progress,
+        )
     if as_json:
         _emit(report)
         return
@@ -222,8 +282,10 @@ def import_cmd(
         typer.echo(f"  note: {note}")
     if report["unmatched"]:
         typer.echo(f"  unmatched rows: {', '.join(map(str, report['unmatched'][:20]))}")
-    typer.echo(f"  now {s['communities']} communities, {s['buildings']:,} buildings, {s['households']:,} households"
-               f"{' (estimated)' if s['households_estimated'] else ''}")
+    typer.echo(
+        f"  now {s['communities']} communities, {s['buildings']:,} buildings, {s['households']:,} households"
+        f"{' (estimated)' if s['households_estimated'] else ''}"
+    )
 
 
 @app.command("map")
@@ -240,8 +302,12 @@ def map_cmd(
     ctx = _context(settings)
     t0 = time.perf_counter()
     study = ctx.store.load_area(area)
-    m = area_map(study, sources=MapSources(buildings=study.layer("buildings"), roads=study.layer("roads")),
-                 tile_url=settings.tile_url, tile_attribution=settings.tile_attribution)
+    m = area_map(
+        study,
+        sources=MapSources(buildings=study.layer("buildings"), roads=study.layer("roads")),
+        tile_url=settings.tile_url,
+        tile_attribution=settings.tile_attribution,
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     assets = out.parent / f"{out.stem}_files"
     assets.mkdir(exist_ok=True)
@@ -263,8 +329,10 @@ def demo_cmd(as_json: JsonOpt = False) -> None:
         return
     for r in reports:
         s = r["summary"]
-        typer.echo(f"loaded {r['area']}: {s['communities']} communities, {s['buildings']:,} buildings, "
-                   f"{s['households']:,} households (estimated)")
+        typer.echo(
+            f"loaded {r['area']}: {s['communities']} communities, {s['buildings']:,} buildings, "
+            f"{s['households']:,} households (estimated)"
+        )
 
 
 @app.command("export-area")
@@ -282,8 +350,9 @@ def export_area_cmd(
 
 @app.command("load-area")
 @command
-def load_area_cmd(package: Annotated[Path, typer.Argument(help="A GeoPackage written by export-area.")],
-                  as_json: JsonOpt = False) -> None:
+def load_area_cmd(
+    package: Annotated[Path, typer.Argument(help="A GeoPackage written by export-area.")], as_json: JsonOpt = False
+) -> None:
     """Load a study area from a GeoPackage written by ``export-area`` (replacing one of that name)."""
     report = services.load_package(_context(), package)
     if as_json:

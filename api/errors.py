@@ -101,22 +101,51 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in exc.errors()]
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
-        return _problem(422, {"type": "/problems/invalid-request", "title": "Invalid request",
-                              "title_zh": "请求参数无效", "status": 422, "detail": detail,
-                              "instance": request.url.path, "errors": errors})
+        return _problem(
+            422,
+            {
+                "type": "/problems/invalid-request",
+                "title": "Invalid request",
+                "title_zh": "请求参数无效",
+                "status": 422,
+                "detail": detail,
+                "instance": request.url.path,
+                "errors": errors,
+            },
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: ("Not found", "未找到"), 405: ("Method not allowed", "不允许的请求方法"),
-                  413: ("Upload too large", "上传文件过大")}
+        titles = {
+            404: ("Not found", "未找到"),
+            405: ("Method not allowed", "不允许的请求方法"),
+            413: ("Upload too large", "上传文件过大"),
+        }
         en, zh = titles.get(exc.status_code, ("HTTP error", "请求错误"))
-        return _problem(exc.status_code, {"type": "about:blank", "title": en, "title_zh": zh,
-                                          "status": exc.status_code, "detail": str(exc.detail),
-                                          "instance": request.url.path}, headers=getattr(exc, "headers", None))
+        return _problem(
+            exc.status_code,
+            {
+                "type": "about:blank",
+                "title": en,
+                "title_zh": zh,
+                "status": exc.status_code,
+                "detail": str(exc.detail),
+                "instance": request.url.path,
+            },
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
         log.exception("internal error on %s", request.url.path)
-        return _problem(500, {"type": "about:blank", "title": "Internal error", "title_zh": "内部错误",
-                              "status": 500, "detail": "The server could not complete the request.",
-                              "instance": request.url.path})
+        return _problem(
+            500,
+            {
+                "type": "about:blank",
+                "title": "Internal error",
+                "title_zh": "内部错误",
+                "status": 500,
+                "detail": "The server could not complete the request.",
+                "instance": request.url.path,
+            },
+        )

@@ -75,12 +75,21 @@ class UploadLimit:
         mb = self.max_bytes / 1_048_576
         exc = UploadTooLargeError(
             f"The upload is larger than the limit of {mb:g} MB (WANGGE_MAX_UPLOAD_MB)",
-            detail_zh=f"上传文件超过 {mb:g} MB 的限制（WANGGE_MAX_UPLOAD_MB）", limit_mb=mb,
+            detail_zh=f"上传文件超过 {mb:g} MB 的限制（WANGGE_MAX_UPLOAD_MB）",
+            limit_mb=mb,
         )
         body = json.dumps(problem_body(exc, scope.get("path")), ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -105,8 +114,9 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         title="wangge 网格",
         version=_version(),
         description="Grid drawing, camera quotas, patrol routes and coverage for grassroots governance. "
-                    "网格划分、监控点位、巡逻路线与覆盖分析。Errors are application/problem+json (RFC 9457).",
-        docs_url=None, redoc_url=None,
+        "网格划分、监控点位、巡逻路线与覆盖分析。Errors are application/problem+json (RFC 9457).",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.rules = ctx.rules
@@ -118,8 +128,13 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     @app.get("/health", response_model=Health, tags=["service 服务"], summary="Liveness 服务状态")
     def health(c: ContextDep, r: RulesDep) -> dict[str, Any]:
         backend = make_url(settings.store_url).get_backend_name()
-        return {"status": "ok", "version": _version(), "store": backend, "areas": len(c.store.area_names()),
-                "rules": list(r.source)}
+        return {
+            "status": "ok",
+            "version": _version(),
+            "store": backend,
+            "areas": len(c.store.area_names()),
+            "rules": list(r.source),
+        }
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> FileResponse:

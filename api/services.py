@@ -74,8 +74,15 @@ def _summary(area: StudyArea, derived: dict[str, Any]) -> dict[str, Any]:
 
 
 def import_osm(
-    ctx: Context, pbf: str | Path, *, area: str, admin_level: int, within: str | None = None,
-    title: str | None = None, author: str | None = None, progress: Progress | None = None,
+    ctx: Context,
+    pbf: str | Path,
+    *,
+    area: str,
+    admin_level: int,
+    within: str | None = None,
+    title: str | None = None,
+    author: str | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Build (or rebuild) a whole study area from an OSM extract.
 
@@ -98,18 +105,31 @@ def import_osm(
     derived_area, derived = derive(built, ctx.rules, code_list=ctx.code_list)
     _say(progress, "saving", 0.9)
     report = {
-        "summary": {**_summary(derived_area, derived), "skipped_boundaries": len(selection.skipped_cut),
-                    "seconds": 0.0},
+        "summary": {
+            **_summary(derived_area, derived),
+            "skipped_boundaries": len(selection.skipped_cut),
+            "seconds": 0.0,
+        },
         "area": name,
         "source": Path(pbf).name,
         "admin_level": admin_level,
-        "within": None if selection.within is None else {
-            "osm_id": int(selection.within["osm_id"]), "name": selection.within["name"]},
+        "within": None
+        if selection.within is None
+        else {"osm_id": int(selection.within["osm_id"]), "name": selection.within["name"]},
         "skipped_boundaries": selection.skipped_cut,
         "calibration": derived["calibration"],
     }
-    ctx.store.save_area(derived_area, log=[{"layer": "osm", "source": Path(pbf).name, "author": author,
-                                            "report": {k: v for k, v in report.items() if k != "calibration"}}])
+    ctx.store.save_area(
+        derived_area,
+        log=[
+            {
+                "layer": "osm",
+                "source": Path(pbf).name,
+                "author": author,
+                "report": {k: v for k, v in report.items() if k != "calibration"},
+            }
+        ],
+    )
     report["summary"]["seconds"] = round(time.perf_counter() - t0, 2)
     _say(progress, "done", 1.0)
     return report
@@ -123,9 +143,19 @@ def _load_or_new(ctx: Context, name: str) -> StudyArea | None:
 
 
 def import_file(
-    ctx: Context, path: str | Path, *, area: str, layer: str, column_map: dict[str, str] | None = None,
-    crs: str | int | None = None, datum: str = "wgs84", encoding: str | None = None, append: bool = False,
-    author: str | None = None, source_name: str | None = None, progress: Progress | None = None,
+    ctx: Context,
+    path: str | Path,
+    *,
+    area: str,
+    layer: str,
+    column_map: dict[str, str] | None = None,
+    crs: str | int | None = None,
+    datum: str = "wgs84",
+    encoding: str | None = None,
+    append: bool = False,
+    author: str | None = None,
+    source_name: str | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Import one layer from a file into an area (created if new), then re-derive and save atomically.
 
@@ -136,24 +166,27 @@ def import_file(
     t0 = time.perf_counter()
     name = check_area_name(area)
     if layer not in IMPORT_KINDS:
-        raise InputError(f"Unknown layer {layer!r}; use one of {', '.join(IMPORT_KINDS)}",
-                         detail_zh=f"未知图层 {layer!r}；可用：{', '.join(IMPORT_KINDS)}")
+        raise InputError(
+            f"Unknown layer {layer!r}; use one of {', '.join(IMPORT_KINDS)}",
+            detail_zh=f"未知图层 {layer!r}；可用：{', '.join(IMPORT_KINDS)}",
+        )
     source = source_name or Path(path).name
     table_kind = layer in ("community_codes", "households")
     _say(progress, f"reading {source}", 0.1)
-    frame, read = read_table_or_layer(path, crs=crs, datum=datum, encoding=encoding,
-                                      geometry_required=not table_kind)
+    frame, read = read_table_or_layer(path, crs=crs, datum=datum, encoding=encoding, geometry_required=not table_kind)
     existing = _load_or_new(ctx, name)
     revision = None if existing is None else ctx.store.revision(name)
     notes: list[str] = list(read.notes)
     detail: dict[str, Any] = {}
     if table_kind:
         if existing is None:
-            raise NotFoundError(f"Study area {name!r} does not exist: import its communities and buildings first",
-                                detail_zh=f"研究区 {name!r} 不存在：请先导入社区和建筑", area=name)
+            raise NotFoundError(
+                f"Study area {name!r} does not exist: import its communities and buildings first",
+                detail_zh=f"研究区 {name!r} 不存在：请先导入社区和建筑",
+                area=name,
+            )
         if layer == "community_codes":
-            coms, detail = update_communities_from_codes(existing.layer("communities"), pd.DataFrame(frame),
-                                                         column_map)
+            coms, detail = update_communities_from_codes(existing.layer("communities"), pd.DataFrame(frame), column_map)
             area_obj = existing.with_layers(communities=coms)
         else:
             blds, detail = update_households(existing.layer("buildings"), pd.DataFrame(frame), column_map)
@@ -165,15 +198,17 @@ def import_file(
         geo, layer_notes = normalise_layer(layer, gpd.GeoDataFrame(frame), column_map=column_map)
         notes += layer_notes
         if existing is None:
-            area_obj = new_area(name, {layer: geo}, title=name, datum=read.datum,
-                                meta={"source": source, "attribution": None})
+            area_obj = new_area(
+                name, {layer: geo}, title=name, datum=read.datum, meta={"source": source, "attribution": None}
+            )
         else:
             if append and len(existing.layer(layer)):
                 old = existing.layer(layer)
                 clash = set(old["fid"]) & set(geo["fid"])
                 if clash:
-                    geo = geo.assign(fid=[f"{f}_{len(old) + i + 1}" if f in clash else f
-                                          for i, f in enumerate(geo["fid"])])
+                    geo = geo.assign(
+                        fid=[f"{f}_{len(old) + i + 1}" if f in clash else f for i, f in enumerate(geo["fid"])]
+                    )
                 geo = conform(layer, pd.concat([old, geo], ignore_index=True))
             area_obj = existing.with_layers(**{layer: geo})
         imported = len(geo)
@@ -191,9 +226,18 @@ def import_file(
         "calibration": derived["calibration"],
     }
     _say(progress, "saving", 0.9)
-    ctx.store.save_area(derived_area, expect_revision=revision,
-                        log=[{"layer": layer, "source": source, "author": author,
-                              "report": {k: v for k, v in report.items() if k != "calibration"}}])
+    ctx.store.save_area(
+        derived_area,
+        expect_revision=revision,
+        log=[
+            {
+                "layer": layer,
+                "source": source,
+                "author": author,
+                "report": {k: v for k, v in report.items() if k != "calibration"},
+            }
+        ],
+    )
     report["summary"]["seconds"] = round(time.perf_counter() - t0, 2)
     return report
 
@@ -205,8 +249,10 @@ def load_package(ctx: Context, path: str | Path, *, progress: Progress | None = 
     area = read_area_package(path)
     derived_area, derived = derive(area, ctx.rules, code_list=ctx.code_list)
     ctx.store.save_area(derived_area, log=[{"layer": "package", "source": Path(path).name, "report": {}}])
-    return {"area": area.name, "summary": {**_summary(derived_area, derived),
-                                           "seconds": round(time.perf_counter() - t0, 2)}}
+    return {
+        "area": area.name,
+        "summary": {**_summary(derived_area, derived), "seconds": round(time.perf_counter() - t0, 2)},
+    }
 
 
 def load_demo(ctx: Context, data_dir: Path, *, progress: Progress | None = None) -> list[dict[str, Any]]:

@@ -32,8 +32,10 @@ DEMO = {
     "monaco": ("osm/monaco-2026-03-10.osm.pbf", 10, "2220322", "摩纳哥（城市示例）"),
 }
 
-NOTE = ("The 12-digit codes are illustrative: real NBS codes assigned to these European units for illustration "
-        "only (data/code_mapping.csv); they do not describe these places. 代码为示意性分配。")
+NOTE = (
+    "The 12-digit codes are illustrative: real NBS codes assigned to these European units for illustration "
+    "only (data/code_mapping.csv); they do not describe these places. 代码为示意性分配。"
+)
 
 
 def build(name: str) -> dict[str, object]:
@@ -52,8 +54,12 @@ def build(name: str) -> dict[str, object]:
     area = area.with_layers(communities=communities).with_meta(codes_note=NOTE, codes_illustrative=True)
     area, derived = derive(area, DEFAULT_RULES, code_list=codes)
     write_area_package(area, HERE / f"{name}.gpkg")
-    return {"area": name, "layers": {k: len(v) for k, v in area.layers.items()},
-            "households": derived["households"], "calibration": derived["calibration"]}
+    return {
+        "area": name,
+        "layers": {k: len(v) for k, v in area.layers.items()},
+        "households": derived["households"],
+        "calibration": derived["calibration"],
+    }
 
 
 if __name__ == "__main__":

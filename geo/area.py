@@ -38,28 +38,82 @@ from geo.errors import EmptyLayerError
 LAYER_COLUMNS: dict[str, tuple[str, ...]] = {
     "boundary": ("fid", "name", "osm_id", "admin_level", "population"),
     "communities": (
-        "fid", "name", "name_zh", "code12", "code_provisional", "code_name", "urban_rural_code",
-        "area_class", "class_source", "township_code", "township_name", "osm_id", "population",
-        "households", "households_estimated", "buildings",
+        "fid",
+        "name",
+        "name_zh",
+        "code12",
+        "code_provisional",
+        "code_name",
+        "urban_rural_code",
+        "area_class",
+        "class_source",
+        "township_code",
+        "township_name",
+        "osm_id",
+        "population",
+        "households",
+        "households_estimated",
+        "buildings",
     ),
     "natural_villages": (
-        "fid", "name", "name_zh", "place", "population", "community_fid", "community_code",
-        "households", "households_estimated", "derived",
+        "fid",
+        "name",
+        "name_zh",
+        "place",
+        "population",
+        "community_fid",
+        "community_code",
+        "households",
+        "households_estimated",
+        "derived",
     ),
     "places": ("fid", "name", "name_zh", "place", "population", "community_fid"),
     "buildings": (
-        "fid", "osm_id", "building", "name", "levels_tagged", "levels", "levels_source",
-        "footprint_m2", "other_use", "residential", "households", "households_source",
-        "addr_street", "addr_housenumber", "community_fid", "natural_village_fid",
+        "fid",
+        "osm_id",
+        "building",
+        "name",
+        "levels_tagged",
+        "levels",
+        "levels_source",
+        "footprint_m2",
+        "other_use",
+        "residential",
+        "households",
+        "households_source",
+        "addr_street",
+        "addr_housenumber",
+        "community_fid",
+        "natural_village_fid",
     ),
     "roads": (
-        "fid", "osm_id", "highway", "name", "ref", "oneway", "maxspeed", "service", "access",
-        "foot", "bridge", "tunnel", "layer", "length_m",
+        "fid",
+        "osm_id",
+        "highway",
+        "name",
+        "ref",
+        "oneway",
+        "maxspeed",
+        "service",
+        "access",
+        "foot",
+        "bridge",
+        "tunnel",
+        "layer",
+        "length_m",
     ),
     "key_places": ("fid", "osm_id", "category", "name", "name_zh", "tags", "community_fid"),
     "cameras": (
-        "fid", "device_id", "name", "camera_type", "status", "owner", "category", "direction",
-        "source", "community_fid",
+        "fid",
+        "device_id",
+        "name",
+        "camera_type",
+        "status",
+        "owner",
+        "category",
+        "direction",
+        "source",
+        "community_fid",
     ),
     "duty_points": ("fid", "name", "kind", "source", "community_fid"),
 }
@@ -97,7 +151,7 @@ def text(value: object) -> str | None:
     if value is None:
         return None
     try:
-        if pd.isna(value):  # type: ignore[arg-type]
+        if pd.isna(value):
             return None
     except (TypeError, ValueError):
         pass
@@ -204,7 +258,5 @@ def new_area(name: str, layers: dict[str, gpd.GeoDataFrame], **kwargs: Any) -> S
     nonempty = [v for v in conformed.values() if len(v)]
     if not nonempty:
         raise EmptyLayerError(f"Study area {name!r} would have no features", detail_zh=f"研究区 {name!r} 没有任何要素")
-    extent = gpd.GeoSeries(
-        [box(*pd.concat([v.geometry for v in nonempty]).total_bounds)], crs=STORAGE_CRS
-    )
+    extent = gpd.GeoSeries([box(*pd.concat([v.geometry for v in nonempty]).total_bounds)], crs=STORAGE_CRS)
     return StudyArea(name=name, metric_crs=choose_metric_crs(extent), layers=conformed, **kwargs)

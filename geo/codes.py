@@ -20,9 +20,42 @@ import pandas as pd
 from geo.errors import InvalidCodeError
 
 PROVINCE_PREFIXES = frozenset(
-    {"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
-     "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
-     "65", "71", "81", "82"}
+    {
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+    }
 )
 PROVISIONAL_PREFIX = "99"
 
@@ -76,12 +109,18 @@ def validate_code12(code: object, *, level: str = "community") -> str:
         if s[6:9] == "000":
             raise _fail(code, "the township digits (7-9) are zero", "乡镇代码（第7-9位）为零")
         if s[9:] == "000":
-            raise _fail(code, "the village-level digits (10-12) are zero: this is a township code",
-                        "村级代码（第10-12位）为零：这是乡镇代码")
+            raise _fail(
+                code,
+                "the village-level digits (10-12) are zero: this is a township code",
+                "村级代码（第10-12位）为零：这是乡镇代码",
+            )
     elif level == "township":
         if s[6:9] == "000" or s[9:] != "000":
-            raise _fail(code, "a township code has township digits set and village digits 000",
-                        "乡镇代码应设置第7-9位且第10-12位为000")
+            raise _fail(
+                code,
+                "a township code has township digits set and village digits 000",
+                "乡镇代码应设置第7-9位且第10-12位为000",
+            )
     elif level == "county":
         if s[6:] != "000000":
             raise _fail(code, "a county code ends in six zeros", "县级代码应以六个0结尾")
@@ -100,8 +139,11 @@ def validate_urban_rural_code(code: object) -> str:
     if s.endswith(".0"):
         s = s[:-2]
     if not _URBAN_RURAL.match(s):
-        raise _fail(code, "a 城乡分类代码 is 3 digits starting with 1 (urban) or 2 (rural)",
-                    "城乡分类代码应为以1（城镇）或2（乡村）开头的3位数字")
+        raise _fail(
+            code,
+            "a 城乡分类代码 is 3 digits starting with 1 (urban) or 2 (rural)",
+            "城乡分类代码应为以1（城镇）或2（乡村）开头的3位数字",
+        )
     return s
 
 
@@ -136,19 +178,33 @@ def check_parents(code12: str, *, township_code: str | None = None, county_code:
         t = str(township_code).strip()
         t9 = t[:9]
         if not re.fullmatch(r"\d{9}(000)?", t):
-            raise _fail(township_code, "a township code has 9 digits (or 12 ending in 000)",
-                        "乡镇代码应为9位（或以000结尾的12位）数字")
+            raise _fail(
+                township_code,
+                "a township code has 9 digits (or 12 ending in 000)",
+                "乡镇代码应为9位（或以000结尾的12位）数字",
+            )
         if code12[:9] != t9:
-            raise _fail(code12, f"not under township {t} (its digits 1-9 are {code12[:9]})",
-                        f"不属于乡镇 {t}（其前9位为 {code12[:9]}）", township_code=t)
+            raise _fail(
+                code12,
+                f"not under township {t} (its digits 1-9 are {code12[:9]})",
+                f"不属于乡镇 {t}（其前9位为 {code12[:9]}）",
+                township_code=t,
+            )
     if county_code:
         c = str(county_code).strip()
         if not re.fullmatch(r"\d{6}(000000)?", c):
-            raise _fail(county_code, "a county code has 6 digits (or 12 ending in 000000)",
-                        "县级代码应为6位（或以000000结尾的12位）数字")
+            raise _fail(
+                county_code,
+                "a county code has 6 digits (or 12 ending in 000000)",
+                "县级代码应为6位（或以000000结尾的12位）数字",
+            )
         if code12[:6] != c[:6]:
-            raise _fail(code12, f"not under county {c} (its digits 1-6 are {code12[:6]})",
-                        f"不属于县 {c}（其前6位为 {code12[:6]}）", county_code=c)
+            raise _fail(
+                code12,
+                f"not under county {c} (its digits 1-6 are {code12[:6]})",
+                f"不属于县 {c}（其前6位为 {code12[:6]}）",
+                county_code=c,
+            )
 
 
 @dataclass(frozen=True)
@@ -201,12 +257,18 @@ class CodeList:
             return
         township = code12[:9] + "000"
         if township not in self.rows:
-            raise _fail(code12, f"its township {township} is not in the published list of county {code12[:6]}",
-                        f"其乡镇代码 {township} 不在县 {code12[:6]} 的统计用区划代码中")
+            raise _fail(
+                code12,
+                f"its township {township} is not in the published list of county {code12[:6]}",
+                f"其乡镇代码 {township} 不在县 {code12[:6]} 的统计用区划代码中",
+            )
         if code12 not in self.rows:
             tname = self.rows[township].get("name", "")
-            raise _fail(code12, f"no such village-level unit under {township} {tname} in the published list",
-                        f"{township} {tname} 下没有此村级单位")
+            raise _fail(
+                code12,
+                f"no such village-level unit under {township} {tname} in the published list",
+                f"{township} {tname} 下没有此村级单位",
+            )
 
 
 def provisional_code12(area_name: str, township_serial: int, community_serial: int) -> str:
@@ -244,8 +306,11 @@ def validate_grid_code(code: object, *, community_code: str | None = None) -> st
     if s[12:] == "000":
         raise _fail(code, "grid serials run from 001 to 999", "网格序号应为001至999")
     if community_code is not None and s[:12] != community_code:
-        raise _fail(code, f"its first 12 digits are not its community's code {community_code}",
-                    f"前12位与所属社区代码 {community_code} 不一致")
+        raise _fail(
+            code,
+            f"its first 12 digits are not its community's code {community_code}",
+            f"前12位与所属社区代码 {community_code} 不一致",
+        )
     return s
 
 

@@ -80,4 +80,5 @@ def choose_metric_crs(geometry: BaseGeometry | gpd.GeoSeries) -> CRS:
     lon, lat = (x0 + x1) / 2, (y0 + y1) / 2
     if in_china(lon, lat):
         return CRS.from_epsg(cgcs2000_gk3_epsg(lon))
-    return series.to_crs(STORAGE_CRS).estimate_utm_crs()
+    utm: CRS = series.to_crs(STORAGE_CRS).estimate_utm_crs()
+    return utm

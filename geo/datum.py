@@ -30,8 +30,17 @@ Array = npt.NDArray[np.float64]
 def check_datum(datum: str) -> str:
     """Return the datum's canonical name or raise :class:`UnknownDatumError`."""
     d = datum.strip().lower().replace("-", "").replace("_", "")
-    aliases = {"wgs84": "wgs84", "epsg4326": "wgs84", "cgcs2000": "cgcs2000", "epsg4490": "cgcs2000",
-               "gcj02": "gcj02", "gcj": "gcj02", "amap": "gcj02", "bd09": "bd09", "baidu": "bd09"}
+    aliases = {
+        "wgs84": "wgs84",
+        "epsg4326": "wgs84",
+        "cgcs2000": "cgcs2000",
+        "epsg4490": "cgcs2000",
+        "gcj02": "gcj02",
+        "gcj": "gcj02",
+        "amap": "gcj02",
+        "bd09": "bd09",
+        "baidu": "bd09",
+    }
     if d not in aliases:
         raise UnknownDatumError(
             f"Unknown datum {datum!r}; use one of {', '.join(DATUMS)}",
@@ -47,14 +56,28 @@ def _outside_china(lon: Array, lat: Array) -> npt.NDArray[np.bool_]:
 
 def _delta(lon: Array, lat: Array) -> tuple[Array, Array]:
     x, y = lon - 105.0, lat - 35.0
-    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
-            + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-            + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
-            + (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0)
-    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
-            + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-            + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
-            + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0)
+    dlat = (
+        -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * np.sqrt(np.abs(x))
+        + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+        + (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+    )
+    dlon = (
+        300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * np.sqrt(np.abs(x))
+        + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+        + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+    )
     rad = lat / 180.0 * np.pi
     magic = 1 - _EE * np.sin(rad) ** 2
     sq = np.sqrt(magic)

@@ -48,7 +48,9 @@ def assign_community(frame_metric: gpd.GeoDataFrame, communities_metric: gpd.Geo
 
 
 def classify_communities(
-    communities_metric: gpd.GeoDataFrame, buildings_metric: gpd.GeoDataFrame, residential: pd.Series,
+    communities_metric: gpd.GeoDataFrame,
+    buildings_metric: gpd.GeoDataFrame,
+    residential: pd.Series,
     rules: Rules,
 ) -> pd.DataFrame:
     """Decide each community's class: from its 城乡分类代码, else by density on settled land.
@@ -60,7 +62,7 @@ def classify_communities(
     when the code decided).
     """
     c = rules.classification
-    rows = []
+    rows: list[tuple[Any, str, str, float | None]] = []
     res = buildings_metric[residential.to_numpy()]
     for idx, com in communities_metric.iterrows():
         code = text(com.get("urban_rural_code"))
@@ -138,7 +140,8 @@ def derive(area: StudyArea, rules: Rules, *, code_list: CodeList | None = None) 
     if len(dup):
         raise InvalidCodeError(
             f"Community code {dup.iloc[0]} is used by more than one community",
-            detail_zh=f"社区代码 {dup.iloc[0]} 被多个社区使用", code=str(dup.iloc[0]),
+            detail_zh=f"社区代码 {dup.iloc[0]} 被多个社区使用",
+            code=str(dup.iloc[0]),
         )
     codes = assign_provisional_codes(area.name, communities)
     communities["code12"] = codes["code12"]
@@ -160,8 +163,12 @@ def derive(area: StudyArea, rules: Rules, *, code_list: CodeList | None = None) 
     building_class = buildings["community_fid"].map(class_of).fillna("rural")
 
     est, cal = estimate_households(
-        buildings, area_class=building_class, boundary=area.metric("boundary"), communities=communities,
-        places=places, rules=rules,
+        buildings,
+        area_class=building_class,
+        boundary=area.metric("boundary"),
+        communities=communities,
+        places=places,
+        rules=rules,
     )
     for col in est.columns:
         buildings[col] = est[col]
@@ -169,11 +176,13 @@ def derive(area: StudyArea, rules: Rules, *, code_list: CodeList | None = None) 
 
     def totals(key: str) -> pd.DataFrame:
         g = buildings.groupby(key)
-        return pd.DataFrame({
-            "households": g["households"].sum().round().astype(int),
-            "households_estimated": estimated.groupby(buildings[key]).any(),
-            "buildings": g.size(),
-        })
+        return pd.DataFrame(
+            {
+                "households": g["households"].sum().round().astype(int),
+                "households_estimated": estimated.groupby(buildings[key]).any(),
+                "buildings": g.size(),
+            }
+        )
 
     t = totals("community_fid")
     communities["households"] = communities["fid"].map(t["households"]).fillna(0).astype(int)
@@ -203,7 +212,11 @@ def derive(area: StudyArea, rules: Rules, *, code_list: CodeList | None = None) 
         "calibration": cal_report,
     }
     layers = {
-        "communities": communities, "buildings": buildings, "places": places, "natural_villages": villages, **others,
+        "communities": communities,
+        "buildings": buildings,
+        "places": places,
+        "natural_villages": villages,
+        **others,
     }
     out = area.with_layers(**{k: conform(k, v.to_crs("EPSG:4326")) for k, v in layers.items()})
     out = out.with_meta(households=report)

@@ -63,14 +63,19 @@ def residential_mask(buildings: gpd.GeoDataFrame, footprint_m2: pd.Series, rules
     """
     btype = buildings["building"].fillna(rules.generic_type).astype(str).str.strip().str.lower()
     other = buildings["other_use"].fillna("").astype(str).str.len() > 0
-    generic = ((btype == rules.generic_type)
-               & footprint_m2.between(rules.generic_min_footprint_m2, rules.generic_max_footprint_m2)
-               & ~other)
+    generic = (
+        (btype == rules.generic_type)
+        & footprint_m2.between(rules.generic_min_footprint_m2, rules.generic_max_footprint_m2)
+        & ~other
+    )
     return (btype.isin(rules.residential_types) | generic).rename("residential")
 
 
 def estimate_levels(
-    buildings_metric: gpd.GeoDataFrame, residential: pd.Series, area_class: pd.Series, rules: Rules,
+    buildings_metric: gpd.GeoDataFrame,
+    residential: pd.Series,
+    area_class: pd.Series,
+    rules: Rules,
 ) -> pd.DataFrame:
     """Give every building a number of storeys and say where it came from.
 
@@ -93,7 +98,7 @@ def estimate_levels(
     tagged = pd.to_numeric(buildings_metric["levels_tagged"], errors="coerce")
     tagged = tagged.where(tagged > 0)
     levels = tagged.copy()
-    source = pd.Series(np.where(tagged.notna(), "tagged", None), index=buildings_metric.index, dtype=object)
+    source = pd.Series(None, index=buildings_metric.index, dtype=object).mask(tagged.notna(), "tagged")
     points = shapely.points(shapely.get_coordinates(buildings_metric.geometry.representative_point()))
     donors = np.flatnonzero((tagged.notna() & residential).to_numpy())
     targets = np.flatnonzero(tagged.isna().to_numpy())
@@ -114,8 +119,9 @@ def estimate_levels(
     return pd.DataFrame({"levels": levels.astype(float), "levels_source": source})
 
 
-def raw_households(footprint_m2: pd.Series, levels: pd.Series, residential: pd.Series,
-                   rules: HouseholdRules) -> pd.Series:
+def raw_households(
+    footprint_m2: pd.Series, levels: pd.Series, residential: pd.Series, rules: HouseholdRules
+) -> pd.Series:
     """Return uncalibrated households: footprint x levels / floor area per household (0 if not residential)."""
     raw = footprint_m2 * levels / rules.floor_area_per_household_m2
     return raw.where(residential, 0.0).astype(float)
@@ -162,7 +168,8 @@ class Calibration:
             "factor": round(self.factor, 6),
             "class_factors": self.class_factors,
             "effective_floor_area_per_household_m2": round(rules.floor_area_per_household_m2 / self.factor, 1)
-            if self.factor > 0 else None,
+            if self.factor > 0
+            else None,
             "persons_per_household": rules.persons_per_household,
             "units": units,
             "loo_median_abs_error": None if errs.empty else round(float(errs.median()), 4),
@@ -179,8 +186,12 @@ def _norm(name: object) -> str:
 
 
 def calibration_units(
-    *, buildings: pd.DataFrame, boundary: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
-    places: gpd.GeoDataFrame, natural_village_kinds: tuple[str, ...],
+    *,
+    buildings: pd.DataFrame,
+    boundary: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    places: gpd.GeoDataFrame,
+    natural_village_kinds: tuple[str, ...],
 ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
     """Find the tagged populations whose territory we know (see the module notes).
 
@@ -206,8 +217,17 @@ def calibration_units(
         pop = pd.to_numeric(row.get("population"), errors="coerce")
         if pd.notna(pop) and pop > 0:
             key = f"boundary:{row['fid']}"
-            units.append({"key": key, "name": row.get("name"), "kind": "boundary", "population": float(pop),
-                          "parent": None, "role": "fit", "reason": "tagged admin population"})
+            units.append(
+                {
+                    "key": key,
+                    "name": row.get("name"),
+                    "kind": "boundary",
+                    "population": float(pop),
+                    "parent": None,
+                    "role": "fit",
+                    "reason": "tagged admin population",
+                }
+            )
             members[key] = buildings["community_fid"].notna().to_numpy()
             admin_pops.append((key, float(pop), row.geometry))
     top = units[0]["key"] if units else None
@@ -217,8 +237,17 @@ def calibration_units(
         pop = pd.to_numeric(row.get("population"), errors="coerce")
         if pd.notna(pop) and pop > 0:
             key = f"community:{row['fid']}"
-            units.append({"key": key, "name": row.get("name"), "kind": "community", "population": float(pop),
-                          "parent": top, "role": "fit", "reason": "tagged admin population"})
+            units.append(
+                {
+                    "key": key,
+                    "name": row.get("name"),
+                    "kind": "community",
+                    "population": float(pop),
+                    "parent": top,
+                    "role": "fit",
+                    "reason": "tagged admin population",
+                }
+            )
             members[key] = (buildings["community_fid"] == row["fid"]).to_numpy()
             community_unit[row["fid"]] = key
             admin_pops.append((key, float(pop), row.geometry))
@@ -235,44 +264,110 @@ def calibration_units(
         base = {"name": p.name, "population": pop}
         dup = next((k for k, v, g in admin_pops if abs(v - pop) < 0.5 and g is not None and g.covers(p.geometry)), None)
         if dup is not None:
-            units.append({**base, "key": f"place:{p.fid}", "kind": "place", "parent": dup, "role": "skipped",
-                          "reason": f"same figure as {dup} (counted once)"})
+            units.append(
+                {
+                    **base,
+                    "key": f"place:{p.fid}",
+                    "kind": "place",
+                    "parent": dup,
+                    "role": "skipped",
+                    "reason": f"same figure as {dup} (counted once)",
+                }
+            )
             continue
         if p.place in _NO_TERRITORY:
-            units.append({**base, "key": f"place:{p.fid}", "kind": "place", "parent": None, "role": "skipped",
-                          "reason": f"a place of kind {p.place} has no territory here"})
+            units.append(
+                {
+                    **base,
+                    "key": f"place:{p.fid}",
+                    "kind": "place",
+                    "parent": None,
+                    "role": "skipped",
+                    "reason": f"a place of kind {p.place} has no territory here",
+                }
+            )
             continue
         cfid = p.community_fid
         if cfid is None or (isinstance(cfid, float) and np.isnan(cfid)):
-            units.append({**base, "key": f"place:{p.fid}", "kind": "place", "parent": None, "role": "skipped",
-                          "reason": "outside every community"})
+            units.append(
+                {
+                    **base,
+                    "key": f"place:{p.fid}",
+                    "kind": "place",
+                    "parent": None,
+                    "role": "skipped",
+                    "reason": "outside every community",
+                }
+            )
             continue
         if _norm(p.name) in names.get(cfid, ()) and _norm(p.name):
             if cfid in community_unit:
-                units.append({**base, "key": f"place:{p.fid}", "kind": "place", "parent": community_unit[cfid],
-                              "role": "skipped", "reason": "the community's own tag is used (counted once)"})
+                units.append(
+                    {
+                        **base,
+                        "key": f"place:{p.fid}",
+                        "kind": "place",
+                        "parent": community_unit[cfid],
+                        "role": "skipped",
+                        "reason": "the community's own tag is used (counted once)",
+                    }
+                )
                 continue
             key = f"community:{cfid}"
-            units.append({**base, "key": key, "kind": "community", "parent": top, "role": "fit",
-                          "reason": "main place of its community"})
+            units.append(
+                {
+                    **base,
+                    "key": key,
+                    "kind": "community",
+                    "parent": top,
+                    "role": "fit",
+                    "reason": "main place of its community",
+                }
+            )
             members[key] = (buildings["community_fid"] == cfid).to_numpy()
             community_unit[cfid] = key
             continue
         if cfid in community_unit:
-            units.append({**base, "key": f"place:{p.fid}", "kind": "place", "parent": community_unit[cfid],
-                          "role": "skipped", "reason": f"included in {community_unit[cfid]} (counted once)"})
+            units.append(
+                {
+                    **base,
+                    "key": f"place:{p.fid}",
+                    "kind": "place",
+                    "parent": community_unit[cfid],
+                    "role": "skipped",
+                    "reason": f"included in {community_unit[cfid]} (counted once)",
+                }
+            )
             continue
         if p.place in natural_village_kinds:
             key = f"natural_village:{p.fid}"
-            units.append({**base, "key": key, "kind": "natural_village", "parent": top, "role": "fit",
-                          "reason": "natural-village area (buildings nearest to it)"})
+            units.append(
+                {
+                    **base,
+                    "key": key,
+                    "kind": "natural_village",
+                    "parent": top,
+                    "role": "fit",
+                    "reason": "natural-village area (buildings nearest to it)",
+                }
+            )
             members[key] = (buildings["natural_village_fid"] == p.fid).to_numpy()
             continue
-        units.append({**base, "key": f"place:{p.fid}", "kind": "place", "parent": None, "role": "skipped",
-                      "reason": f"no territory for a place of kind {p.place}"})
+        units.append(
+            {
+                **base,
+                "key": f"place:{p.fid}",
+                "kind": "place",
+                "parent": None,
+                "role": "skipped",
+                "reason": f"no territory for a place of kind {p.place}",
+            }
+        )
     for u in units:
-        if u["role"] == "fit" and u["parent"] is not None and any(
-            v["key"] == u["parent"] and v["role"] == "fit" for v in units
+        if (
+            u["role"] == "fit"
+            and u["parent"] is not None
+            and any(v["key"] == u["parent"] and v["role"] == "fit" for v in units)
         ):
             u["role"] = "held_out"
             u["reason"] += "; nested in " + u["parent"] + ", so held out of the fit"
@@ -280,8 +375,13 @@ def calibration_units(
 
 
 def fit_calibration(
-    units: list[dict[str, Any]], members: dict[str, np.ndarray], *, raw: np.ndarray, given: np.ndarray,
-    building_class: np.ndarray, rules: HouseholdRules,
+    units: list[dict[str, Any]],
+    members: dict[str, np.ndarray],
+    *,
+    raw: np.ndarray,
+    given: np.ndarray,
+    building_class: np.ndarray,
+    rules: HouseholdRules,
 ) -> Calibration:
     """Fit factors to the ``fit`` units and test them on every unit left out.
 
@@ -349,15 +449,25 @@ def fit_calibration(
             row["role"] = "unused"
             row["reason"] += "; calibration off" if not rules.calibrate else "; nothing to fit"
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=["name", "kind", "area_class", "role", "reason", "population",
-                                        "estimated_population", "loo_error"])
-    return Calibration(factor=1.0 if pooled is None else pooled, units=frame,
-                       class_factors={c: round(f, 6) for c, f in final.items()} if pooled is not None else {})
+    frame = pd.DataFrame(
+        rows,
+        columns=["name", "kind", "area_class", "role", "reason", "population", "estimated_population", "loo_error"],
+    )
+    return Calibration(
+        factor=1.0 if pooled is None else pooled,
+        units=frame,
+        class_factors={c: round(f, 6) for c, f in final.items()} if pooled is not None else {},
+    )
 
 
 def estimate_households(
-    buildings_metric: gpd.GeoDataFrame, *, area_class: pd.Series, boundary: gpd.GeoDataFrame,
-    communities: gpd.GeoDataFrame, places: gpd.GeoDataFrame, rules: Rules,
+    buildings_metric: gpd.GeoDataFrame,
+    *,
+    area_class: pd.Series,
+    boundary: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    places: gpd.GeoDataFrame,
+    rules: Rules,
 ) -> tuple[pd.DataFrame, Calibration]:
     """Estimate households for every building not given a count, calibrated on tagged populations.
 
@@ -389,20 +499,25 @@ def estimate_households(
     raw_est = raw.where(~given_mask, 0.0)
     crs = buildings_metric.crs
     units, members = calibration_units(
-        buildings=buildings_metric, boundary=boundary.to_crs(crs), communities=communities.to_crs(crs),
-        places=places.to_crs(crs), natural_village_kinds=rules.natural_villages.place_kinds,
+        buildings=buildings_metric,
+        boundary=boundary.to_crs(crs),
+        communities=communities.to_crs(crs),
+        places=places.to_crs(crs),
+        natural_village_kinds=rules.natural_villages.place_kinds,
     )
     cls = area_class.astype(str).to_numpy()
-    cal = fit_calibration(units, members, raw=raw_est.to_numpy(), given=given.to_numpy(), building_class=cls,
-                          rules=h)
+    cal = fit_calibration(units, members, raw=raw_est.to_numpy(), given=given.to_numpy(), building_class=cls, rules=h)
     factor = pd.Series([cal.factor_for(c) for c in cls], index=buildings_metric.index)
     households = (raw_est * factor).where(~given_mask, given).round(2)
-    out = pd.DataFrame({
-        "footprint_m2": footprint,
-        "residential": residential,
-        "levels": lv["levels"],
-        "levels_source": lv["levels_source"],
-        "households": households,
-        "households_source": np.where(given_mask, "given", "estimated"),
-    }, index=buildings_metric.index)
+    out = pd.DataFrame(
+        {
+            "footprint_m2": footprint,
+            "residential": residential,
+            "levels": lv["levels"],
+            "levels_source": lv["levels_source"],
+            "households": households,
+            "households_source": np.where(given_mask, "given", "estimated"),
+        },
+        index=buildings_metric.index,
+    )
     return out, cal

@@ -67,14 +67,34 @@ OSM_KEYS: tuple[str, ...] = tuple(sorted({k for k, _, _ in _OSM_RULES}))
 
 # Words a county's spreadsheet uses for the categories (Chinese and English).
 _ALIASES: dict[str, str] = {
-    "派出所": "police", "警务室": "police", "公安": "police", "police_station": "police",
-    "学校": "school", "小学": "school", "中学": "school", "幼儿园": "kindergarten",
-    "医院": "hospital", "卫生院": "hospital", "诊所": "clinic", "卫生室": "clinic", "卫生站": "clinic",
-    "市场": "market", "农贸市场": "market", "marketplace": "market",
-    "政府": "townhall", "村委会": "townhall", "居委会": "townhall", "街道办": "townhall",
-    "机关": "office", "government": "office", "社区服务中心": "community_centre",
-    "养老院": "social_facility", "敬老院": "social_facility", "消防站": "fire_station",
-    "车站": "station", "宗教": "religious",
+    "派出所": "police",
+    "警务室": "police",
+    "公安": "police",
+    "police_station": "police",
+    "学校": "school",
+    "小学": "school",
+    "中学": "school",
+    "幼儿园": "kindergarten",
+    "医院": "hospital",
+    "卫生院": "hospital",
+    "诊所": "clinic",
+    "卫生室": "clinic",
+    "卫生站": "clinic",
+    "市场": "market",
+    "农贸市场": "market",
+    "marketplace": "market",
+    "政府": "townhall",
+    "村委会": "townhall",
+    "居委会": "townhall",
+    "街道办": "townhall",
+    "机关": "office",
+    "government": "office",
+    "社区服务中心": "community_centre",
+    "养老院": "social_facility",
+    "敬老院": "social_facility",
+    "消防站": "fire_station",
+    "车站": "station",
+    "宗教": "religious",
 }
 
 
@@ -113,8 +133,8 @@ def normalise_category(value: object) -> str:
         return _ALIASES[s]
     if low in _ALIASES:
         return _ALIASES[low]
-    for key, _value, cat in _OSM_RULES:
-        if low == _value:
+    for _key, value_, cat in _OSM_RULES:
+        if low == value_:
             return cat
     return "other"
 

@@ -46,12 +46,22 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "addr_housenumber": ("addr_housenumber", "housenumber", "门牌号", "门牌"),
 }
 
-_PREFIX = {"communities": "c", "natural_villages": "v", "buildings": "b", "roads": "l", "key_places": "k",
-           "cameras": "cam", "duty_points": "d", "boundary": "a", "places": "p"}
+_PREFIX = {
+    "communities": "c",
+    "natural_villages": "v",
+    "buildings": "b",
+    "roads": "l",
+    "key_places": "k",
+    "cameras": "cam",
+    "duty_points": "d",
+    "boundary": "a",
+    "places": "p",
+}
 
 
-def apply_column_map(frame: pd.DataFrame, kind: str, column_map: dict[str, str],
-                     ours: tuple[str, ...] | None = None) -> pd.DataFrame:
+def apply_column_map(
+    frame: pd.DataFrame, kind: str, column_map: dict[str, str], ours: tuple[str, ...] | None = None
+) -> pd.DataFrame:
     """Rename a file's columns to ours: explicit ``--map`` pairs first, then known aliases.
 
     Raises
@@ -68,13 +78,15 @@ def apply_column_map(frame: pd.DataFrame, kind: str, column_map: dict[str, str],
         if our not in known:
             raise ColumnMappingError(
                 f"--map {our}={their}: {our!r} is not a field of {kind} (fields: {', '.join(sorted(known))})",
-                detail_zh=f"--map {our}={their}：{our!r} 不是 {kind} 的字段", field=our,
+                detail_zh=f"--map {our}={their}：{our!r} 不是 {kind} 的字段",
+                field=our,
             )
         if their not in frame.columns:
             raise ColumnMappingError(
                 f"--map {our}={their}: the file has no field {their!r} (fields: {', '.join(map(str, cols))})",
                 detail_zh=f"--map {our}={their}：文件中没有字段 {their!r}（现有字段：{', '.join(map(str, cols))}）",
-                field=their, available=[str(c) for c in cols],
+                field=their,
+                available=[str(c) for c in cols],
             )
         rename[their] = our
     taken = set(rename.values())
@@ -132,14 +144,15 @@ def _coerce_geometry(geo: gpd.GeoDataFrame, kind: str, notes: list[str]) -> gpd.
         raise InvalidGeometryError(
             f"{kind} must be {want}s, but {len(bad)} feature(s) are {found} (first: feature {bad[0] + 1})",
             detail_zh=f"{kind} 图层应为{ {'polygon': '面', 'point': '点', 'line': '线'}[want] }要素，"
-                      f"但有 {len(bad)} 个为 {found}",
+            f"但有 {len(bad)} 个为 {found}",
             features=[int(i) + 1 for i in bad[:50]],
         )
     return geo
 
 
-def normalise_layer(kind: str, frame: gpd.GeoDataFrame, *, column_map: dict[str, str] | None = None
-                    ) -> tuple[gpd.GeoDataFrame, list[str]]:
+def normalise_layer(
+    kind: str, frame: gpd.GeoDataFrame, *, column_map: dict[str, str] | None = None
+) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Map, check and conform an imported layer to our kind.
 
     Returns
@@ -176,10 +189,11 @@ def normalise_layer(kind: str, frame: gpd.GeoDataFrame, *, column_map: dict[str,
         if len(bad):
             raise InputError(
                 f"households must be a count >= 0; rows {', '.join(str(i + 1) for i in bad[:10])} are not",
-                detail_zh=f"户数应为非负数；第 {', '.join(str(i + 1) for i in bad[:10])} 行不是", rows=[int(i) + 1 for i in bad],
+                detail_zh=f"户数应为非负数；第 {', '.join(str(i + 1) for i in bad[:10])} 行不是",
+                rows=[int(i) + 1 for i in bad],
             )
         geo["households"] = hh
-        geo["households_source"] = np.where(hh.notna(), "given", None)
+        geo["households_source"] = pd.Series(None, index=geo.index, dtype=object).mask(hh.notna(), "given")
         notes.append(f"{int(hh.notna().sum())} building(s) carry given household counts")
     if kind == "key_places":
         geo["category"] = geo["category"].map(normalise_category) if "category" in geo.columns else "other"
@@ -219,8 +233,9 @@ def _note_device_types(geo: gpd.GeoDataFrame, notes: list[str]) -> None:
         notes.append("GB/T 28181 device types: " + ", ".join(f"{k}×{v}" for k, v in sorted(types.items())))
 
 
-def update_communities_from_codes(communities: gpd.GeoDataFrame, table: pd.DataFrame,
-                                  column_map: dict[str, str] | None = None) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+def update_communities_from_codes(
+    communities: gpd.GeoDataFrame, table: pd.DataFrame, column_map: dict[str, str] | None = None
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Lay a table of real codes over the communities (``--layer community_codes``).
 
     The table is keyed by ``osm_id`` (or ``fid``) or by ``name``, and gives
@@ -241,13 +256,23 @@ def update_communities_from_codes(communities: gpd.GeoDataFrame, table: pd.DataF
         When a code is malformed, is not under its stated township/county,
         or two rows give one code.
     """
-    ours = ("fid", "osm_id", "name", "code12", "urban_rural_code", "township_code", "township_name",
-            "county_code", "code_name")
+    ours = (
+        "fid",
+        "osm_id",
+        "name",
+        "code12",
+        "urban_rural_code",
+        "township_code",
+        "township_name",
+        "county_code",
+        "code_name",
+    )
     t = apply_column_map(table, "community_codes", column_map or {}, ours=ours)
     if "code12" not in t.columns:
         raise ColumnMappingError(
             f"The code table needs a code12 column (columns: {', '.join(map(str, table.columns))})",
-            detail_zh="代码表缺少 code12（统计用区划代码）列", available=[str(c) for c in table.columns],
+            detail_zh="代码表缺少 code12（统计用区划代码）列",
+            available=[str(c) for c in table.columns],
         )
     key = next((k for k in ("osm_id", "fid", "name") if k in t.columns), None)
     if key is None:
@@ -269,7 +294,8 @@ def update_communities_from_codes(communities: gpd.GeoDataFrame, table: pd.DataF
             for n in (row.get("name"), row.get("name_zh")):
                 if text(n):
                     index[str(text(n)).casefold()] = i
-    matched, unmatched, seen_codes = 0, [], {}
+    matched, unmatched = 0, []
+    seen_codes: dict[str, Any] = {}
     for _, row in t.iterrows():
         k = text(row.get(key))
         k = None if k is None else (k.casefold() if key == "name" else k.lstrip("rR") if key == "osm_id" else k)
@@ -281,8 +307,10 @@ def update_communities_from_codes(communities: gpd.GeoDataFrame, table: pd.DataF
         check_parents(code, township_code=text(row.get("township_code")), county_code=text(row.get("county_code")))
         if code in seen_codes and seen_codes[code] != i:
             from geo.errors import InvalidCodeError
-            raise InvalidCodeError(f"Code {code} is given to two communities", detail_zh=f"代码 {code} 被分配给两个社区",
-                                   code=code)
+
+            raise InvalidCodeError(
+                f"Code {code} is given to two communities", detail_zh=f"代码 {code} 被分配给两个社区", code=code
+            )
         seen_codes[code] = i
         out.at[i, "code12"] = code
         out.at[i, "code_provisional"] = False
@@ -297,8 +325,9 @@ def update_communities_from_codes(communities: gpd.GeoDataFrame, table: pd.DataF
     return out, {"matched": matched, "unmatched": unmatched, "key": key}
 
 
-def update_households(buildings: gpd.GeoDataFrame, table: pd.DataFrame,
-                      column_map: dict[str, str] | None = None) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+def update_households(
+    buildings: gpd.GeoDataFrame, table: pd.DataFrame, column_map: dict[str, str] | None = None
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Join user household counts to buildings (``--layer households``); user counts always win.
 
     The table is keyed by building id (``fid``, ``osm_id`` or ``building_id``)
@@ -332,24 +361,38 @@ def update_households(buildings: gpd.GeoDataFrame, table: pd.DataFrame,
     bad = np.flatnonzero((counts.isna() | (counts < 0)).to_numpy())
     if len(bad):
         rows = ", ".join(str(i + 2) for i in bad[:10])
-        raise InputError(f"households must be a number >= 0; rows {rows} are not",
-                         detail_zh=f"户数应为非负数；第 {rows} 行不是", rows=[int(i) + 2 for i in bad])
+        raise InputError(
+            f"households must be a number >= 0; rows {rows} are not",
+            detail_zh=f"户数应为非负数；第 {rows} 行不是",
+            rows=[int(i) + 2 for i in bad],
+        )
     out = buildings.copy()
     if "fid" in t.columns or "osm_id" in t.columns:
         key = "fid" if "fid" in t.columns else "osm_id"
         keys = t[key].map(text)
         if key == "fid":
             lookup = {str(f): i for i, f in zip(out.index, out["fid"])}
-            lookup.update({str(f).lstrip("nwr"): i for i, f in zip(out.index, out["fid"])
-                           if str(f)[:1] in "nwr" and str(f)[1:].isdigit() and str(f).lstrip("nwr") not in lookup})
+            lookup.update(
+                {
+                    str(f).lstrip("nwr"): i
+                    for i, f in zip(out.index, out["fid"])
+                    if str(f)[:1] in "nwr" and str(f)[1:].isdigit() and str(f).lstrip("nwr") not in lookup
+                }
+            )
         else:
             lookup = {str(text(o)): i for i, o in zip(out.index, out["osm_id"]) if text(o) is not None}
     elif "addr_street" in t.columns and "addr_housenumber" in t.columns:
         key = "address"
-        keys = t["addr_street"].map(lambda s: (text(s) or "").casefold()) + "|" + t["addr_housenumber"].map(
-            lambda s: (text(s) or "").casefold())
-        addr = out["addr_street"].map(lambda s: (text(s) or "").casefold()) + "|" + out["addr_housenumber"].map(
-            lambda s: (text(s) or "").casefold())
+        keys = (
+            t["addr_street"].map(lambda s: (text(s) or "").casefold())
+            + "|"
+            + t["addr_housenumber"].map(lambda s: (text(s) or "").casefold())
+        )
+        addr = (
+            out["addr_street"].map(lambda s: (text(s) or "").casefold())
+            + "|"
+            + out["addr_housenumber"].map(lambda s: (text(s) or "").casefold())
+        )
         lookup = {}
         for i, a in zip(out.index, addr):
             lookup.setdefault(a, i)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from geo.area import StudyArea, new_area
@@ -23,8 +22,18 @@ from geo.errors import AmbiguousBoundaryError, BoundaryNotFoundError, EmptyLayer
 from geo.rules import Rules
 
 # place=* kinds that name a settlement (a square, an islet or a farm does not).
-SETTLEMENT_PLACES = ("city", "town", "village", "hamlet", "suburb", "quarter", "neighbourhood", "borough",
-                     "isolated_dwelling", "locality")
+SETTLEMENT_PLACES = (
+    "city",
+    "town",
+    "village",
+    "hamlet",
+    "suburb",
+    "quarter",
+    "neighbourhood",
+    "borough",
+    "isolated_dwelling",
+    "locality",
+)
 # Tolerance for roads touching the outline: a street on the boundary belongs to both sides.
 _ROAD_TOLERANCE_M = 5.0
 
@@ -66,17 +75,18 @@ def find_within(boundaries: gpd.GeoDataFrame, within: str) -> pd.Series:
     if hit.empty:
         raise BoundaryNotFoundError(
             f"No administrative boundary named or numbered {within!r} in this extract",
-            detail_zh=f"数据中没有名称或编号为 {within!r} 的行政边界", within=within,
+            detail_zh=f"数据中没有名称或编号为 {within!r} 的行政边界",
+            within=within,
         )
     if len(hit) > 1:
-        listing = "; ".join(
-            f"relation {r.osm_id} '{r.name}' admin_level {r.admin_level}" for r in hit.itertuples()
-        )
+        listing = "; ".join(f"relation {r.osm_id} '{r.name}' admin_level {r.admin_level}" for r in hit.itertuples())
         raise AmbiguousBoundaryError(
             f"{within!r} matches {len(hit)} boundaries: {listing}. Pass the relation id with --within",
             detail_zh=f"{within!r} 匹配到 {len(hit)} 个边界：{listing}。请用 --within 指定关系编号",
-            within=within, candidates=[{"osm_id": int(r.osm_id), "name": r.name, "admin_level": r.admin_level}
-                                        for r in hit.itertuples()],
+            within=within,
+            candidates=[
+                {"osm_id": int(r.osm_id), "name": r.name, "admin_level": r.admin_level} for r in hit.itertuples()
+            ],
         )
     row = hit.iloc[0]
     if not row["complete"]:
@@ -89,7 +99,10 @@ def find_within(boundaries: gpd.GeoDataFrame, within: str) -> pd.Series:
 
 
 def select_communities(
-    boundaries: gpd.GeoDataFrame, *, admin_level: int, within: str | None = None,
+    boundaries: gpd.GeoDataFrame,
+    *,
+    admin_level: int,
+    within: str | None = None,
 ) -> CommunitySelection:
     """Pick the boundaries that become communities.
 
@@ -105,8 +118,10 @@ def select_communities(
         raise BoundaryNotFoundError(
             f"No administrative boundary at admin_level {admin_level} in this extract "
             f"(levels present: {', '.join(map(str, levels)) or 'none'})",
-            detail_zh=f"数据中没有 admin_level 为 {admin_level} 的行政边界（现有级别：{', '.join(map(str, levels)) or '无'}）",
-            admin_level=admin_level, levels_present=levels,
+            detail_zh=f"数据中没有 admin_level 为 {admin_level} 的行政边界"
+            f"（现有级别：{', '.join(map(str, levels)) or '无'}）",
+            admin_level=admin_level,
+            levels_present=levels,
         )
     within_row = find_within(boundaries, within) if within else None
     complete = at_level[at_level["complete"]]
@@ -119,19 +134,26 @@ def select_communities(
         complete = inside
     if complete.empty:
         where = f" inside {within_row['name']!r}" if within_row is not None else ""
+        where_zh = f"在 {within_row['name']} 内" if within_row is not None else ""
         raise BoundaryNotFoundError(
             f"No complete administrative boundary at admin_level {admin_level}{where}",
-            detail_zh=f"{'在 ' + str(within_row['name']) + ' 内' if within_row is not None else ''}没有完整的 admin_level {admin_level} 行政边界",
+            detail_zh=f"{where_zh}没有完整的 admin_level {admin_level} 行政边界",
             admin_level=admin_level,
         )
-    skipped = [{"osm_id": int(r.osm_id), "name": r.name, "reason": "cut by the extract's edge"}
-               for r in cut.itertuples()]
+    skipped = [
+        {"osm_id": int(r.osm_id), "name": r.name, "reason": "cut by the extract's edge"} for r in cut.itertuples()
+    ]
     return CommunitySelection(communities=complete.copy(), within=within_row, skipped_cut=skipped, outside=outside)
 
 
 def build_osm_area(
-    name: str, selection: CommunitySelection, features: dict[str, gpd.GeoDataFrame], *, rules: Rules,
-    source: str, title: str | None = None,
+    name: str,
+    selection: CommunitySelection,
+    features: dict[str, gpd.GeoDataFrame],
+    *,
+    rules: Rules,
+    source: str,
+    title: str | None = None,
 ) -> StudyArea:
     """Assemble the study area's layers from OSM boundaries and features.
 
@@ -142,21 +164,37 @@ def build_osm_area(
     stations become duty points.
     """
     com = selection.communities
-    communities = gpd.GeoDataFrame({
-        "fid": com["fid"].to_numpy(), "name": com["name"].to_numpy(), "name_zh": com["name_zh"].to_numpy(),
-        "osm_id": com["osm_id"].to_numpy(), "population": com["population"].to_numpy(),
-        "code12": None, "urban_rural_code": None,
-    }, geometry=com.geometry.to_numpy(), crs=STORAGE_CRS)
+    communities = gpd.GeoDataFrame(
+        {
+            "fid": com["fid"].to_numpy(),
+            "name": com["name"].to_numpy(),
+            "name_zh": com["name_zh"].to_numpy(),
+            "osm_id": com["osm_id"].to_numpy(),
+            "population": com["population"].to_numpy(),
+            "code12": None,
+            "urban_rural_code": None,
+        },
+        geometry=com.geometry.to_numpy(),
+        crs=STORAGE_CRS,
+    )
     outline = communities.union_all()
     if selection.within is not None:
         w = selection.within
-        boundary = gpd.GeoDataFrame({
-            "fid": [w["fid"]], "name": [w["name"]], "osm_id": [w["osm_id"]], "admin_level": [w["admin_level"]],
-            "population": [w["population"]],
-        }, geometry=[w.geometry], crs=STORAGE_CRS)
+        boundary = gpd.GeoDataFrame(
+            {
+                "fid": [w["fid"]],
+                "name": [w["name"]],
+                "osm_id": [w["osm_id"]],
+                "admin_level": [w["admin_level"]],
+                "population": [w["population"]],
+            },
+            geometry=[w.geometry],
+            crs=STORAGE_CRS,
+        )
     else:
-        boundary = gpd.GeoDataFrame({"fid": ["outline"], "name": [title or name], "population": [None]},
-                                    geometry=[outline], crs=STORAGE_CRS)
+        boundary = gpd.GeoDataFrame(
+            {"fid": ["outline"], "name": [title or name], "population": [None]}, geometry=[outline], crs=STORAGE_CRS
+        )
 
     def keep_points(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if frame.empty:
@@ -168,8 +206,11 @@ def build_osm_area(
         buildings = buildings[buildings.geometry.representative_point().within(outline)].copy()
         flats = pd.to_numeric(buildings.get("flats"), errors="coerce") if "flats" in buildings else None
         buildings["households"] = flats.where(flats > 0) if flats is not None else None
-        buildings["households_source"] = np.where(buildings["households"].notna(), "given", None) \
-            if flats is not None else None
+        buildings["households_source"] = (
+            pd.Series(None, index=buildings.index, dtype=object).mask(buildings["households"].notna(), "given")
+            if flats is not None
+            else None
+        )
     roads = features["roads"]
     if len(roads):
         metric = choose_metric_crs(gpd.GeoSeries([outline], crs=STORAGE_CRS))
@@ -185,19 +226,31 @@ def build_osm_area(
     villages = places[places["place"].isin(rules.natural_villages.place_kinds)].copy() if len(places) else places
     cameras = keep_points(features["cameras"])
     police = key_places[key_places["category"] == "police"] if len(key_places) else key_places
-    duty_points = gpd.GeoDataFrame({
-        "fid": police["fid"].to_numpy() if len(police) else [],
-        "name": police["name"].to_numpy() if len(police) else [],
-        "kind": "police_station", "source": "osm",
-    }, geometry=police.geometry.to_numpy() if len(police) else [], crs=STORAGE_CRS)
+    duty_points = gpd.GeoDataFrame(
+        {
+            "fid": police["fid"].to_numpy() if len(police) else [],
+            "name": police["name"].to_numpy() if len(police) else [],
+            "kind": "police_station",
+            "source": "osm",
+        },
+        geometry=police.geometry.to_numpy() if len(police) else [],
+        crs=STORAGE_CRS,
+    )
     if buildings.empty:
         raise EmptyLayerError(
             f"No building lies inside the selected communities of {source}",
-            detail_zh=f"{source} 中所选社区内没有建筑", file=source,
+            detail_zh=f"{source} 中所选社区内没有建筑",
+            file=source,
         )
     layers = {
-        "boundary": boundary, "communities": communities, "buildings": buildings, "roads": roads,
-        "key_places": key_places, "places": places, "natural_villages": villages, "cameras": cameras,
+        "boundary": boundary,
+        "communities": communities,
+        "buildings": buildings,
+        "roads": roads,
+        "key_places": key_places,
+        "places": places,
+        "natural_villages": villages,
+        "cameras": cameras,
         "duty_points": duty_points,
     }
     meta = {
@@ -206,5 +259,10 @@ def build_osm_area(
         "skipped_boundaries": selection.skipped_cut,
         "boundaries_outside_within": selection.outside,
     }
-    return new_area(name, layers, title=title or (selection.within["name"] if selection.within is not None else name),
-                    datum="wgs84", meta=meta)
+    return new_area(
+        name,
+        layers,
+        title=title or (selection.within["name"] if selection.within is not None else name),
+        datum="wgs84",
+        meta=meta,
+    )

@@ -34,8 +34,15 @@ class HouseholdRules(_Section):
     """How households are estimated from building footprints (DOMAIN §9, assumptions)."""
 
     residential_types: tuple[str, ...] = (
-        "house", "detached", "semidetached_house", "terrace", "residential",
-        "apartments", "bungalow", "farm", "dormitory",
+        "house",
+        "detached",
+        "semidetached_house",
+        "terrace",
+        "residential",
+        "apartments",
+        "bungalow",
+        "farm",
+        "dormitory",
     )
     # A plain building=yes counts as residential only inside this footprint range
     # and when no other use is tagged: smaller ones are sheds, larger ones halls.
@@ -43,7 +50,14 @@ class HouseholdRules(_Section):
     generic_min_footprint_m2: float = 30.0
     generic_max_footprint_m2: float = 1500.0
     other_use_tags: tuple[str, ...] = (
-        "amenity", "shop", "office", "craft", "tourism", "industrial", "healthcare", "leisure",
+        "amenity",
+        "shop",
+        "office",
+        "craft",
+        "tourism",
+        "industrial",
+        "healthcare",
+        "leisure",
     )
     floor_area_per_household_m2: float = Field(100.0, gt=0)
     persons_per_household: float = Field(2.62, gt=0)
@@ -83,9 +97,20 @@ class GridRules(_Section):
     tiling_tolerance_m2: float = 1.0
     street_tolerance_m: float = 5.0
     street_classes: tuple[str, ...] = (
-        "motorway", "trunk", "primary", "secondary", "tertiary", "unclassified",
-        "residential", "living_street", "pedestrian",
-        "motorway_link", "trunk_link", "primary_link", "secondary_link", "tertiary_link",
+        "motorway",
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "unclassified",
+        "residential",
+        "living_street",
+        "pedestrian",
+        "motorway_link",
+        "trunk_link",
+        "primary_link",
+        "secondary_link",
+        "tertiary_link",
     )
     secondary_cut_classes: tuple[str, ...] = ("service", "footway", "path", "steps", "track", "cycleway")
 
@@ -126,9 +151,35 @@ class PatrolRules(_Section):
     walk_speed_kmh: float = 4.0
     ebike_speed_kmh: float = 12.0
     required_street_classes: tuple[str, ...] = (
-        "residential", "living_street", "pedestrian", "unclassified", "tertiary", "secondary",
-        "primary", "trunk", "tertiary_link", "secondary_link", "primary_link", "service",
+        "residential",
+        "living_street",
+        "pedestrian",
+        "unclassified",
+        "tertiary",
+        "secondary",
+        "primary",
+        "trunk",
+        "tertiary_link",
+        "secondary_link",
+        "primary_link",
+        "service",
     )
+
+
+# Vehicle speeds by road class (DOMAIN §6, assumptions); a maxspeed tag lowers them.
+_SPEEDS_KMH: dict[str, float] = {
+    "motorway": 80.0,
+    "trunk": 60.0,
+    "primary": 50.0,
+    "secondary": 40.0,
+    "tertiary": 35.0,
+    "unclassified": 30.0,
+    "residential": 25.0,
+    "living_street": 10.0,
+    "service": 15.0,
+    "road": 25.0,
+    "track": 10.0,
+}
 
 
 class ResponseRules(_Section):
@@ -137,15 +188,22 @@ class ResponseRules(_Section):
     minutes: tuple[float, ...] = (1.0, 3.0, 5.0)
     urban_target_share_5min: float = 0.9348
     rural_target_minutes: float = 15.0
-    speeds_kmh: dict[str, float] = Field(default_factory=lambda: {
-        "motorway": 80, "trunk": 60, "primary": 50, "secondary": 40, "tertiary": 35,
-        "unclassified": 30, "residential": 25, "living_street": 10, "service": 15,
-        "road": 25, "track": 10,
-    })
+    speeds_kmh: dict[str, float] = Field(default_factory=lambda: dict(_SPEEDS_KMH))
     link_speed_reduction_kmh: float = 10.0
     not_driven: tuple[str, ...] = (
-        "pedestrian", "footway", "path", "steps", "cycleway", "bridleway", "corridor",
-        "construction", "proposed", "platform", "raceway", "elevator", "via_ferrata",
+        "pedestrian",
+        "footway",
+        "path",
+        "steps",
+        "cycleway",
+        "bridleway",
+        "corridor",
+        "construction",
+        "proposed",
+        "platform",
+        "raceway",
+        "elevator",
+        "via_ferrata",
     )
 
 
@@ -205,9 +263,7 @@ def rules_from_dict(overrides: dict[str, Any], *, source: str = "overrides") -> 
     try:
         return Rules.model_validate(merged)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise RulesError(
             f"Rules from {source} are invalid: {problems}",
             detail_zh=f"规则文件 {source} 无效：{problems}",

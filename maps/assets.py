@@ -23,18 +23,17 @@ CDN_TO_LOCAL: dict[str, str | None] = {
     "https://code.jquery.com/jquery-3.7.1.min.js": "jquery/jquery.min.js",
     "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js": "bootstrap/bootstrap.bundle.min.js",
     "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css": "bootstrap/bootstrap.min.css",
-    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js":
-        "awesome-markers/leaflet.awesome-markers.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css":
-        "awesome-markers/leaflet.awesome-markers.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js": "awesome-markers/leaflet.awesome-markers.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css": "awesome-markers/leaflet.awesome-markers.css",
     "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css": "fontawesome/css/all.min.css",
     # Glyphicons (Bootstrap 3) and the marker-rotation CSS are unused by our pages.
     "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css": None,
     "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css": None,
 }
 
-_URL_IN_TAG = re.compile(r"""<(script|link)\b[^>]*?(?:src|href)\s*=\s*["'](https?:)?//[^"']+["'][^>]*>(?:\s*</script>)?""",
-                         re.IGNORECASE)
+_URL_IN_TAG = re.compile(
+    r"""<(script|link)\b[^>]*?(?:src|href)\s*=\s*["'](https?:)?//[^"']+["'][^>]*>(?:\s*</script>)?""", re.IGNORECASE
+)
 
 
 class ExternalAssetError(RuntimeError):

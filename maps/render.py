@@ -28,19 +28,32 @@ ATTRIBUTION = '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMa
 
 # households per building -> fill colour (light to dark); the legend is built from this.
 HOUSEHOLD_BINS: tuple[tuple[float, str], ...] = (
-    (0.0, "#d9d9d9"), (0.5, "#fff7bc"), (2.0, "#fee391"), (5.0, "#fec44f"), (10.0, "#fe9929"),
-    (20.0, "#ec7014"), (50.0, "#cc4c02"), (100.0, "#8c2d04"),
+    (0.0, "#d9d9d9"),
+    (0.5, "#fff7bc"),
+    (2.0, "#fee391"),
+    (5.0, "#fec44f"),
+    (10.0, "#fe9929"),
+    (20.0, "#ec7014"),
+    (50.0, "#cc4c02"),
+    (100.0, "#8c2d04"),
 )
 
 ROAD_STYLE: dict[str, tuple[str, float, str]] = {
     # class -> (colour, weight, Chinese label)
-    "motorway": ("#e8467c", 5, "高速公路"), "trunk": ("#f57c3a", 4.5, "快速路/国道"),
-    "primary": ("#f5a623", 4, "主干路"), "secondary": ("#f0d23a", 3.5, "次干路"),
-    "tertiary": ("#c9b13a", 3, "支路"), "unclassified": ("#8c8c8c", 2.5, "其他道路"),
-    "residential": ("#6b6b6b", 2.2, "居住区道路"), "living_street": ("#7fa37f", 2, "生活街道"),
-    "pedestrian": ("#a58fc9", 2, "步行街"), "service": ("#a0a0a0", 1.5, "服务道路"),
-    "track": ("#a0784b", 1.2, "机耕路"), "footway": ("#c07ab8", 1, "人行道/小径"),
-    "path": ("#c07ab8", 1, "人行道/小径"), "steps": ("#c07ab8", 1, "人行道/小径"),
+    "motorway": ("#e8467c", 5, "高速公路"),
+    "trunk": ("#f57c3a", 4.5, "快速路/国道"),
+    "primary": ("#f5a623", 4, "主干路"),
+    "secondary": ("#f0d23a", 3.5, "次干路"),
+    "tertiary": ("#c9b13a", 3, "支路"),
+    "unclassified": ("#8c8c8c", 2.5, "其他道路"),
+    "residential": ("#6b6b6b", 2.2, "居住区道路"),
+    "living_street": ("#7fa37f", 2, "生活街道"),
+    "pedestrian": ("#a58fc9", 2, "步行街"),
+    "service": ("#a0a0a0", 1.5, "服务道路"),
+    "track": ("#a0784b", 1.2, "机耕路"),
+    "footway": ("#c07ab8", 1, "人行道/小径"),
+    "path": ("#c07ab8", 1, "人行道/小径"),
+    "steps": ("#c07ab8", 1, "人行道/小径"),
     "cycleway": ("#4a90d9", 1, "自行车道"),
 }
 
@@ -90,15 +103,36 @@ class DynamicGeoJson(folium.map.Layer):
         {% endmacro %}
     """)
 
-    def __init__(self, *, name: str, key: str, style_js: str, tooltip_js: str, fields: list[str],
-                 url: str | None = None, data: dict[str, Any] | None = None, min_zoom: int = 14,
-                 limit: int = 8000, show: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        key: str,
+        style_js: str,
+        tooltip_js: str,
+        fields: list[str],
+        url: str | None = None,
+        data: dict[str, Any] | None = None,
+        min_zoom: int = 14,
+        limit: int = 8000,
+        show: bool = True,
+    ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "DynamicGeoJson"
         self.style_js = style_js
         self.tooltip_js = tooltip_js
-        self.options_json = json.dumps({"key": key, "title": name, "url": url, "data": data, "minZoom": min_zoom,
-                                        "limit": limit, "fields": fields}, ensure_ascii=False)
+        self.options_json = json.dumps(
+            {
+                "key": key,
+                "title": name,
+                "url": url,
+                "data": data,
+                "minZoom": min_zoom,
+                "limit": limit,
+                "fields": fields,
+            },
+            ensure_ascii=False,
+        )
 
 
 class _Script(MacroElement):
@@ -122,8 +156,16 @@ class MapSources:
     roads: gpd.GeoDataFrame | None = None
 
 
-BUILDING_FIELDS = ["fid", "name", "building", "households", "households_source", "levels", "levels_source",
-                   "residential"]
+BUILDING_FIELDS = [
+    "fid",
+    "name",
+    "building",
+    "households",
+    "households_source",
+    "levels",
+    "levels_source",
+    "residential",
+]
 ROAD_FIELDS = ["fid", "name", "highway", "ref", "length_m"]
 
 
@@ -132,31 +174,39 @@ def _bins_js() -> str:
 
 
 def _building_style_js() -> str:
-    return ("function(f){var h=f.properties.households||0, bins=" + _bins_js() + ", c=bins[0][1];"
-            "for(var i=0;i<bins.length;i++){if(h>=bins[i][0]&&(h>0||i==0))c=bins[i][1];}"
-            "return {color:'#666',weight:0.4,fillColor:c,fillOpacity:0.8};}")
+    return (
+        "function(f){var h=f.properties.households||0, bins=" + _bins_js() + ", c=bins[0][1];"
+        "for(var i=0;i<bins.length;i++){if(h>=bins[i][0]&&(h>0||i==0))c=bins[i][1];}"
+        "return {color:'#666',weight:0.4,fillColor:c,fillOpacity:0.8};}"
+    )
 
 
 def _building_tooltip_js() -> str:
     src = json.dumps(LEVEL_SOURCE_ZH, ensure_ascii=False)
-    return ("function(p){var src=" + src + ";var est=p.households_source==='given'?'（给定）':'（估算）';"
-            "return '<b>'+wanggeEsc(p.name||'建筑')+'</b><br>户数：'+(p.residential===false?'0（非住宅）':"
-            "(p.households===null?'—':Number(p.households).toFixed(1))+est)+"
-            "'<br>层数：'+(p.levels===null?'—':p.levels)+'（'+(src[p.levels_source]||'—')+'）'"
-            "+'<br>类型：'+wanggeEsc(p.building||'')+'<br><small>'+wanggeEsc(p.fid)+'</small>';}")
+    return (
+        "function(p){var src=" + src + ";var est=p.households_source==='given'?'（给定）':'（估算）';"
+        "return '<b>'+wanggeEsc(p.name||'建筑')+'</b><br>户数：'+(p.residential===false?'0（非住宅）':"
+        "(p.households===null?'—':Number(p.households).toFixed(1))+est)+"
+        "'<br>层数：'+(p.levels===null?'—':p.levels)+'（'+(src[p.levels_source]||'—')+'）'"
+        "+'<br>类型：'+wanggeEsc(p.building||'')+'<br><small>'+wanggeEsc(p.fid)+'</small>';}"
+    )
 
 
 def _road_style_js() -> str:
     styles = {k: [c, w] for k, (c, w, _) in ROAD_STYLE.items()}
-    return ("function(f){var s=" + json.dumps(styles) + "[(f.properties.highway||'').replace('_link','')]"
-            "||['#999',1.5];return {color:s[0],weight:s[1],opacity:0.9};}")
+    return (
+        "function(f){var s=" + json.dumps(styles) + "[(f.properties.highway||'').replace('_link','')]"
+        "||['#999',1.5];return {color:s[0],weight:s[1],opacity:0.9};}"
+    )
 
 
 def _road_tooltip_js() -> str:
     labels = json.dumps({k: v[2] for k, v in ROAD_STYLE.items()}, ensure_ascii=False)
-    return ("function(p){var l=" + labels + ";return '<b>'+wanggeEsc(p.name||p.ref||'道路')+'</b><br>等级：'"
-            "+wanggeEsc(l[(p.highway||'').replace('_link','')]||p.highway||'未知')+"
-            "(p.length_m?'<br>长度：'+Math.round(p.length_m)+' 米':'');}")
+    return (
+        "function(p){var l=" + labels + ";return '<b>'+wanggeEsc(p.name||p.ref||'道路')+'</b><br>等级：'"
+        "+wanggeEsc(l[(p.highway||'').replace('_link','')]||p.highway||'未知')+"
+        "(p.length_m?'<br>长度：'+Math.round(p.length_m)+' 米':'');}"
+    )
 
 
 def _inline(frame: gpd.GeoDataFrame | None, fields: list[str]) -> dict[str, Any] | None:
@@ -181,22 +231,42 @@ def _legend_html(households_estimated: bool) -> str:
         if label in seen or cls in ("steps", "path"):
             continue
         seen.add(label)
-        roads.append(f'<div><i class="wg-line" style="background:{colour};height:{max(2, weight):.0f}px"></i>{label}</div>')
+        roads.append(
+            f'<div><i class="wg-line" style="background:{colour};height:{max(2, weight):.0f}px"></i>{label}</div>'
+        )
     places = "".join(
         f'<div><span class="wg-dot" style="background:{_marker_css(colour)}"></span>{label}</div>'
-        for cat, (label, _icon, colour) in CATEGORIES.items() if cat in ("police", "school", "hospital", "clinic",
-                                                                         "kindergarten", "market", "townhall")
+        for cat, (label, _icon, colour) in CATEGORIES.items()
+        if cat in ("police", "school", "hospital", "clinic", "kindergarten", "market", "townhall")
     )
-    note = ("<div class='wg-note'>户数为估算值：建筑占地 × 层数 ÷ 户均建筑面积，按标注人口校准。"
-            "Households are estimates.</div>") if households_estimated else ""
-    return (f"<div class='wg-legend'><b>建筑户数{est}</b><br><small>households{' (estimated)' if est else ''}"
-            f"</small>{''.join(rows)}<b>道路等级</b>{''.join(roads)}<b>重点场所</b>{places}{note}</div>")
+    note = (
+        (
+            "<div class='wg-note'>户数为估算值：建筑占地 × 层数 ÷ 户均建筑面积，按标注人口校准。"
+            "Households are estimates.</div>"
+        )
+        if households_estimated
+        else ""
+    )
+    return (
+        f"<div class='wg-legend'><b>建筑户数{est}</b><br><small>households{' (estimated)' if est else ''}"
+        f"</small>{''.join(rows)}<b>道路等级</b>{''.join(roads)}<b>重点场所</b>{places}{note}</div>"
+    )
 
 
 def _marker_css(colour: str) -> str:
-    return {"darkblue": "#0b3d91", "orange": "#f39c12", "red": "#d63e2a", "pink": "#ff8ee9", "green": "#72b026",
-            "cadetblue": "#436978", "purple": "#a23336", "darkred": "#a23336", "black": "#303030",
-            "gray": "#575757", "lightgray": "#a3a3a3"}.get(colour, colour)
+    return {
+        "darkblue": "#0b3d91",
+        "orange": "#f39c12",
+        "red": "#d63e2a",
+        "pink": "#ff8ee9",
+        "green": "#72b026",
+        "cadetblue": "#436978",
+        "purple": "#a23336",
+        "darkred": "#a23336",
+        "black": "#303030",
+        "gray": "#575757",
+        "lightgray": "#a3a3a3",
+    }.get(colour, colour)
 
 
 _CSS = """
@@ -219,8 +289,14 @@ html, body {font-family: "PingFang SC","Microsoft YaHei","Noto Sans CJK SC","Wen
 """
 
 
-def area_map(area: StudyArea, *, sources: MapSources, tile_url: str | None = None, tile_attribution: str = "",
-             landing_url: str | None = None) -> folium.Map:
+def area_map(
+    area: StudyArea,
+    *,
+    sources: MapSources,
+    tile_url: str | None = None,
+    tile_attribution: str = "",
+    landing_url: str | None = None,
+) -> folium.Map:
     """Draw a study area.
 
     Parameters
@@ -243,48 +319,74 @@ def area_map(area: StudyArea, *, sources: MapSources, tile_url: str | None = Non
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr=tile_attribution or "basemap", name="底图", max_zoom=20).add_to(m)
     root = m.get_root()
-    estimated = bool(communities["households_estimated"].fillna(False).astype(bool).any()) if len(communities) else False
+    estimated = (
+        bool(communities["households_estimated"].fillna(False).astype(bool).any()) if len(communities) else False
+    )
     illustrative = bool(area.meta.get("codes_illustrative"))
     title = escape(area.title or area.name)
-    subtitle = f"{len(communities)} 个社区/行政村 · 户数{'（估算）' if estimated else ''} " \
-               f"{int(communities['households'].fillna(0).sum()) if len(communities) else 0:,}"
+    subtitle = (
+        f"{len(communities)} 个社区/行政村 · 户数{'（估算）' if estimated else ''} "
+        f"{int(communities['households'].fillna(0).sum()) if len(communities) else 0:,}"
+    )
     if illustrative:
         subtitle += " · 代码为示意性分配（illustrative codes）"
     back = f'<a href="{escape(landing_url)}">← 研究区列表</a> · ' if landing_url else ""
     root.header.add_child(Element(f"<title>{title} · 网格地图</title>"))
     root.header.add_child(Element('<meta name="viewport" content="width=device-width, initial-scale=1">'))
     root.header.add_child(Element(_CSS))
-    root.html.add_child(Element(f'<div class="wg-title">{back}<b>{title}</b><small>{escape(subtitle)}</small></div>'
-                                '<div id="wg-status"></div>'))
+    root.html.add_child(
+        Element(
+            f'<div class="wg-title">{back}<b>{title}</b><small>{escape(subtitle)}</small></div>'
+            '<div id="wg-status"></div>'
+        )
+    )
     root.script.add_child(Element(_DYNAMIC_JS))
 
     boundary = area.layer("boundary")
     if len(boundary):
         folium.GeoJson(
-            json.loads(boundary[["name", "geometry"]].to_json(na="null")), name="研究区范围",
+            json.loads(boundary[["name", "geometry"]].to_json(na="null")),
+            name="研究区范围",
             style_function=lambda _f: {"color": "#333", "weight": 2.5, "dashArray": "8 6", "fill": False},
         ).add_to(m)
 
     if len(communities):
         _communities_layer(communities, illustrative).add_to(m)
 
-    DynamicGeoJson(name="建筑（按户数）", key="buildings", style_js=_building_style_js(),
-                   tooltip_js=_building_tooltip_js(), fields=BUILDING_FIELDS, url=sources.buildings_url,
-                   data=_inline(sources.buildings, BUILDING_FIELDS), min_zoom=15).add_to(m)
-    DynamicGeoJson(name="道路（按等级）", key="roads", style_js=_road_style_js(), tooltip_js=_road_tooltip_js(),
-                   fields=ROAD_FIELDS, url=sources.roads_url, data=_inline(sources.roads, ROAD_FIELDS),
-                   min_zoom=13).add_to(m)
+    DynamicGeoJson(
+        name="建筑（按户数）",
+        key="buildings",
+        style_js=_building_style_js(),
+        tooltip_js=_building_tooltip_js(),
+        fields=BUILDING_FIELDS,
+        url=sources.buildings_url,
+        data=_inline(sources.buildings, BUILDING_FIELDS),
+        min_zoom=15,
+    ).add_to(m)
+    DynamicGeoJson(
+        name="道路（按等级）",
+        key="roads",
+        style_js=_road_style_js(),
+        tooltip_js=_road_tooltip_js(),
+        fields=ROAD_FIELDS,
+        url=sources.roads_url,
+        data=_inline(sources.roads, ROAD_FIELDS),
+        min_zoom=13,
+    ).add_to(m)
 
     for layer in _points_layers(area):
         layer.add_to(m)
 
     legend = _legend_html(estimated).replace("`", "'")
-    m.add_child(_Script(
-        "(function(){var map=" + m.get_name() + ";var lg=L.control({position:'bottomright'});"
-        "lg.onAdd=function(){var d=L.DomUtil.create('div');d.innerHTML=`" + legend + "`;"
-        "L.DomEvent.disableScrollPropagation(d);return d;};lg.addTo(map);"
-        f"map.attributionControl.setPrefix('Leaflet');map.attributionControl.addAttribution({json.dumps(ATTRIBUTION)});"
-        "})();"))
+    m.add_child(
+        _Script(
+            "(function(){var map=" + m.get_name() + ";var lg=L.control({position:'bottomright'});"
+            "lg.onAdd=function(){var d=L.DomUtil.create('div');d.innerHTML=`" + legend + "`;"
+            "L.DomEvent.disableScrollPropagation(d);return d;};lg.addTo(map);"
+            f"map.attributionControl.setPrefix('Leaflet');map.attributionControl.addAttribution({json.dumps(ATTRIBUTION)});"
+            "})();"
+        )
+    )
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     return m
 
@@ -293,14 +395,18 @@ def _communities_layer(communities: gpd.GeoDataFrame, illustrative: bool) -> fol
     group = folium.FeatureGroup(name="社区/行政村", show=True)
     c = communities.copy()
     c["label"] = [text(zh) or text(n) or "" for zh, n in zip(c["name_zh"], c["name"])]
-    c["class_zh"] = [f"{CLASS_ZH.get(str(k), '—')}（{'代码' if s == 'code' else '密度规则'}）"
-                     for k, s in zip(c["area_class"], c["class_source"])]
+    c["class_zh"] = [
+        f"{CLASS_ZH.get(str(k), '—')}（{'代码' if s == 'code' else '密度规则'}）"
+        for k, s in zip(c["area_class"], c["class_source"])
+    ]
     c["code_note"] = [
         f"{code}{'（临时）' if prov else ''}{'（示意）' if illustrative and not prov else ''}"
         for code, prov in zip(c["code12"], c["code_provisional"].fillna(False).astype(bool))
     ]
-    c["hh"] = [f"{int(h or 0):,}{'（估算）' if est else ''}" for h, est in
-               zip(c["households"].fillna(0), c["households_estimated"].fillna(False).astype(bool))]
+    c["hh"] = [
+        f"{int(h or 0):,}{'（估算）' if est else ''}"
+        for h, est in zip(c["households"].fillna(0), c["households_estimated"].fillna(False).astype(bool))
+    ]
     props = c[["label", "name", "code_note", "class_zh", "hh", "buildings", "geometry"]]
     folium.GeoJson(
         json.loads(props.to_json(na="null")),
@@ -308,12 +414,19 @@ def _communities_layer(communities: gpd.GeoDataFrame, illustrative: bool) -> fol
         highlight_function=lambda _f: {"weight": 3.5, "fillOpacity": 0.12},
         tooltip=folium.GeoJsonTooltip(
             fields=["label", "code_note", "class_zh", "hh", "buildings"],
-            aliases=["名称", "统计用区划代码", "城乡类别", "户数", "建筑数"], sticky=True),
+            aliases=["名称", "统计用区划代码", "城乡类别", "户数", "建筑数"],
+            sticky=True,
+        ),
     ).add_to(group)
     for label, point in zip(c["label"], c.geometry.representative_point()):
-        folium.Marker([point.y, point.x], icon=folium.DivIcon(
-            html=f'<div class="wg-label">{escape(label)}</div>', icon_size=(0, 0), icon_anchor=(0, 0),
-        )).add_to(group)
+        folium.Marker(
+            [point.y, point.x],
+            icon=folium.DivIcon(
+                html=f'<div class="wg-label">{escape(label)}</div>',
+                icon_size=(0, 0),
+                icon_anchor=(0, 0),
+            ),
+        ).add_to(group)
     return group
 
 
@@ -325,8 +438,11 @@ def _points_layers(area: StudyArea) -> list[folium.FeatureGroup]:
         for row in key_places.itertuples():
             label, icon, colour = CATEGORIES.get(str(row.category), CATEGORIES["other"])
             name = text(row.name_zh) or text(row.name) or label
-            folium.Marker([row.geometry.y, row.geometry.x], icon=folium.Icon(icon=icon, prefix="fa", color=colour),
-                          tooltip=f"{escape(label)}：{escape(name)}").add_to(group)
+            folium.Marker(
+                [row.geometry.y, row.geometry.x],
+                icon=folium.Icon(icon=icon, prefix="fa", color=colour),
+                tooltip=f"{escape(label)}：{escape(name)}",
+            ).add_to(group)
         out.append(group)
     villages = area.layer("natural_villages")
     if len(villages):
@@ -335,23 +451,37 @@ def _points_layers(area: StudyArea) -> list[folium.FeatureGroup]:
             pt = row.geometry.representative_point() if row.geometry.geom_type != "Point" else row.geometry
             hh = row.households if row.households is not None and not pd.isna(row.households) else 0
             name = text(row.name_zh) or text(row.name) or "自然村"
-            folium.CircleMarker([pt.y, pt.x], radius=6, color="#2b7a0b", fill=True, fill_opacity=0.9,
-                                tooltip=f"自然村：{escape(name)}<br>户数（估算）：{int(hh):,}").add_to(group)
+            folium.CircleMarker(
+                [pt.y, pt.x],
+                radius=6,
+                color="#2b7a0b",
+                fill=True,
+                fill_opacity=0.9,
+                tooltip=f"自然村：{escape(name)}<br>户数（估算）：{int(hh):,}",
+            ).add_to(group)
         out.append(group)
     cameras = area.layer("cameras")
     if len(cameras):
         group = folium.FeatureGroup(name="监控点", show=True)
         for row in cameras.itertuples():
-            folium.CircleMarker([row.geometry.y, row.geometry.x], radius=4, color="#6a1b9a", fill=True,
-                                fill_opacity=1, tooltip=f"监控点：{escape(text(row.name) or text(row.device_id) or row.fid)}"
-                                ).add_to(group)
+            folium.CircleMarker(
+                [row.geometry.y, row.geometry.x],
+                radius=4,
+                color="#6a1b9a",
+                fill=True,
+                fill_opacity=1,
+                tooltip=f"监控点：{escape(text(row.name) or text(row.device_id) or row.fid)}",
+            ).add_to(group)
         out.append(group)
     duty = area.layer("duty_points")
     if len(duty):
         group = folium.FeatureGroup(name="勤务点（派出所/警务室）", show=False)
         for row in duty.itertuples():
-            folium.Marker([row.geometry.y, row.geometry.x], icon=folium.Icon(icon="star", prefix="fa", color="darkblue"),
-                          tooltip=f"勤务点：{escape(text(row.name) or row.fid)}").add_to(group)
+            folium.Marker(
+                [row.geometry.y, row.geometry.x],
+                icon=folium.Icon(icon="star", prefix="fa", color="darkblue"),
+                tooltip=f"勤务点：{escape(text(row.name) or row.fid)}",
+            ).add_to(group)
         out.append(group)
     return out
 

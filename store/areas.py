@@ -65,7 +65,8 @@ class Store:
             names = [r[0] for r in conn.execute(select(areas.c.name).order_by(areas.c.name))]
             raise NotFoundError(
                 f"No study area named {name!r} (areas: {', '.join(names) or 'none yet'})",
-                detail_zh=f"没有名为 {name!r} 的研究区（现有：{', '.join(names) or '无'}）", area=name,
+                detail_zh=f"没有名为 {name!r} 的研究区（现有：{', '.join(names) or '无'}）",
+                area=name,
             )
         return row
 
@@ -78,13 +79,20 @@ class Store:
         """Return an area's description: title, CRS, datum, feature counts per layer, households, meta."""
         with self.engine.connect() as conn:
             row = self._area_row(conn, name)
-            counts = dict(conn.execute(
-                select(features.c.layer, func.count()).where(features.c.area_id == row.id).group_by(features.c.layer)
-            ).all())
+            counts = dict(
+                conn.execute(
+                    select(features.c.layer, func.count())
+                    .where(features.c.area_id == row.id)
+                    .group_by(features.c.layer)
+                ).all()
+            )
             extent = conn.execute(
-                select(func.min(features.c.minx), func.min(features.c.miny), func.max(features.c.maxx),
-                       func.max(features.c.maxy)).where(and_(features.c.area_id == row.id,
-                                                             features.c.layer == "communities"))
+                select(
+                    func.min(features.c.minx),
+                    func.min(features.c.miny),
+                    func.max(features.c.maxx),
+                    func.max(features.c.maxy),
+                ).where(and_(features.c.area_id == row.id, features.c.layer == "communities"))
             ).first()
         meta = dict(row.meta or {})
         households = (meta.get("households") or {}).get("households")
@@ -103,8 +111,9 @@ class Store:
             "updated_at": row.updated_at.isoformat() if row.updated_at else None,
         }
 
-    def load_layer(self, name: str, layer: str, *, bbox: tuple[float, float, float, float] | None = None,
-                   limit: int | None = None) -> gpd.GeoDataFrame:
+    def load_layer(
+        self, name: str, layer: str, *, bbox: tuple[float, float, float, float] | None = None, limit: int | None = None
+    ) -> gpd.GeoDataFrame:
         """Read one layer, optionally only features whose bbox meets a lon/lat box.
 
         Raises
@@ -113,16 +122,19 @@ class Store:
             Unknown area or layer.
         """
         if layer not in LAYER_COLUMNS:
-            raise NotFoundError(f"No layer {layer!r} (layers: {', '.join(LAYER_COLUMNS)})",
-                                detail_zh=f"没有图层 {layer!r}", layer=layer)
+            raise NotFoundError(
+                f"No layer {layer!r} (layers: {', '.join(LAYER_COLUMNS)})", detail_zh=f"没有图层 {layer!r}", layer=layer
+            )
         with self.engine.connect() as conn:
             row = self._area_row(conn, name)
             q = select(features.c.geom, features.c.props).where(
-                and_(features.c.area_id == row.id, features.c.layer == layer))
+                and_(features.c.area_id == row.id, features.c.layer == layer)
+            )
             if bbox is not None:
                 x0, y0, x1, y1 = bbox
-                q = q.where(and_(features.c.maxx >= x0, features.c.minx <= x1,
-                                 features.c.maxy >= y0, features.c.miny <= y1))
+                q = q.where(
+                    and_(features.c.maxx >= x0, features.c.minx <= x1, features.c.maxy >= y0, features.c.miny <= y1)
+                )
             q = q.order_by(features.c.id)
             if limit is not None:
                 q = q.limit(limit)
@@ -142,21 +154,41 @@ class Store:
             by_layer.setdefault(r.layer, []).append(r)
         layers = {k: _frame(k, v) for k, v in by_layer.items() if k in LAYER_COLUMNS}
         crs = CRS.from_epsg(row.metric_epsg) if row.metric_epsg else CRS.from_wkt(row.metric_crs)
-        return StudyArea(name=row.name, metric_crs=crs, layers=layers, title=row.title or row.name,
-                         datum=row.datum, meta=dict(row.meta or {}))
+        return StudyArea(
+            name=row.name,
+            metric_crs=crs,
+            layers=layers,
+            title=row.title or row.name,
+            datum=row.datum,
+            meta=dict(row.meta or {}),
+        )
 
     def imports(self, name: str) -> list[dict[str, Any]]:
         """Return the import log of an area, newest first."""
         with self.engine.connect() as conn:
             row = self._area_row(conn, name)
             rows = conn.execute(select(imports).where(imports.c.area_id == row.id).order_by(imports.c.id.desc())).all()
-        return [{"layer": r.layer, "source": r.source, "author": r.author, "report": r.report,
-                 "at": r.at.isoformat() if r.at else None} for r in rows]
+        return [
+            {
+                "layer": r.layer,
+                "source": r.source,
+                "author": r.author,
+                "report": r.report,
+                "at": r.at.isoformat() if r.at else None,
+            }
+            for r in rows
+        ]
 
     # -- writing -----------------------------------------------------------
 
-    def save_area(self, area: StudyArea, *, replace: bool = True, log: list[dict[str, Any]] | None = None,
-                  expect_revision: int | None = None) -> int:
+    def save_area(
+        self,
+        area: StudyArea,
+        *,
+        replace: bool = True,
+        log: list[dict[str, Any]] | None = None,
+        expect_revision: int | None = None,
+    ) -> int:
         """Write a whole study area in one transaction; return its new revision.
 
         Parameters
@@ -176,18 +208,27 @@ class Store:
         with self.write() as conn:
             row = conn.execute(select(areas).where(areas.c.name == area.name)).first()
             if row is not None and not replace:
-                raise ConflictError(f"Study area {area.name!r} already exists",
-                                    detail_zh=f"研究区 {area.name!r} 已存在", area=area.name)
+                raise ConflictError(
+                    f"Study area {area.name!r} already exists", detail_zh=f"研究区 {area.name!r} 已存在", area=area.name
+                )
             if row is not None and expect_revision is not None and row.revision != expect_revision:
                 raise ConflictError(
                     f"Study area {area.name!r} changed while this import ran (revision {row.revision}, "
                     f"expected {expect_revision}); run it again",
-                    detail_zh=f"研究区 {area.name!r} 在导入期间被修改，请重试", area=area.name,
+                    detail_zh=f"研究区 {area.name!r} 在导入期间被修改，请重试",
+                    area=area.name,
                 )
-            values = {"title": area.title or area.name, "metric_epsg": epsg, "metric_crs": area.metric_crs.to_wkt(),
-                      "datum": area.datum, "meta": meta}
+            values = {
+                "title": area.title or area.name,
+                "metric_epsg": epsg,
+                "metric_crs": area.metric_crs.to_wkt(),
+                "datum": area.datum,
+                "meta": meta,
+            }
             if row is None:
-                area_id = conn.execute(insert(areas).values(name=area.name, revision=1, **values)).inserted_primary_key[0]
+                area_id = conn.execute(insert(areas).values(name=area.name, revision=1, **values)).inserted_primary_key[
+                    0
+                ]
                 revision = 1
             else:
                 area_id, revision = row.id, row.revision + 1
@@ -196,12 +237,17 @@ class Store:
             for layer, frame in area.layers.items():
                 records = _records(area_id, layer, frame)
                 for start in range(0, len(records), 5000):
-                    conn.execute(insert(features), records[start:start + 5000])
+                    conn.execute(insert(features), records[start : start + 5000])
             for entry in log or []:
-                conn.execute(insert(imports).values(area_id=area_id, layer=entry.get("layer", ""),
-                                                    source=entry.get("source"), author=entry.get("author"),
-                                                    report=json.loads(json.dumps(entry.get("report", {}),
-                                                                                 default=_json_default))))
+                conn.execute(
+                    insert(imports).values(
+                        area_id=area_id,
+                        layer=entry.get("layer", ""),
+                        source=entry.get("source"),
+                        author=entry.get("author"),
+                        report=json.loads(json.dumps(entry.get("report", {}), default=_json_default)),
+                    )
+                )
         return revision
 
     def revision(self, name: str) -> int:
@@ -239,8 +285,17 @@ def _records(area_id: int, layer: str, frame: gpd.GeoDataFrame) -> list[dict[str
     wkb = shapely.to_wkb(geoms, include_srid=False)
     props = json.loads(f.drop(columns="geometry").to_json(orient="records", date_format="iso", force_ascii=False))
     return [
-        {"area_id": area_id, "layer": layer, "fid": str(p["fid"]), "minx": float(b[0]), "miny": float(b[1]),
-         "maxx": float(b[2]), "maxy": float(b[3]), "geom": bytes(w), "props": p}
+        {
+            "area_id": area_id,
+            "layer": layer,
+            "fid": str(p["fid"]),
+            "minx": float(b[0]),
+            "miny": float(b[1]),
+            "maxx": float(b[2]),
+            "maxy": float(b[3]),
+            "geom": bytes(w),
+            "props": p,
+        }
         for p, b, w in zip(props, bounds, wkb)
     ]
 

@@ -38,7 +38,8 @@ from sqlalchemy.engine import Engine, make_url
 metadata = MetaData()
 
 areas = Table(
-    "areas", metadata,
+    "areas",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(100), nullable=False, unique=True),
     Column("title", String(200)),
@@ -52,7 +53,8 @@ areas = Table(
 )
 
 features = Table(
-    "features", metadata,
+    "features",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("area_id", Integer, ForeignKey("areas.id", ondelete="CASCADE"), nullable=False),
     Column("layer", String(40), nullable=False),
@@ -68,7 +70,8 @@ features = Table(
 )
 
 imports = Table(
-    "imports", metadata,
+    "imports",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("area_id", Integer, ForeignKey("areas.id", ondelete="CASCADE"), nullable=False),
     Column("layer", String(40), nullable=False),

@@ -54,5 +54,8 @@ def demo_store_url(tmp_path_factory) -> str:
 @pytest.fixture()
 def fresh_context(tmp_path) -> Context:
     """An empty store of its own, for tests that write."""
-    return Context(store=Store.from_url(f"sqlite:///{tmp_path / 'w.db'}"), rules=DEFAULT_RULES,
-                   code_list=read_code_lists_in(DATA / "admin_codes"))
+    return Context(
+        store=Store.from_url(f"sqlite:///{tmp_path / 'w.db'}"),
+        rules=DEFAULT_RULES,
+        code_list=read_code_lists_in(DATA / "admin_codes"),
+    )

@@ -60,8 +60,10 @@ def write_town(path: Path, *, population_east: int | None = 260) -> Path:
                 if i == 0 and j == 0:
                     tags["building:levels"] = "3"
                 b.ring(x, y, x + 0.0002, y + 0.0002, tags)
-        b.line([(x0 + 0.0005, LAT0 + 0.0005), (x0 + D - 0.0005, LAT0 + D - 0.0005)],
-               {"highway": "residential", "name": f"{'西' if side == 'west' else '东'}村路"})
+        b.line(
+            [(x0 + 0.0005, LAT0 + 0.0005), (x0 + D - 0.0005, LAT0 + D - 0.0005)],
+            {"highway": "residential", "name": f"{'西' if side == 'west' else '东'}村路"},
+        )
     b.n(LON0 + 0.5 * D, LAT0 + 0.5 * D, {"place": "village", "name": "西村", "name:zh": "西村"})
     east_tags = {"place": "village", "name": "东村"}
     if population_east is not None:
@@ -70,19 +72,37 @@ def write_town(path: Path, *, population_east: int | None = 260) -> Path:
     b.n(LON0 + 1.8 * D, LAT0 + 0.8 * D, {"place": "hamlet", "name": "东村上"})
     b.n(LON0 + 0.3 * D, LAT0 + 0.3 * D, {"amenity": "school", "name": "西村小学"})
     b.n(LON0 + 1.3 * D, LAT0 + 0.3 * D, {"amenity": "police", "name": "东村警务室"})
-    b.n(LON0 + 1.4 * D, LAT0 + 0.4 * D, {"man_made": "surveillance", "surveillance:type": "camera",
-                                         "camera:type": "dome", "name": "村口"})
+    b.n(
+        LON0 + 1.4 * D,
+        LAT0 + 0.4 * D,
+        {"man_made": "surveillance", "surveillance:type": "camera", "camera:type": "dome", "name": "村口"},
+    )
     rels = [
-        Relation(id=1, members=[("w", town, "outer")],
-                 tags={"type": "boundary", "boundary": "administrative", "admin_level": "8", "name": "测试镇"}),
-        Relation(id=2, members=[("w", west, "outer")],
-                 tags={"type": "boundary", "boundary": "administrative", "admin_level": "10", "name": "西村"}),
-        Relation(id=3, members=[("w", east, "outer")],
-                 tags={"type": "boundary", "boundary": "administrative", "admin_level": "10", "name": "东村"}),
-        Relation(id=4, members=[("w", 999999, "outer")],  # its way is beyond the extract's edge
-                 tags={"type": "boundary", "boundary": "administrative", "admin_level": "10", "name": "残缺村"}),
-        Relation(id=5, members=[("w", west, "outer")],  # a second '测试镇' (as Monaco is a country and a commune)
-                 tags={"type": "boundary", "boundary": "administrative", "admin_level": "9", "name": "测试镇"}),
+        Relation(
+            id=1,
+            members=[("w", town, "outer")],
+            tags={"type": "boundary", "boundary": "administrative", "admin_level": "8", "name": "测试镇"},
+        ),
+        Relation(
+            id=2,
+            members=[("w", west, "outer")],
+            tags={"type": "boundary", "boundary": "administrative", "admin_level": "10", "name": "西村"},
+        ),
+        Relation(
+            id=3,
+            members=[("w", east, "outer")],
+            tags={"type": "boundary", "boundary": "administrative", "admin_level": "10", "name": "东村"},
+        ),
+        Relation(
+            id=4,
+            members=[("w", 999999, "outer")],  # its way is beyond the extract's edge
+            tags={"type": "boundary", "boundary": "administrative", "admin_level": "10", "name": "残缺村"},
+        ),
+        Relation(
+            id=5,
+            members=[("w", west, "outer")],  # a second '测试镇' (as Monaco is a country and a commune)
+            tags={"type": "boundary", "boundary": "administrative", "admin_level": "9", "name": "测试镇"},
+        ),
     ]
     if path.exists():
         path.unlink()

@@ -32,11 +32,15 @@ def parse_bbox(bbox: str | None) -> tuple[float, float, float, float] | None:
     try:
         x0, y0, x1, y1 = (float(p) for p in parts)
     except ValueError:
-        raise InputError(f"bbox {bbox!r}: give four numbers minlon,minlat,maxlon,maxlat",
-                         detail_zh=f"bbox {bbox!r} 应为四个数：最小经度,最小纬度,最大经度,最大纬度") from None
+        raise InputError(
+            f"bbox {bbox!r}: give four numbers minlon,minlat,maxlon,maxlat",
+            detail_zh=f"bbox {bbox!r} 应为四个数：最小经度,最小纬度,最大经度,最大纬度",
+        ) from None
     if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
-        raise InputError(f"bbox {bbox!r}: need minlon <= maxlon and minlat <= maxlat, in degrees",
-                         detail_zh=f"bbox {bbox!r} 范围无效")
+        raise InputError(
+            f"bbox {bbox!r}: need minlon <= maxlon and minlat <= maxlat, in degrees",
+            detail_zh=f"bbox {bbox!r} 范围无效",
+        )
     return x0, y0, x1, y1
 
 
@@ -66,10 +70,16 @@ def get_area(name: str, ctx: ContextDep) -> dict[str, Any]:
     }
 
 
-@router.get("/{name}/layers/{layer}", summary="A layer as GeoJSON 图层 GeoJSON",
-            response_class=Response, responses={200: {"content": {GEOJSON: {}}}})
+@router.get(
+    "/{name}/layers/{layer}",
+    summary="A layer as GeoJSON 图层 GeoJSON",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
 def get_layer(
-    name: str, layer: str, ctx: ContextDep,
+    name: str,
+    layer: str,
+    ctx: ContextDep,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (EPSG:4326)")] = None,
     limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     fields: Annotated[str | None, Query(description="comma-separated properties to include (default: all)")] = None,
@@ -88,18 +98,28 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._\-\u4e00-\u9fff]")
 
 @router.post("/{name}/imports", response_model=ImportResult, summary="Import a file into a study area 上传导入")
 async def upload_import(
-    name: str, ctx: ContextDep, settings: SettingsDep,
-    layer: Annotated[str, Form(description="communities, community_codes, natural_villages, buildings, roads, "
-                                           "key_places, cameras, duty_points, households, or osm")],
-    files: Annotated[list[UploadFile], File(description="the file (a Shapefile's .shp/.dbf/.shx/.prj/.cpg together, "
-                                                         "or zipped)")],
+    name: str,
+    ctx: ContextDep,
+    settings: SettingsDep,
+    layer: Annotated[
+        str,
+        Form(
+            description="communities, community_codes, natural_villages, buildings, roads, "
+            "key_places, cameras, duty_points, households, or osm"
+        ),
+    ],
+    files: Annotated[
+        list[UploadFile], File(description="the file (a Shapefile's .shp/.dbf/.shx/.prj/.cpg together, or zipped)")
+    ],
     crs: Annotated[str | None, Form()] = None,
     datum: Annotated[str, Form()] = "wgs84",
     encoding: Annotated[str | None, Form()] = None,
     map: Annotated[list[str] | None, Form(description="OURS=THEIRS column mappings")] = None,
     append: Annotated[bool, Form()] = False,
     admin_level: Annotated[int | None, Form(description="for layer=osm: admin_level of the communities")] = None,
-    within: Annotated[str | None, Form(description="for layer=osm: name or relation id of the enclosing boundary")] = None,
+    within: Annotated[
+        str | None, Form(description="for layer=osm: name or relation id of the enclosing boundary")
+    ] = None,
     author: Annotated[str | None, Form()] = None,
 ) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="wangge-upload-"))
@@ -114,13 +134,26 @@ async def upload_import(
         main = _main_file(saved)
         if layer == "osm":
             if admin_level is None:
-                raise InputError("layer=osm needs admin_level (the level of the communities)",
-                                 detail_zh="导入 OSM 数据需要 admin_level（社区所在的行政级别）")
-            return await run_in_threadpool(services.import_osm, ctx, main, area=name, admin_level=admin_level,
-                                           within=within, author=author)
+                raise InputError(
+                    "layer=osm needs admin_level (the level of the communities)",
+                    detail_zh="导入 OSM 数据需要 admin_level（社区所在的行政级别）",
+                )
+            return await run_in_threadpool(
+                services.import_osm, ctx, main, area=name, admin_level=admin_level, within=within, author=author
+            )
         return await run_in_threadpool(
-            services.import_file, ctx, main, area=name, layer=layer, column_map=parse_column_map(map), crs=crs,
-            datum=datum, encoding=encoding, append=append, author=author, source_name=main.name,
+            services.import_file,
+            ctx,
+            main,
+            area=name,
+            layer=layer,
+            column_map=parse_column_map(map),
+            crs=crs,
+            datum=datum,
+            encoding=encoding,
+            append=append,
+            author=author,
+            source_name=main.name,
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

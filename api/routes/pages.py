@@ -20,13 +20,16 @@ router = APIRouter(tags=["pages 页面"])
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def landing(ctx: ContextDep) -> str:
     items = services.list_areas(ctx)["areas"]
-    rows = "".join(
-        f"<tr><td><a href='/areas/{escape(a['name'])}/map'><b>{escape(a['title'] or a['name'])}</b></a>"
-        f"<br><small>{escape(a['name'])}</small></td><td>{a['communities']}</td><td>{a['buildings']:,}</td>"
-        f"<td>{(a['households'] or 0):,}{'（估算）' if a['households_estimated'] else ''}</td><td>{escape(a['crs'])}</td>"
-        f"<td><a href='/areas/{escape(a['name'])}/map'>地图</a> · <a href='/areas/{escape(a['name'])}'>JSON</a></td></tr>"
-        for a in items
-    ) or "<tr><td colspan=6>还没有研究区。运行 <code>make demo</code> 或 <code>wangge import-osm</code> 导入。</td></tr>"
+    rows = (
+        "".join(
+            f"<tr><td><a href='/areas/{escape(a['name'])}/map'><b>{escape(a['title'] or a['name'])}</b></a>"
+            f"<br><small>{escape(a['name'])}</small></td><td>{a['communities']}</td><td>{a['buildings']:,}</td>"
+            f"<td>{(a['households'] or 0):,}{'（估算）' if a['households_estimated'] else ''}</td><td>{escape(a['crs'])}</td>"
+            f"<td><a href='/areas/{escape(a['name'])}/map'>地图</a> · <a href='/areas/{escape(a['name'])}'>JSON</a></td></tr>"
+            for a in items
+        )
+        or "<tr><td colspan=6>还没有研究区。运行 <code>make demo</code> 或 <code>wangge import-osm</code> 导入。</td></tr>"
+    )
     return f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>网格 wangge · 研究区</title>
 <style>body{{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:2rem auto;max-width:960px;
@@ -43,9 +46,15 @@ text-align:left}}th{{background:#f4f1ea}}small{{color:#666}}footer{{margin-top:2
 async def area_map_page(name: str, ctx: ContextDep, settings: SettingsDep) -> str:
     def build() -> str:
         area = ctx.store.load_area(name, skip=("buildings", "roads"))
-        m = area_map(area, sources=MapSources(buildings_url=f"/areas/{name}/layers/buildings",
-                                               roads_url=f"/areas/{name}/layers/roads"),
-                     tile_url=settings.tile_url, tile_attribution=settings.tile_attribution, landing_url="/")
+        m = area_map(
+            area,
+            sources=MapSources(
+                buildings_url=f"/areas/{name}/layers/buildings", roads_url=f"/areas/{name}/layers/roads"
+            ),
+            tile_url=settings.tile_url,
+            tile_attribution=settings.tile_attribution,
+            landing_url="/",
+        )
         return localise(render_html(m), "/static/vendor")
 
     return await run_in_threadpool(build)
@@ -54,8 +63,10 @@ async def area_map_page(name: str, ctx: ContextDep, settings: SettingsDep) -> st
 @router.get("/docs", include_in_schema=False)
 def docs(request: Request) -> HTMLResponse:
     return get_swagger_ui_html(
-        openapi_url=request.app.openapi_url, title="wangge API 文档",
-        swagger_js_url="/static/swagger/swagger-ui-bundle.js", swagger_css_url="/static/swagger/swagger-ui.css",
+        openapi_url=request.app.openapi_url,
+        title="wangge API 文档",
+        swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger/swagger-ui.css",
         swagger_favicon_url="/static/swagger/favicon-32x32.png",
         # No validator badge: it would call validator.swagger.io from an intranet.
         swagger_ui_parameters={"validatorUrl": None},

@@ -12,6 +12,11 @@ from geo.io.package import read_area_package, write_area_package
 from geo.io.vector import read_table_or_layer
 
 __all__ = [
-    "read_area_package", "read_boundaries", "read_code_list", "read_code_lists_in", "read_features",
-    "read_table_or_layer", "write_area_package",
+    "read_area_package",
+    "read_boundaries",
+    "read_code_list",
+    "read_code_lists_in",
+    "read_features",
+    "read_table_or_layer",
+    "write_area_package",
 ]

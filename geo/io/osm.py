@@ -28,11 +28,33 @@ from geo.key_places import OSM_KEYS, category_from_osm
 
 Progress = Callable[[str, float | None], None]
 
-_ROAD_TAGS = ("highway", "name", "ref", "oneway", "maxspeed", "service", "access", "foot",
-              "bridge", "tunnel", "layer", "junction", "motor_vehicle")
+_ROAD_TAGS = (
+    "highway",
+    "name",
+    "ref",
+    "oneway",
+    "maxspeed",
+    "service",
+    "access",
+    "foot",
+    "bridge",
+    "tunnel",
+    "layer",
+    "junction",
+    "motor_vehicle",
+)
 _OTHER_USE = ("amenity", "shop", "office", "craft", "tourism", "industrial", "healthcare", "leisure")
-_BOUNDARY_TAGS = ("name", "name:zh", "name:zh-Hans", "admin_level", "population", "ref", "ISO3166-2",
-                  "wikidata", "type")
+_BOUNDARY_TAGS = (
+    "name",
+    "name:zh",
+    "name:zh-Hans",
+    "admin_level",
+    "population",
+    "ref",
+    "ISO3166-2",
+    "wikidata",
+    "type",
+)
 
 
 def _check_pbf(path: Path) -> None:
@@ -40,7 +62,8 @@ def _check_pbf(path: Path) -> None:
         raise InputError(f"File {path} does not exist", detail_zh=f"文件 {path} 不存在", file=str(path))
     if not path.name.endswith((".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz")):
         raise UnsupportedFormatError(
-            f"{path.name} is not an OSM extract (.osm.pbf)", detail_zh=f"{path.name} 不是 OSM 数据（.osm.pbf）",
+            f"{path.name} is not an OSM extract (.osm.pbf)",
+            detail_zh=f"{path.name} 不是 OSM 数据（.osm.pbf）",
             file=str(path),
         )
 
@@ -77,14 +100,15 @@ def read_boundaries(path: str | Path, *, progress: Progress | None = None) -> gp
     _check_pbf(p)
     wkb = osmium.geom.WKBFactory()
     relations: dict[int, dict[str, Any]] = {}
-    areas: dict[tuple[str, int], bytes] = {}
+    areas: dict[tuple[str, int], str | bytes] = {}
     closed_ways: dict[int, dict[str, Any]] = {}
     boundary_filter = osmium.filter.TagFilter(("boundary", "administrative"))
     if progress:
         progress("boundaries", None)
     try:
         fp = osmium.FileProcessor(str(p)).with_areas(boundary_filter).with_filter(boundary_filter)
-        for obj in fp:
+        for item in fp:
+            obj: Any = item  # pyosmium yields a union; each branch checks the kind first
             if obj.is_relation():
                 relations[obj.id] = {t: obj.tags.get(t) for t in _BOUNDARY_TAGS} | {"name_zh": _name_zh(obj.tags)}
             elif obj.is_area():
@@ -97,33 +121,61 @@ def read_boundaries(path: str | Path, *, progress: Progress | None = None) -> gp
                 # but only a named closed way is a boundary of its own.
                 if kind == "way" and obj.tags.get("name"):
                     closed_ways[obj.orig_id()] = {t: obj.tags.get(t) for t in _BOUNDARY_TAGS} | {
-                        "name_zh": _name_zh(obj.tags)}
+                        "name_zh": _name_zh(obj.tags)
+                    }
     except RuntimeError as exc:
-        raise InputError(f"Cannot read {p.name} as OSM data: {exc}", detail_zh=f"无法读取 OSM 文件 {p.name}：{exc}",
-                         file=str(p)) from None
+        raise InputError(
+            f"Cannot read {p.name} as OSM data: {exc}", detail_zh=f"无法读取 OSM 文件 {p.name}：{exc}", file=str(p)
+        ) from None
     rows = []
     for kind, items in (("relation", relations), ("way", closed_ways)):
         for oid, tags in items.items():
             geom = areas.get((kind, oid))
             level = _num(tags.get("admin_level"))
-            rows.append({
-                "fid": f"{kind[0]}{oid}", "osm_id": oid, "osm_type": kind, "name": tags.get("name"),
-                "name_zh": tags.get("name_zh"), "admin_level": None if level is None else int(level),
-                "population": _num(tags.get("population")), "iso": tags.get("ISO3166-2"),
-                "complete": geom is not None,
-                "geometry": shapely.from_wkb(bytes.fromhex(geom) if isinstance(geom, str) else geom)
-                if geom is not None else None,
-            })
-    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS) if rows else gpd.GeoDataFrame(
-        {"fid": [], "osm_id": [], "osm_type": [], "name": [], "name_zh": [], "admin_level": [],
-         "population": [], "iso": [], "complete": []}, geometry=gpd.GeoSeries([], crs=STORAGE_CRS))
+            rows.append(
+                {
+                    "fid": f"{kind[0]}{oid}",
+                    "osm_id": oid,
+                    "osm_type": kind,
+                    "name": tags.get("name"),
+                    "name_zh": tags.get("name_zh"),
+                    "admin_level": None if level is None else int(level),
+                    "population": _num(tags.get("population")),
+                    "iso": tags.get("ISO3166-2"),
+                    "complete": geom is not None,
+                    "geometry": shapely.from_wkb(bytes.fromhex(geom) if isinstance(geom, str) else geom)
+                    if geom is not None
+                    else None,
+                }
+            )
+    frame = (
+        gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_CRS)
+        if rows
+        else gpd.GeoDataFrame(
+            {
+                "fid": [],
+                "osm_id": [],
+                "osm_type": [],
+                "name": [],
+                "name_zh": [],
+                "admin_level": [],
+                "population": [],
+                "iso": [],
+                "complete": [],
+            },
+            geometry=gpd.GeoSeries([], crs=STORAGE_CRS),
+        )
+    )
     if len(frame):
         frame["geometry"] = shapely.make_valid(frame.geometry.values)
     return frame
 
 
 def read_features(
-    path: str | Path, bbox: tuple[float, float, float, float], *, progress: Progress | None = None,
+    path: str | Path,
+    bbox: tuple[float, float, float, float],
+    *,
+    progress: Progress | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Read roads, buildings, key places, places and cameras touching a lon/lat bounding box.
 
@@ -149,13 +201,16 @@ def read_features(
         return x0 <= lon <= x1 and y0 <= lat <= y1
 
     keys = ("highway", "building", "place", "man_made", *OSM_KEYS)
-    fp = (osmium.FileProcessor(str(p))
-          .with_locations()
-          .with_areas(osmium.filter.KeyFilter("building", "place", *OSM_KEYS))
-          .with_filter(osmium.filter.KeyFilter(*keys)))
+    fp = (
+        osmium.FileProcessor(str(p))
+        .with_locations()
+        .with_areas(osmium.filter.KeyFilter("building", "place", *OSM_KEYS))
+        .with_filter(osmium.filter.KeyFilter(*keys))
+    )
     seen = 0
     try:
-        for obj in fp:
+        for item in fp:
+            obj: Any = item  # pyosmium yields a union; each branch checks the kind first
             seen += 1
             if progress and seen % 50000 == 0:
                 progress(f"features: {seen:,} objects read", None)
@@ -175,8 +230,9 @@ def read_features(
                     line = shapely.from_wkb(wkb.create_linestring(obj))
                 except RuntimeError:
                     continue  # a way with missing or repeated nodes only
-                roads.append({"fid": f"w{obj.id}", "osm_id": obj.id, **{t: tags.get(t) for t in _ROAD_TAGS},
-                              "geometry": line})
+                roads.append(
+                    {"fid": f"w{obj.id}", "osm_id": obj.id, **{t: tags.get(t) for t in _ROAD_TAGS}, "geometry": line}
+                )
             elif obj.is_area():
                 kind = "w" if obj.from_way() else "r"
                 try:
@@ -190,47 +246,92 @@ def read_features(
                 fid = f"{kind}{obj.orig_id()}"
                 if "building" in tags and tags.get("building") != "no":
                     other = ";".join(f"{k}={tags.get(k)}" for k in _OTHER_USE if k in tags) or None
-                    buildings.append({
-                        "fid": fid, "osm_id": obj.orig_id(), "building": tags.get("building"),
-                        "name": tags.get("name"), "levels_tagged": _num(tags.get("building:levels")),
-                        "roof_levels": _num(tags.get("roof:levels")), "flats": _num(tags.get("building:flats")),
-                        "other_use": other, "addr_street": tags.get("addr:street"),
-                        "addr_housenumber": tags.get("addr:housenumber"), "geometry": poly,
-                    })
-                _point_feature(fid, obj.orig_id(), tags, poly.representative_point(), True,
-                               key_places, places, cameras)
+                    buildings.append(
+                        {
+                            "fid": fid,
+                            "osm_id": obj.orig_id(),
+                            "building": tags.get("building"),
+                            "name": tags.get("name"),
+                            "levels_tagged": _num(tags.get("building:levels")),
+                            "roof_levels": _num(tags.get("roof:levels")),
+                            "flats": _num(tags.get("building:flats")),
+                            "other_use": other,
+                            "addr_street": tags.get("addr:street"),
+                            "addr_housenumber": tags.get("addr:housenumber"),
+                            "geometry": poly,
+                        }
+                    )
+                _point_feature(fid, obj.orig_id(), tags, poly.representative_point(), True, key_places, places, cameras)
     except RuntimeError as exc:
-        raise InputError(f"Cannot read {p.name} as OSM data: {exc}", detail_zh=f"无法读取 OSM 文件 {p.name}：{exc}",
-                         file=str(p)) from None
+        raise InputError(
+            f"Cannot read {p.name} as OSM data: {exc}", detail_zh=f"无法读取 OSM 文件 {p.name}：{exc}", file=str(p)
+        ) from None
     if progress:
         progress(f"features: {seen:,} objects read", None)
     out = {
-        "roads": roads, "buildings": buildings, "key_places": key_places, "places": places, "cameras": cameras,
+        "roads": roads,
+        "buildings": buildings,
+        "key_places": key_places,
+        "places": places,
+        "cameras": cameras,
     }
     return {k: _frame(v) for k, v in out.items()}
 
 
-def _point_feature(fid: str, oid: int, tags: Any, point: shapely.Point, from_area: bool,
-                   key_places: list[dict[str, Any]], places: list[dict[str, Any]],
-                   cameras: list[dict[str, Any]]) -> None:
+def _point_feature(
+    fid: str,
+    oid: int,
+    tags: Any,
+    point: shapely.Point,
+    from_area: bool,
+    key_places: list[dict[str, Any]],
+    places: list[dict[str, Any]],
+    cameras: list[dict[str, Any]],
+) -> None:
     cat = category_from_osm(tags)
     if cat is not None:
         raw = ";".join(f"{k}={tags.get(k)}" for k in OSM_KEYS if k in tags)
-        key_places.append({"fid": fid, "osm_id": oid, "category": cat, "name": tags.get("name"),
-                           "name_zh": _name_zh(tags), "tags": raw, "from_area": from_area, "geometry": point})
+        key_places.append(
+            {
+                "fid": fid,
+                "osm_id": oid,
+                "category": cat,
+                "name": tags.get("name"),
+                "name_zh": _name_zh(tags),
+                "tags": raw,
+                "from_area": from_area,
+                "geometry": point,
+            }
+        )
     if "place" in tags:
-        places.append({"fid": fid, "osm_id": oid, "name": tags.get("name"), "name_zh": _name_zh(tags),
-                       "place": tags.get("place"), "population": _num(tags.get("population")),
-                       "from_area": from_area, "geometry": point})
+        places.append(
+            {
+                "fid": fid,
+                "osm_id": oid,
+                "name": tags.get("name"),
+                "name_zh": _name_zh(tags),
+                "place": tags.get("place"),
+                "population": _num(tags.get("population")),
+                "from_area": from_area,
+                "geometry": point,
+            }
+        )
     if tags.get("man_made") == "surveillance" and tags.get("surveillance:type", "camera") == "camera":
         ctype = tags.get("camera:type")
-        cameras.append({
-            "fid": fid, "device_id": None, "name": tags.get("name"),
-            "camera_type": "ptz" if ctype in ("dome", "panning") else ("bullet" if ctype else None),
-            "status": None, "owner": tags.get("operator"), "category": tags.get("surveillance"),
-            "direction": _num(tags.get("camera:direction") or tags.get("direction")),
-            "source": "osm", "geometry": point,
-        })
+        cameras.append(
+            {
+                "fid": fid,
+                "device_id": None,
+                "name": tags.get("name"),
+                "camera_type": "ptz" if ctype in ("dome", "panning") else ("bullet" if ctype else None),
+                "status": None,
+                "owner": tags.get("operator"),
+                "category": tags.get("surveillance"),
+                "direction": _num(tags.get("camera:direction") or tags.get("direction")),
+                "source": "osm",
+                "geometry": point,
+            }
+        )
 
 
 def _frame(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:

@@ -38,11 +38,18 @@ def write_area_package(area: StudyArea, path: str | Path) -> Path:
                 out[col] = out[col].map(lambda v: v if v is None or isinstance(v, (str, int, float, bool)) else str(v))
         # GeoPackage reserves "fid" for its integer key; ours is text, so the key gets another name.
         pyogrio.write_dataframe(out, p, layer=kind, driver="GPKG", layer_options={"FID": "gpkg_fid"})
-    meta = pd.DataFrame([{
-        "name": area.name, "title": area.title, "datum": area.datum,
-        "metric_crs": area.metric_crs.to_wkt(), "metric_epsg": area.metric_crs.to_epsg(),
-        "meta": json.dumps(area.meta, ensure_ascii=False, default=str),
-    }])
+    meta = pd.DataFrame(
+        [
+            {
+                "name": area.name,
+                "title": area.title,
+                "datum": area.datum,
+                "metric_crs": area.metric_crs.to_wkt(),
+                "metric_epsg": area.metric_crs.to_epsg(),
+                "meta": json.dumps(area.meta, ensure_ascii=False, default=str),
+            }
+        ]
+    )
     pyogrio.write_dataframe(meta, p, layer=META_TABLE, driver="GPKG")
     return p
 
@@ -61,8 +68,10 @@ def read_area_package(path: str | Path) -> StudyArea:
     except pyogrio.errors.DataSourceError:
         raise InputError(f"{p} is not a GeoPackage", detail_zh=f"{p} 不是 GeoPackage 文件") from None
     if META_TABLE not in names:
-        raise InputError(f"{p.name} is not a wangge area package (no {META_TABLE} table)",
-                         detail_zh=f"{p.name} 不是 wangge 研究区数据包")
+        raise InputError(
+            f"{p.name} is not a wangge area package (no {META_TABLE} table)",
+            detail_zh=f"{p.name} 不是 wangge 研究区数据包",
+        )
     meta = pyogrio.read_dataframe(p, layer=META_TABLE, read_geometry=False).iloc[0]
     layers = {}
     for kind in LAYER_COLUMNS:
@@ -71,5 +80,11 @@ def read_area_package(path: str | Path) -> StudyArea:
             layers[kind] = conform(kind, gpd.GeoDataFrame(frame, geometry="geometry"))
     epsg = meta.get("metric_epsg")
     crs = CRS.from_epsg(int(epsg)) if pd.notna(epsg) else CRS.from_wkt(meta["metric_crs"])
-    return StudyArea(name=str(meta["name"]), metric_crs=crs, layers=layers, title=str(meta["title"]),
-                     datum=str(meta["datum"]), meta=json.loads(meta["meta"]))
+    return StudyArea(
+        name=str(meta["name"]),
+        metric_crs=crs,
+        layers=layers,
+        title=str(meta["title"]),
+        datum=str(meta["datum"]),
+        meta=json.loads(meta["meta"]),
+    )

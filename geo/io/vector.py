@@ -26,7 +26,13 @@ from pyproj.exceptions import CRSError
 
 from geo.crs import STORAGE_CRS
 from geo.datum import check_datum, to_wgs84
-from geo.errors import EmptyLayerError, InputError, InvalidGeometryError, MissingCrsError, UnsupportedFormatError
+from geo.errors import (
+    EmptyLayerError,
+    InputError,
+    InvalidGeometryError,
+    MissingCrsError,
+    UnsupportedFormatError,
+)
 
 VECTOR_SUFFIXES = (".gpkg", ".shp", ".geojson", ".json", ".zip", ".kml", ".fgb")
 TABLE_SUFFIXES = (".csv", ".xlsx", ".xls", ".txt")
@@ -82,7 +88,8 @@ def _shapefile_in_zip(path: Path) -> str:
         names = [n for n in zf.namelist() if n.lower().endswith((".shp", ".gpkg", ".geojson", ".json"))]
     if not names:
         raise UnsupportedFormatError(
-            f"{path.name} holds no .shp, .gpkg or .geojson", detail_zh=f"{path.name} 中没有 .shp、.gpkg 或 .geojson 文件",
+            f"{path.name} holds no .shp, .gpkg or .geojson",
+            detail_zh=f"{path.name} 中没有 .shp、.gpkg 或 .geojson 文件",
             file=path.name,
         )
     return f"/vsizip/{path}/{names[0]}"
@@ -92,8 +99,11 @@ def _parse_crs(value: str | int, file: str) -> CRS:
     try:
         return CRS.from_user_input(int(value) if str(value).isdigit() else value)
     except CRSError:
-        raise InputError(f"--crs {value!r} is not a CRS pyproj knows (try EPSG:4490 or 4545)",
-                         detail_zh=f"--crs {value!r} 不是有效的坐标参考系（例如 EPSG:4490 或 4545）", file=file) from None
+        raise InputError(
+            f"--crs {value!r} is not a CRS pyproj knows (try EPSG:4490 or 4545)",
+            detail_zh=f"--crs {value!r} 不是有效的坐标参考系（例如 EPSG:4490 或 4545）",
+            file=file,
+        ) from None
 
 
 def _find_column(columns: list[str], candidates: tuple[str, ...]) -> str | None:
@@ -120,8 +130,13 @@ def read_table(path: Path, *, encoding: str | None = None, sheet: str | int | No
 
 
 def read_table_or_layer(
-    path: str | Path, *, crs: str | int | None = None, datum: str = "wgs84", encoding: str | None = None,
-    layer: str | None = None, geometry_required: bool = True,
+    path: str | Path,
+    *,
+    crs: str | int | None = None,
+    datum: str = "wgs84",
+    encoding: str | None = None,
+    layer: str | None = None,
+    geometry_required: bool = True,
 ) -> tuple[pd.DataFrame | gpd.GeoDataFrame, ReadReport]:
     """Read a file into EPSG:4326, converting obfuscated datums and repairing geometry.
 
@@ -173,7 +188,8 @@ def read_table_or_layer(
                 raise InputError(
                     f"{p.name} has no lon/lat columns (looked for {', '.join(LON_NAMES[:4])}… and "
                     f"{', '.join(LAT_NAMES[:3])}…; columns are {', '.join(map(str, frame.columns))})",
-                    detail_zh=f"{p.name} 中没有经纬度列（如 lon/lat、经度/纬度）", file=p.name,
+                    detail_zh=f"{p.name} 中没有经纬度列（如 lon/lat、经度/纬度）",
+                    file=p.name,
                 )
             report.features = len(frame)
             return frame, report
@@ -184,13 +200,16 @@ def read_table_or_layer(
             rows = ", ".join(str(i + 2) for i in bad[:10])  # spreadsheet row numbers (header is row 1)
             raise InvalidGeometryError(
                 f"{p.name}: rows {rows}{'…' if len(bad) > 10 else ''} have no numeric {lon}/{lat}",
-                detail_zh=f"{p.name}：第 {rows} 行的经纬度缺失或不是数字", file=p.name, rows=[int(i) + 2 for i in bad],
+                detail_zh=f"{p.name}：第 {rows} 行的经纬度缺失或不是数字",
+                file=p.name,
+                rows=[int(i) + 2 for i in bad],
             )
         src_crs = _parse_crs(crs, p.name) if crs is not None else CRS.from_epsg(4326)
         if crs is None and lon.lower() in ("x", "y"):
             raise MissingCrsError(
                 f"{p.name} has x/y columns but no CRS: pass --crs (e.g. --crs 4545)",
-                detail_zh=f"{p.name} 含 x/y 坐标列但未给出坐标系：请用 --crs 指定（如 --crs 4545）", file=p.name,
+                detail_zh=f"{p.name} 含 x/y 坐标列但未给出坐标系：请用 --crs 指定（如 --crs 4545）",
+                file=p.name,
             )
         report.crs = src_crs.to_string()
         report.crs_note = "lon/lat columns" if crs is None else "from --crs"
@@ -209,11 +228,15 @@ def read_table_or_layer(
                 kwargs["layer"] = layer
             geo = pyogrio.read_dataframe(src, **kwargs)
         except pyogrio.errors.DataSourceError as exc:
-            raise UnsupportedFormatError(f"Cannot read {p.name}: {exc}", detail_zh=f"无法读取 {p.name}：{exc}",
-                                         file=p.name) from None
+            raise UnsupportedFormatError(
+                f"Cannot read {p.name}: {exc}", detail_zh=f"无法读取 {p.name}：{exc}", file=p.name
+            ) from None
         except pyogrio.errors.DataLayerError as exc:
-            raise InputError(f"Cannot read layer {layer!r} of {p.name}: {exc}",
-                             detail_zh=f"无法读取 {p.name} 的图层 {layer!r}：{exc}", file=p.name) from None
+            raise InputError(
+                f"Cannot read layer {layer!r} of {p.name}: {exc}",
+                detail_zh=f"无法读取 {p.name} 的图层 {layer!r}：{exc}",
+                file=p.name,
+            ) from None
         if not len(geo):
             raise EmptyLayerError(f"{p.name} has no features", detail_zh=f"{p.name} 没有要素", file=p.name)
         if crs is not None:
@@ -236,21 +259,27 @@ def read_table_or_layer(
         raise UnsupportedFormatError(
             f"{p.name}: unsupported format {suffix or '(none)'}; use GeoPackage, Shapefile (.shp or .zip), "
             "GeoJSON, CSV or XLSX",
-            detail_zh=f"{p.name}：不支持的格式 {suffix or '（无）'}；请使用 GeoPackage、Shapefile、GeoJSON、CSV 或 XLSX",
+            detail_zh=f"{p.name}：不支持的格式 {suffix or '（无）'}；"
+            "请使用 GeoPackage、Shapefile、GeoJSON、CSV 或 XLSX",
             file=p.name,
         )
 
     geo = _repair(geo, report)
     if d in ("gcj02", "bd09"):
         if not CRS(geo.crs).is_geographic:
-            raise InputError(f"{p.name}: {d} coordinates must be lon/lat, but the file is in {geo.crs}",
-                             detail_zh=f"{p.name}：{d} 坐标应为经纬度", file=p.name)
+            raise InputError(
+                f"{p.name}: {d} coordinates must be lon/lat, but the file is in {geo.crs}",
+                detail_zh=f"{p.name}：{d} 坐标应为经纬度",
+                file=p.name,
+            )
 
         def convert(coords: np.ndarray) -> np.ndarray:
             lon, lat = to_wgs84(coords[:, 0], coords[:, 1], d)
             return np.column_stack([lon, lat])
 
-        geo = geo.set_geometry(shapely.transform(geo.geometry.values, convert)).set_crs(STORAGE_CRS, allow_override=True)
+        geo = geo.set_geometry(shapely.transform(geo.geometry.values, convert)).set_crs(
+            STORAGE_CRS, allow_override=True
+        )
         report.notes.append(f"converted from {d.upper()} to WGS84 on import (never stored in {d.upper()})")
     geo = geo.to_crs(STORAGE_CRS)
     report.features = len(geo)
@@ -260,11 +289,12 @@ def read_table_or_layer(
 def _repair(geo: gpd.GeoDataFrame, report: ReadReport) -> gpd.GeoDataFrame:
     missing = np.flatnonzero((geo.geometry.isna() | geo.geometry.is_empty).to_numpy())
     if len(missing):
-        ids = ", ".join(_feature_label(geo, i) for i in missing[:10])
+        ids = ", ".join(_feature_label(geo, int(i)) for i in missing[:10])
         raise InvalidGeometryError(
             f"{report.file}: {len(missing)} feature(s) have no geometry ({ids}{'…' if len(missing) > 10 else ''})",
-            detail_zh=f"{report.file}：{len(missing)} 个要素没有几何（{ids}）", file=report.file,
-            features=[_feature_label(geo, i) for i in missing],
+            detail_zh=f"{report.file}：{len(missing)} 个要素没有几何（{ids}）",
+            file=report.file,
+            features=[_feature_label(geo, int(i)) for i in missing],
         )
     invalid = np.flatnonzero(~geo.geometry.is_valid.to_numpy())
     if len(invalid):
@@ -273,15 +303,17 @@ def _repair(geo: gpd.GeoDataFrame, report: ReadReport) -> gpd.GeoDataFrame:
         geo.loc[geo.index[invalid], geo.geometry.name] = fixed
         still = [i for i, g in zip(invalid, fixed) if g is None or g.is_empty]
         if still:
-            ids = ", ".join(_feature_label(geo, i) for i in still[:10])
+            ids = ", ".join(_feature_label(geo, int(i)) for i in still[:10])
             raise InvalidGeometryError(
                 f"{report.file}: geometry of {ids} is invalid and cannot be repaired",
-                detail_zh=f"{report.file}：{ids} 的几何无效且无法修复", file=report.file,
-                features=[_feature_label(geo, i) for i in still],
+                detail_zh=f"{report.file}：{ids} 的几何无效且无法修复",
+                file=report.file,
+                features=[_feature_label(geo, int(i)) for i in still],
             )
-        report.repaired = [_feature_label(geo, i) for i in invalid]
-        report.notes.append(f"repaired {len(invalid)} invalid geometr{'y' if len(invalid) == 1 else 'ies'} "
-                            "with make_valid")
+        report.repaired = [_feature_label(geo, int(i)) for i in invalid]
+        report.notes.append(
+            f"repaired {len(invalid)} invalid geometr{'y' if len(invalid) == 1 else 'ies'} with make_valid"
+        )
     return geo
 
 
@@ -299,7 +331,9 @@ def parse_column_map(items: list[str] | None) -> dict[str, str]:
     for item in items or []:
         m = re.fullmatch(r"\s*([^=]+?)\s*=\s*(.+?)\s*", item)
         if not m:
-            raise InputError(f"--map {item!r}: write OURS=THEIRS, e.g. --map households=HU_SHU",
-                             detail_zh=f"--map {item!r}：格式应为 我方字段=对方字段，例如 --map households=HU_SHU")
+            raise InputError(
+                f"--map {item!r}: write OURS=THEIRS, e.g. --map households=HU_SHU",
+                detail_zh=f"--map {item!r}：格式应为 我方字段=对方字段，例如 --map households=HU_SHU",
+            )
         out[m.group(1)] = m.group(2)
     return out

@@ -20,8 +20,16 @@ from tests.conftest import DATA, REPO
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _free_port() -> int:
@@ -35,8 +43,14 @@ def server(demo_store_url):
     port = _free_port()
     env = {**os.environ, "WANGGE_STORE_URL": demo_store_url, "WANGGE_DATA_DIR": str(DATA)}
     env.pop("WANGGE_TILE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -44,7 +58,7 @@ def server(demo_store_url):
             break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError("server died: " + proc.stdout.read())
+                raise RuntimeError("server died: " + proc.stdout.read()) from None
             time.sleep(0.2)
     else:
         proc.kill()
@@ -85,7 +99,9 @@ def test_demo_map_shows_its_layers_and_stays_on_localhost(server, browser):
     page.evaluate(f"void window['{map_var}'].setView([43.7345, 7.4215], 17)")
     page.wait_for_function(
         f"(() => {{ let n = 0; window['{map_var}'].eachLayer(l => {{ if (l.feature && l.feature.properties"
-        f" && 'households_source' in l.feature.properties) n++; }}); return n > 50; }})()", timeout=15000)
+        f" && 'households_source' in l.feature.properties) n++; }}); return n > 50; }})()",
+        timeout=15000,
+    )
     bbox_requests = [u for u in requests if "/layers/buildings?bbox=" in u]
     assert bbox_requests, "buildings were not fetched by bbox"
 

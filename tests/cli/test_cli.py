@@ -17,8 +17,9 @@ def run(args, store_url, *, rules=None, check_json=True):
     env.pop("WANGGE_RULES", None)
     if rules:
         env["WANGGE_RULES"] = str(rules)
-    p = subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env, cwd=REPO,
-                       timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300
+    )
     out = json.loads(p.stdout) if check_json and "--json" in args and p.stdout.strip() else None
     return p, out
 
@@ -35,8 +36,9 @@ def test_areas_json(demo_store_url):
 def test_import_osm_json_and_progress_on_stderr(tmp_path):
     store = f"sqlite:///{tmp_path / 'cli.db'}"
     town = write_town(tmp_path / "town.osm.pbf")
-    p, out = run(["import-osm", str(town), "--area", "ceshi", "--community-admin-level", "10", "--within", "1",
-                  "--json"], store)
+    p, out = run(
+        ["import-osm", str(town), "--area", "ceshi", "--community-admin-level", "10", "--within", "1", "--json"], store
+    )
     assert p.returncode == 0, p.stderr
     assert out["summary"]["communities"] == 2 and out["summary"]["skipped_boundaries"] == 1
     assert isinstance(out["summary"]["seconds"], float)
@@ -45,8 +47,20 @@ def test_import_osm_json_and_progress_on_stderr(tmp_path):
 
 def test_bad_input_exits_2_with_a_json_error(tmp_path):
     store = f"sqlite:///{tmp_path / 'cli.db'}"
-    p, out = run(["import-osm", str(DATA / "osm" / "monaco-2026-03-10.osm.pbf"), "--area", "mc",
-                  "--community-admin-level", "10", "--within", "Monaco", "--json"], store)
+    p, out = run(
+        [
+            "import-osm",
+            str(DATA / "osm" / "monaco-2026-03-10.osm.pbf"),
+            "--area",
+            "mc",
+            "--community-admin-level",
+            "10",
+            "--within",
+            "Monaco",
+            "--json",
+        ],
+        store,
+    )
     assert p.returncode == 2
     assert out["error"]["type"] == "AmbiguousBoundaryError" and "2220322" in out["error"]["detail"]
     p, _ = run(["import", str(tmp_path / "missing.csv"), "--area", "mc", "--layer", "cameras"], store)
@@ -57,12 +71,37 @@ def test_bad_input_exits_2_with_a_json_error(tmp_path):
 
 def test_import_csv_with_mapping_and_datum(tmp_path):
     store = f"sqlite:///{tmp_path / 'cli.db'}"
-    run(["import-osm", str(write_town(tmp_path / "t.osm.pbf")), "--area", "ceshi", "--community-admin-level", "10",
-         "--within", "1"], store)
+    run(
+        [
+            "import-osm",
+            str(write_town(tmp_path / "t.osm.pbf")),
+            "--area",
+            "ceshi",
+            "--community-admin-level",
+            "10",
+            "--within",
+            "1",
+        ],
+        store,
+    )
     csv = tmp_path / "cams.csv"
     csv.write_text("GBID,经度,纬度\n33052310821320000001,119.6851,30.6432\n", encoding="gb18030")
-    p, out = run(["import", str(csv), "--area", "ceshi", "--layer", "cameras", "--map", "device_id=GBID",
-                  "--datum", "gcj02", "--json"], store)
+    p, out = run(
+        [
+            "import",
+            str(csv),
+            "--area",
+            "ceshi",
+            "--layer",
+            "cameras",
+            "--map",
+            "device_id=GBID",
+            "--datum",
+            "gcj02",
+            "--json",
+        ],
+        store,
+    )
     assert p.returncode == 0, p.stderr
     assert out["summary"]["imported"] == 1 and out["summary"]["layers"]["cameras"] == 1
     assert any("GCJ02" in n for n in out["notes"])
@@ -92,7 +131,7 @@ def test_map_out_is_self_contained(tmp_path, demo_store_url):
     assert srcs and all(s.startswith("monaco_files/vendor/") for s in srcs)
     for s in srcs:
         assert (out.parent / s).exists(), s
-    assert "\"data\": {\"type\": \"FeatureCollection\"" in html  # buildings and roads inline
+    assert '"data": {"type": "FeatureCollection"' in html  # buildings and roads inline
     assert "cdn" not in html.lower()
 
 

@@ -12,8 +12,10 @@ from tests.conftest import DATA
 def _readme_errors() -> dict[tuple[str, str], float]:
     rows = {}
     for line in (DATA / "README.md").read_text(encoding="utf-8").splitlines():
-        m = re.match(r"\|\s*(liechtenstein|monaco)\s*\|\s*([^|]+?)\s*\|\s*(urban|rural)\s*\|\s*[\d,]+\s*\|\s*([+-][\d.]+)%\s*\|",
-                     line)
+        m = re.match(
+            r"\|\s*(liechtenstein|monaco)\s*\|\s*([^|]+?)\s*\|\s*(urban|rural)\s*\|\s*[\d,]+\s*\|\s*([+-][\d.]+)%\s*\|",
+            line,
+        )
         if m:
             rows[(m.group(1), m.group(2))] = float(m.group(4)) / 100
     return rows
@@ -49,8 +51,10 @@ def test_rederiving_reproduces_the_shipped_estimates(liechtenstein):
 def test_calibration_beats_the_naive_estimate(liechtenstein):
     b = liechtenstein.layer("buildings")
     naive = (b["footprint_m2"] * 2 / 100).sum()
-    tagged_households = sum(u["population"] for u in liechtenstein.meta["households"]["calibration"]["units"]
-                            if u["role"] == "fit") / 2.62
+    tagged_households = (
+        sum(u["population"] for u in liechtenstein.meta["households"]["calibration"]["units"] if u["role"] == "fit")
+        / 2.62
+    )
     estimated = b["households"].sum()
     assert naive > 3 * tagged_households
     assert abs(estimated - tagged_households) / tagged_households < 0.02

@@ -17,15 +17,18 @@ from geo.codes import (
 from geo.errors import InvalidCodeError
 
 
-@pytest.mark.parametrize("bad,why", [
-    ("33052310820", "exactly 12 digits"),
-    ("3305231082041", "exactly 12 digits"),
-    ("33052310820X", "exactly 12 digits"),
-    ("990000000000", "township digits"),
-    ("000523108204", "no province"),
-    ("330523108000", "this is a township code"),
-    ("330000108204", "county digits"),
-])
+@pytest.mark.parametrize(
+    "bad,why",
+    [
+        ("33052310820", "exactly 12 digits"),
+        ("3305231082041", "exactly 12 digits"),
+        ("33052310820X", "exactly 12 digits"),
+        ("990000000000", "township digits"),
+        ("000523108204", "no province"),
+        ("330523108000", "this is a township code"),
+        ("330000108204", "county digits"),
+    ],
+)
 def test_malformed_code12_is_refused(bad, why):
     with pytest.raises(InvalidCodeError, match=why):
         validate_code12(bad)
@@ -103,6 +106,7 @@ def test_reading_order_rows_north_to_south_then_west_to_east():
     | 1 |   | 0 |   south row
     +---+   +---+
     """
-    cells = gpd.GeoSeries([box(20, 0, 30, 10), box(0, 0, 10, 10), box(10, 9, 20, 19), box(0, 10, 10, 20),
-                           box(20, 10, 30, 20)])
+    cells = gpd.GeoSeries(
+        [box(20, 0, 30, 10), box(0, 0, 10, 10), box(10, 9, 20, 19), box(0, 10, 10, 20), box(20, 10, 30, 20)]
+    )
     assert reading_order(cells) == [3, 2, 4, 1, 0]

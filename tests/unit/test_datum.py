@@ -7,7 +7,14 @@ so the European demo data cannot test it: these points can.
 import numpy as np
 import pytest
 
-from geo.datum import bd09_to_gcj02, check_datum, gcj02_to_bd09, gcj02_to_wgs84, to_wgs84, wgs84_to_gcj02
+from geo.datum import (
+    bd09_to_gcj02,
+    check_datum,
+    gcj02_to_bd09,
+    gcj02_to_wgs84,
+    to_wgs84,
+    wgs84_to_gcj02,
+)
 from geo.errors import UnknownDatumError
 
 # (WGS84 lat, lon, GCJ-02 lat, lon): the test points of googollee/eviltransform (Shanghai, Shenzhen, Beijing).

@@ -23,8 +23,11 @@ NAMES = ["东村", "西村", "南岭"]
 
 
 def _villages(crs="EPSG:4326"):
-    return gpd.GeoDataFrame({"名称": NAMES, "户数": ["120", "80", "40"]},
-                            geometry=[Point(119.68, 30.64), Point(119.69, 30.64), Point(119.70, 30.65)], crs=crs)
+    return gpd.GeoDataFrame(
+        {"名称": NAMES, "户数": ["120", "80", "40"]},
+        geometry=[Point(119.68, 30.64), Point(119.69, 30.64), Point(119.70, 30.65)],
+        crs=crs,
+    )
 
 
 def _shapefile(tmp_path, frame, *, encoding, cpg=True, prj=True):
@@ -72,8 +75,13 @@ def test_gcj02_csv_is_converted_to_wgs84_on_import(tmp_path):
     wgs = [(119.68, 30.64), (113.912316, 22.543847)]
     gcj = [tuple(float(v) for v in wgs84_to_gcj02(lon, lat)) for lon, lat in wgs]
     path = tmp_path / "cameras.csv"
-    pd.DataFrame({"设备编码": ["33052310821320000001", "33052310821320000002"],
-                  "经度": [g[0] for g in gcj], "纬度": [g[1] for g in gcj]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "设备编码": ["33052310821320000001", "33052310821320000002"],
+            "经度": [g[0] for g in gcj],
+            "纬度": [g[1] for g in gcj],
+        }
+    ).to_csv(path, index=False)
     frame, report = read_table_or_layer(path, datum="gcj02")
     for (lon, lat), p in zip(wgs, frame.geometry):
         assert p.x == pytest.approx(lon, abs=1e-7) and p.y == pytest.approx(lat, abs=1e-7)
@@ -117,8 +125,9 @@ def _state(ctx):
 def test_invalid_geometry_is_repaired_and_reported(monaco_ctx, tmp_path):
     bowtie = Polygon([(7.4200, 43.7300), (7.4210, 43.7310), (7.4210, 43.7300), (7.4200, 43.7310)])
     path = tmp_path / "b.geojson"
-    gpd.GeoDataFrame({"id": ["bow", "ok"], "households": [12, 3]},
-                     geometry=[bowtie, box(7.4230, 43.7300, 7.4232, 43.7302)], crs=4326).to_file(path)
+    gpd.GeoDataFrame(
+        {"id": ["bow", "ok"], "households": [12, 3]}, geometry=[bowtie, box(7.4230, 43.7300, 7.4232, 43.7302)], crs=4326
+    ).to_file(path)
     report = import_file(monaco_ctx, path, area="monaco", layer="buildings")
     assert report["read"]["repaired"] == ["feature 1 (id=bow)"]
     assert report["summary"]["imported"] == 2
@@ -129,17 +138,19 @@ def test_invalid_geometry_is_repaired_and_reported(monaco_ctx, tmp_path):
 def test_geometry_that_cannot_be_kept_is_rejected_by_name(monaco_ctx, tmp_path):
     before = _state(monaco_ctx)
     path = tmp_path / "b.geojson"
-    gpd.GeoDataFrame({"id": ["road?"]}, geometry=[Point(7.42, 43.73).buffer(0.001).exterior],
-                     crs=4326).to_file(path)
+    gpd.GeoDataFrame({"id": ["road?"]}, geometry=[Point(7.42, 43.73).buffer(0.001).exterior], crs=4326).to_file(path)
     with pytest.raises(InvalidGeometryError, match="buildings must be polygons.*LineString"):
         import_file(monaco_ctx, path, area="monaco", layer="buildings")
     assert _state(monaco_ctx) == before
 
 
-@pytest.mark.parametrize("code,match", [
-    ("44031000100", "exactly 12 digits"),
-    ("440310001009", "no such village-level unit"),
-])
+@pytest.mark.parametrize(
+    "code,match",
+    [
+        ("44031000100", "exactly 12 digits"),
+        ("440310001009", "no such village-level unit"),
+    ],
+)
 def test_bad_community_codes_change_nothing(monaco_ctx, tmp_path, code, match):
     before = _state(monaco_ctx)
     path = tmp_path / "codes.csv"
@@ -151,20 +162,22 @@ def test_bad_community_codes_change_nothing(monaco_ctx, tmp_path, code, match):
 
 def test_code_not_under_its_stated_township(monaco_ctx, tmp_path):
     path = tmp_path / "codes.csv"
-    pd.DataFrame({"name": ["Monte-Carlo"], "code12": ["440310002003"], "township_code": ["440310001000"]}
-                 ).to_csv(path, index=False)
+    pd.DataFrame({"name": ["Monte-Carlo"], "code12": ["440310002003"], "township_code": ["440310001000"]}).to_csv(
+        path, index=False
+    )
     with pytest.raises(InvalidCodeError, match="not under township 440310001000"):
         import_file(monaco_ctx, path, area="monaco", layer="community_codes")
 
 
 def test_real_codes_replace_provisional_ones(fresh_context, tmp_path):
-    from tests.osm_builder import write_town
     from api.services import import_osm
+    from tests.osm_builder import write_town
 
     import_osm(fresh_context, write_town(tmp_path / "t.osm.pbf"), area="ceshi", admin_level=10, within="1")
     path = tmp_path / "codes.csv"
-    pd.DataFrame({"osm_id": ["2", "3"], "code12": ["330523108204", "330523108207"],
-                  "城乡分类代码": ["220", "121"]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"osm_id": ["2", "3"], "code12": ["330523108204", "330523108207"], "城乡分类代码": ["220", "121"]}
+    ).to_csv(path, index=False)
     report = import_file(fresh_context, path, area="ceshi", layer="community_codes")
     assert report["matched"] == 2 and report["unmatched"] == []
     com = fresh_context.store.load_layer("ceshi", "communities").set_index("name")

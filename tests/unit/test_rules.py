@@ -19,20 +19,23 @@ def test_national_defaults_are_domain_values():
 
 def test_county_file_overrides_only_what_it_names(tmp_path):
     f = tmp_path / "anji.toml"
-    f.write_text('[grid]\nurban_band = [250, 450]\n[cameras]\nper_administrative_village = 8\n', encoding="utf-8")
+    f.write_text("[grid]\nurban_band = [250, 450]\n[cameras]\nper_administrative_village = 8\n", encoding="utf-8")
     r = load_rules(f)
     assert r.grid.urban_band == (250, 450) and r.cameras.per_administrative_village == 8
     assert r.grid.rural_band == (100, 500) and r.cameras.per_natural_village == 2
     assert r.source == ("national defaults", str(f))
 
 
-@pytest.mark.parametrize("content,match", [
-    ("[grid]\nurban_bands = [1, 2]\n", "urban_bands"),
-    ("[grid]\nurban_band = [500, 300]\n", "min <= max"),
-    ("[cameras]\nper_natural_village = -1\n", "per_natural_village"),
-    ("[nonsense]\nx = 1\n", "nonsense"),
-    ("this is not toml", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        ("[grid]\nurban_bands = [1, 2]\n", "urban_bands"),
+        ("[grid]\nurban_band = [500, 300]\n", "min <= max"),
+        ("[cameras]\nper_natural_village = -1\n", "per_natural_village"),
+        ("[nonsense]\nx = 1\n", "nonsense"),
+        ("this is not toml", "not valid TOML"),
+    ],
+)
 def test_bad_rules_files_name_the_problem(tmp_path, content, match):
     f = tmp_path / "bad.toml"
     f.write_text(content, encoding="utf-8")
