@@ -283,7 +283,7 @@ html, body {font-family: "PingFang SC","Microsoft YaHei","Noto Sans CJK SC","Wen
 .wg-legend .wg-dot {display:inline-block; width:10px; height:10px; border-radius:50%; margin-right:6px;}
 .wg-legend .wg-note {max-width:220px; color:#7a4b00; margin-top:6px;}
 .wg-label {font-size:12px; font-weight:bold; color:#1a3d6d; text-shadow:0 0 3px #fff,0 0 3px #fff; white-space:nowrap;}
-#wg-status {position:absolute; bottom:28px; left:10px; z-index:1000; font-size:12px; color:#333;}
+#wg-status {position:absolute; bottom:64px; left:10px; z-index:1000; font-size:12px; color:#333;}
 #wg-status div:not(:empty) {background:rgba(255,255,255,.9); padding:2px 6px; margin-top:2px; border-radius:3px;}
 </style>
 """
