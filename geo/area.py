@@ -116,6 +116,9 @@ LAYER_COLUMNS: dict[str, tuple[str, ...]] = {
         "community_fid",
     ),
     "duty_points": ("fid", "name", "kind", "source", "community_fid"),
+    "waterways": ("fid", "osm_id", "waterway", "name"),
+    "natural_village_areas": ("fid", "name", "village_fid", "community_fid", "community_code", "households",
+                              "households_estimated", "buildings", "derived"),
 }
 
 LAYERS: tuple[str, ...] = tuple(LAYER_COLUMNS)
@@ -131,6 +134,8 @@ LAYER_GEOMETRY: dict[str, str] = {
     "key_places": "point",
     "cameras": "point",
     "duty_points": "point",
+    "waterways": "line",
+    "natural_village_areas": "polygon",
 }
 
 LAYER_TITLES_ZH: dict[str, str] = {
@@ -143,6 +148,8 @@ LAYER_TITLES_ZH: dict[str, str] = {
     "key_places": "重点场所",
     "cameras": "监控点",
     "duty_points": "勤务点",
+    "waterways": "水系",
+    "natural_village_areas": "自然村范围",
 }
 
 

@@ -31,8 +31,20 @@ from geo.codes import (
 )
 from geo.errors import InvalidCodeError
 from geo.households import estimate_households, residential_mask
-from geo.natural_villages import assign_buildings
+from geo.natural_villages import village_areas
 from geo.rules import Rules
+
+
+def _containing(frame_metric: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame, column: str) -> pd.Series:
+    """The ``column`` of the polygon holding each feature's representative point (else None)."""
+    out = pd.Series([None] * len(frame_metric), index=frame_metric.index, dtype=object)
+    if not len(frame_metric) or not len(polygons):
+        return out
+    pts = gpd.GeoDataFrame(geometry=frame_metric.geometry.representative_point(), crs=frame_metric.crs)
+    joined = gpd.sjoin(pts, polygons[[column, "geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    out.loc[joined.index] = joined[column].to_numpy()
+    return out.replace({np.nan: None})
 
 
 def assign_community(frame_metric: gpd.GeoDataFrame, communities_metric: gpd.GeoDataFrame) -> pd.Series:
@@ -149,7 +161,8 @@ def derive(area: StudyArea, rules: Rules, *, code_list: CodeList | None = None) 
 
     for frame in (buildings, places, villages):
         frame["community_fid"] = assign_community(frame, communities)
-    buildings["natural_village_fid"] = assign_buildings(buildings, villages)
+    areas = village_areas(communities, villages, buildings, area.metric("roads"), area.metric("waterways"), rules)
+    buildings["natural_village_fid"] = _containing(buildings, areas, "village_fid")
     code_of = dict(zip(communities["fid"], communities["code12"]))
     villages["community_code"] = villages["community_fid"].map(code_of)
 
@@ -192,6 +205,10 @@ def derive(area: StudyArea, rules: Rules, *, code_list: CodeList | None = None) 
         tv = totals("natural_village_fid")
         villages["households"] = villages["fid"].map(tv["households"]).fillna(0).astype(int)
         villages["households_estimated"] = villages["fid"].map(tv["households_estimated"]).fillna(False).astype(bool)
+        areas["households"] = areas["village_fid"].map(tv["households"]).fillna(0).astype(int)
+        areas["households_estimated"] = areas["village_fid"].map(tv["households_estimated"]).fillna(False).astype(bool)
+        areas["buildings"] = areas["village_fid"].map(tv["buildings"]).fillna(0).astype(int)
+        areas["community_code"] = areas["community_fid"].map(code_of)
 
     others = {}
     for kind in ("key_places", "cameras", "duty_points"):
@@ -216,6 +233,7 @@ def derive(area: StudyArea, rules: Rules, *, code_list: CodeList | None = None) 
         "buildings": buildings,
         "places": places,
         "natural_villages": villages,
+        "natural_village_areas": areas,
         **others,
     }
     out = area.with_layers(**{k: conform(k, v.to_crs("EPSG:4326")) for k, v in layers.items()})

@@ -216,6 +216,9 @@ def build_osm_area(
         metric = choose_metric_crs(gpd.GeoSeries([outline], crs=STORAGE_CRS))
         near = gpd.GeoSeries([outline], crs=STORAGE_CRS).to_crs(metric).buffer(_ROAD_TOLERANCE_M).to_crs(STORAGE_CRS)
         roads = roads[roads.geometry.intersects(near.iloc[0])].copy()
+    waterways = features.get("waterways")
+    if waterways is not None and len(waterways):
+        waterways = waterways[waterways.geometry.intersects(outline)].copy()
     key_places = keep_points(features["key_places"])
     places = keep_points(features["places"])
     if len(places):
@@ -253,6 +256,8 @@ def build_osm_area(
         "cameras": cameras,
         "duty_points": duty_points,
     }
+    if waterways is not None and len(waterways):
+        layers["waterways"] = waterways
     meta = {
         "source": source,
         "attribution": "© OpenStreetMap contributors, ODbL",

@@ -112,7 +112,23 @@ class GridRules(_Section):
         "secondary_link",
         "tertiary_link",
     )
-    secondary_cut_classes: tuple[str, ...] = ("service", "footway", "path", "steps", "track", "cycleway")
+    rural_target: int = 300
+    # Blocks: faces smaller or thinner than this are slivers, merged into a neighbour.
+    min_block_area_m2: float = Field(100.0, ge=0)
+    min_block_width_m: float = Field(3.0, ge=0)
+    # Cost of a metre of grid boundary: on a street 1, on a path, service road or
+    # waterway this much, between buildings (on no mapped line) this much.
+    boundary_weight_secondary: float = Field(1.5, ge=1)
+    boundary_weight_off_street: float = Field(4.0, ge=1)
+    waterway_classes: tuple[str, ...] = ("river", "stream", "canal", "drain", "ditch")
+    # Partition limits: deterministic (counts, never seconds), so a plan is reproducible anywhere.
+    seed: int = 0
+    heuristic_restarts: int = Field(16, ge=1)
+    heuristic_trees_per_split: int = Field(24, ge=1)
+    recombination_rounds: int = Field(40, ge=0)
+    exact_max_blocks: int = Field(40, ge=0)
+    exact_max_grids: int = Field(4, ge=0)
+    exact_node_limit: int = Field(500, ge=0)
 
     @model_validator(mode="after")
     def _bands_ordered(self) -> GridRules:

@@ -43,6 +43,7 @@ _ROAD_TAGS = (
     "junction",
     "motor_vehicle",
 )
+_WATERWAYS = frozenset({"river", "stream", "canal", "drain", "ditch"})
 _OTHER_USE = ("amenity", "shop", "office", "craft", "tourism", "industrial", "healthcare", "leisure")
 _BOUNDARY_TAGS = (
     "name",
@@ -196,11 +197,12 @@ def read_features(
     key_places: list[dict[str, Any]] = []
     places: list[dict[str, Any]] = []
     cameras: list[dict[str, Any]] = []
+    waterways: list[dict[str, Any]] = []
 
     def inside(lon: float, lat: float) -> bool:
         return x0 <= lon <= x1 and y0 <= lat <= y1
 
-    keys = ("highway", "building", "place", "man_made", *OSM_KEYS)
+    keys = ("highway", "building", "place", "man_made", "waterway", *OSM_KEYS)
     fp = (
         osmium.FileProcessor(str(p))
         .with_locations()
@@ -222,6 +224,14 @@ def read_features(
                 point = shapely.Point(loc.lon, loc.lat)
                 _point_feature(f"n{obj.id}", obj.id, tags, point, False, key_places, places, cameras)
             elif obj.is_way():
+                if tags.get("waterway") in _WATERWAYS:
+                    try:
+                        if any(inside(n.lon, n.lat) for n in obj.nodes if n.location.valid()):
+                            waterways.append({"fid": f"w{obj.id}", "osm_id": obj.id, "waterway": tags.get("waterway"),
+                                              "name": tags.get("name"),
+                                              "geometry": shapely.from_wkb(wkb.create_linestring(obj))})
+                    except RuntimeError:
+                        pass
                 if "highway" not in tags or tags.get("area") == "yes":
                     continue
                 try:
@@ -274,6 +284,7 @@ def read_features(
         "key_places": key_places,
         "places": places,
         "cameras": cameras,
+        "waterways": waterways,
     }
     return {k: _frame(v) for k, v in out.items()}
 

@@ -1,0 +1,390 @@
+"""Draw the base grids (基础网格) of one community.
+
+The steps (DOMAIN §2-3):
+
+1. **Blocks** (:mod:`geo.blocks`): the community cut by streets, paths and
+   waterways, slivers merged, blocks above the band's ceiling split between
+   their buildings.
+2. **Pieces**: a block holding more households than the ceiling on its own
+   (one building does) becomes a grid of its own (``oversized_building``).
+   The rest falls into connected pieces: the community's main part, its
+   exclaves, and whatever an oversized block cut off. A piece below the
+   band's floor joins the grid nearest to it (an exclave so attached is the
+   recorded ``exclave_attached`` exception); every other piece is partitioned.
+3. **Grid count**: urban pieces get round(households / target) grids, kept in
+   the feasible range ceil(H / max) … floor(H / min) (``--grids`` fixes it);
+   rural pieces one grid per natural village in the band, as many as a
+   village above the band needs, none for one below (it joins a neighbour).
+   Natural villages are kept whole by contracting each to one node.
+4. **Partition** (:mod:`geo.partition`): the heuristic always, the exact
+   model too where the piece is small enough; the better plan is kept and the
+   method (and gap) reported. If the band is missed, other counts in the
+   feasible range are tried.
+5. **Codes**: serials in reading order (:func:`geo.codes.reading_order`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.blocks import adjacency, community_blocks
+from geo.codes import reading_order
+from geo.errors import EmptyLayerError, InputError
+from geo.partition import Band, Graph, Solution, solve_exact, solve_heuristic
+from geo.rules import Rules
+
+
+@dataclass(frozen=True)
+class DrawOptions:
+    """What a planner may set for one drawing."""
+
+    band: tuple[int, int] | None = None
+    rural_band: tuple[int, int] | None = None
+    grids: int | None = None
+    seed: int | None = None
+
+    def band_for(self, area_class: str, rules: Rules) -> Band:
+        """The band that applies to a community of this class."""
+        chosen = (self.band if area_class == "urban" else self.rural_band) or rules.band_for(area_class)
+        lo, hi = chosen
+        if not 0 < lo <= hi:
+            raise InputError(f"Band [{lo}, {hi}] is invalid: need 0 < min <= max",
+                             detail_zh=f"户数区间 [{lo}, {hi}] 无效：需 0 < 下限 <= 上限", band=[lo, hi])
+        return Band(float(lo), float(hi))
+
+
+@dataclass
+class DrawnPlan:
+    """One community's drawn plan, in the area's metric CRS."""
+
+    community_fid: str
+    code12: str
+    name: str
+    area_class: str
+    band: Band
+    blocks: gpd.GeoDataFrame
+    grids: gpd.GeoDataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def feasible_range(households: float, band: Band) -> tuple[int, int]:
+    """The grid counts that can put every grid in the band: [ceil(H / max), floor(H / min)].
+
+    Examples
+    --------
+    >>> feasible_range(2023, Band(300, 500))
+    (5, 6)
+    >>> feasible_range(550, Band(300, 500))  # no whole number fits
+    (2, 1)
+    """
+    if households <= 0:
+        return (0, 0)
+    return (math.ceil(households / band.high - 1e-9), math.floor(households / band.low + 1e-9))
+
+
+def urban_count(households: float, band: Band, target: float) -> int:
+    """round(H / target) kept in the feasible range (DOMAIN §2); at least 1."""
+    lo, hi = feasible_range(households, band)
+    k = round(households / target)
+    if lo <= hi:
+        k = min(max(k, lo), hi)
+    return max(1, k)
+
+
+def draw_community(
+    community: pd.Series, *, buildings: gpd.GeoDataFrame, lines: gpd.GeoDataFrame,
+    village_areas: gpd.GeoDataFrame, rules: Rules, options: DrawOptions = DrawOptions(),
+) -> DrawnPlan:
+    """Draw one community's grids.
+
+    Parameters
+    ----------
+    community
+        A row of the communities layer, geometry in the metric CRS.
+    buildings
+        The community's buildings (metric) with ``households``, ``households_source``.
+    lines
+        Cut lines near the community (:func:`geo.blocks.cut_lines`).
+    village_areas
+        The community's natural-village areas (metric), for rural communities.
+
+    Raises
+    ------
+    InputError
+        An invalid band or polygon, or a ``grids`` outside the feasible range.
+    EmptyLayerError
+        A community with no area.
+    """
+    t0 = time.perf_counter()
+    g = rules.grid
+    geom = community.geometry
+    if geom is None or geom.is_empty or geom.area <= 0:
+        raise EmptyLayerError(f"Community {community['name']!r} has no area", detail_zh=f"社区 {community['name']!r} 没有面积")
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+    area_class = str(community.get("area_class") or "rural")
+    band = options.band_for(area_class, rules)
+    seed = g.seed if options.seed is None else options.seed
+    blocks = community_blocks(geom, lines, buildings, g, max_households=band.high)
+    adj = adjacency(blocks.geometry.values, lines)
+    graph = Graph.build(blocks["households"].to_numpy(), adj.i, adj.j, adj.cost(g))
+    total = float(blocks["households"].sum())
+    rural = area_class == "rural"
+    if rural and len(village_areas):
+        vtree = shapely.STRtree(village_areas.geometry.values)
+        pts = shapely.point_on_surface(blocks.geometry.values)
+        hit_pt, hit_v = vtree.query(pts, predicate="within")
+        vill = np.full(len(blocks), None, dtype=object)
+        vill[hit_pt] = village_areas["village_fid"].to_numpy()[hit_v]
+        blocks["village_fid"] = vill
+    else:
+        blocks["village_fid"] = None
+    feasible = feasible_range(total, band)
+    if options.grids is not None and not (feasible[0] <= options.grids <= feasible[1]):
+        raise InputError(
+            f"--grids {options.grids} is outside the feasible range {list(feasible)} for {community['name']} "
+            f"({total:.0f} households, band {band.low:.0f}-{band.high:.0f})",
+            detail_zh=f"网格数 {options.grids} 超出 {community['name']} 的可行范围 {list(feasible)}",
+            feasible=list(feasible),
+        )
+
+    assignment = np.full(len(blocks), -1)
+    grid_notes: dict[int, dict[str, Any]] = {}
+    methods: list[dict[str, Any]] = []
+    next_grid = 0
+
+    oversized = np.flatnonzero(blocks["households"].to_numpy() > band.high)
+    for b in oversized:
+        assignment[b] = next_grid
+        grid_notes[next_grid] = {"oversized_block": blocks.at[b, "block_id"]}
+        next_grid += 1
+    rest = np.setdiff1d(np.arange(len(blocks)), oversized)
+    pieces = graph.components(rest) if len(rest) else []
+    piece_h = [float(graph.weight[p].sum()) for p in pieces]
+    main = int(np.argmax(piece_h)) if pieces else -1
+    # Pieces below the floor (exclaves, pockets cut off by an oversized block) are folded into the block
+    # nearest to them: their households weigh on that block's grid while it is drawn, and they join it.
+    big = [i for i in range(len(pieces)) if i == main or piece_h[i] >= band.low]
+    folded: dict[int, list[np.ndarray]] = {}
+    weight = graph.weight.copy()
+    attached = []
+    if big:
+        anchor_blocks = np.concatenate([pieces[i] for i in big])
+        for i, piece in enumerate(pieces):
+            if i in big:
+                continue
+            geom = shapely.union_all(blocks.geometry.values[piece])
+            d = shapely.distance(blocks.geometry.values[anchor_blocks], geom)
+            anchor = int(anchor_blocks[int(np.argmin(d))])
+            folded.setdefault(anchor, []).append(piece)
+            weight[anchor] += float(graph.weight[piece].sum())
+            attached.append({"blocks": [blocks.at[b, "block_id"] for b in piece],
+                             "households": round(float(graph.weight[piece].sum()), 1),
+                             "to_block": blocks.at[anchor, "block_id"], "distance_m": round(float(d.min()), 1),
+                             "exclave": bool(d.min() > 0)})
+    elif pieces:
+        big = [main]
+    work = Graph.build(weight, graph.i, graph.j, graph.cost)
+    fixed_total = options.grids
+    plans_for: list[tuple[int, np.ndarray, int]] = []
+    other_k = 0
+    for idx in big:
+        k = _piece_count(work, blocks, pieces[idx], band, rules, rural)
+        if idx != main:
+            other_k += k
+        plans_for.append((idx, pieces[idx], k))
+    for idx, piece, k in plans_for:
+        if idx == main and fixed_total is not None:
+            k = max(1, fixed_total - other_k - len(oversized))
+        sol, used_k, tried = _solve_piece(work, blocks, piece, k, band, rules, rural, seed,
+                                          allow_other_counts=fixed_total is None or idx != main)
+        for p in range(used_k):
+            members = piece[sol.part == p]
+            assignment[members] = next_grid + p
+        methods.append({"piece": int(idx), "blocks": int(len(piece)), "households": round(float(work.weight[piece].sum())),
+                        "grids": used_k, "counts_tried": tried, "method": sol.method, "gap": sol.gap,
+                        "proven_optimal": sol.proven_optimal, "violation": round(sol.violation, 1),
+                        "cost": round(sol.cost, 1), **{k: v for k, v in sol.stats.items()}})
+        next_grid += used_k
+    if next_grid == 0:  # nothing partitioned (no households anywhere): the whole community is one grid
+        assignment[:] = 0
+        next_grid = 1
+        methods.append({"piece": 0, "blocks": int(len(blocks)), "households": round(total), "grids": 1,
+                        "method": "single", "gap": None})
+    for anchor, plist in folded.items():
+        for piece in plist:
+            assignment[piece] = assignment[anchor]
+    for entry in attached:
+        anchor = int(np.flatnonzero(blocks["block_id"].to_numpy() == entry["to_block"])[0])
+        entry["grid"] = int(assignment[anchor])
+    for b in np.flatnonzero(assignment < 0):  # an oversized block's own pocket, should any remain
+        assignment[b] = _nearest_grid(blocks, assignment, np.array([b]))
+    for entry in attached:
+        if entry["exclave"]:
+            grid_notes.setdefault(entry["grid"], {}).setdefault("exclaves_attached", []).append(entry["blocks"])
+    blocks["grid"] = assignment
+    grids = _grids_from_blocks(blocks, community, grid_notes)
+    blocks["grid_code"] = blocks["grid"].map(dict(zip(grids["grid"], grids["code"])))
+    blocks = blocks.drop(columns=["grid"])
+    grids = grids.drop(columns=["grid"])
+    info = {
+        "method": _overall_method(methods),
+        "pieces": methods,
+        "attached": attached,
+        "oversized_blocks": [blocks.at[b, "block_id"] for b in oversized],
+        "feasible_grids": list(feasible),
+        "band": [band.low, band.high],
+        "seed": seed,
+        "blocks": int(len(blocks)),
+        "cells": int((blocks["kind"] == "cell").sum()),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    return DrawnPlan(community_fid=str(community["fid"]), code12=str(community["code12"]), name=str(community["name"]),
+                     area_class=area_class, band=band, blocks=blocks, grids=grids, info=info)
+
+
+def _overall_method(methods: list[dict[str, Any]]) -> str:
+    kinds = {m["method"] for m in methods}
+    if kinds <= {"exact", "single"} and all(m.get("proven_optimal", True) or m["method"] == "single" for m in methods):
+        return "exact" if "exact" in kinds else "single"
+    return "heuristic" if "exact" not in kinds else "exact+heuristic"
+
+
+def _piece_count(graph: Graph, blocks: gpd.GeoDataFrame, piece: np.ndarray, band: Band, rules: Rules,
+                 rural: bool) -> int:
+    h = float(graph.weight[piece].sum())
+    if not rural:
+        return urban_count(h, band, rules.grid.urban_target)
+    vill = blocks["village_fid"].to_numpy()[piece]
+    if all(v is None for v in vill):
+        return urban_count(h, band, rules.grid.rural_target)
+    k = 0
+    w = graph.weight[piece]
+    for v in pd.unique(vill):
+        hv = float(w[vill == v].sum())
+        if hv > band.high:
+            k += urban_count(hv, band, rules.grid.rural_target)
+        elif hv >= band.low:
+            k += 1
+    lo, hi = feasible_range(h, band)
+    k = max(k, 1)
+    if lo <= hi:
+        k = min(max(k, lo), hi)
+    return k
+
+
+def _contract(graph: Graph, blocks: gpd.GeoDataFrame, piece: np.ndarray, band: Band, rural: bool
+              ) -> tuple[Graph, np.ndarray]:
+    """The piece as a graph; in rural communities each natural village within the band's ceiling is one node.
+
+    Returns the graph and, for every block of the piece, its node.
+    """
+    pos = {int(b): p for p, b in enumerate(piece)}
+    node = np.arange(len(piece))
+    if rural:
+        vill = blocks["village_fid"].to_numpy()[piece]
+        w = graph.weight[piece]
+        next_id = 0
+        node = np.full(len(piece), -1)
+        for v in pd.unique(vill):
+            mask = vill == v
+            if v is not None and float(w[mask].sum()) <= band.high:
+                node[mask] = next_id
+                next_id += 1
+        for p in np.flatnonzero(node < 0):
+            node[p] = next_id
+            next_id += 1
+    n = int(node.max()) + 1
+    weight = np.bincount(node, weights=graph.weight[piece], minlength=n)
+    edges: dict[tuple[int, int], float] = {}
+    inside = np.zeros(graph.n, dtype=bool)
+    inside[piece] = True
+    sel = inside[graph.i] & inside[graph.j]
+    for a, b, c in zip(graph.i[sel].tolist(), graph.j[sel].tolist(), graph.cost[sel].tolist()):
+        na, nb = int(node[pos[a]]), int(node[pos[b]])
+        if na == nb:
+            continue
+        key = (min(na, nb), max(na, nb))
+        edges[key] = edges.get(key, 0.0) + c
+    ei = np.array([k[0] for k in edges], dtype=int)
+    ej = np.array([k[1] for k in edges], dtype=int)
+    ec = np.array(list(edges.values()), dtype=float)
+    return Graph.build(weight, ei, ej, ec), node
+
+
+def _solve_piece(graph: Graph, blocks: gpd.GeoDataFrame, piece: np.ndarray, k: int, band: Band, rules: Rules,
+                 rural: bool, seed: int, *, allow_other_counts: bool) -> tuple[Solution, int, list[int]]:
+    g = rules.grid
+    sub, node = _contract(graph, blocks, piece, band, rural)
+    k = min(k, sub.n)
+    h = float(sub.weight.sum())
+    counts = [k]
+    if allow_other_counts:
+        lo, hi = feasible_range(h, band)
+        target = h / k if k else h
+        del target
+        extra = sorted((c for c in range(max(lo, 1), min(hi, sub.n) + 1) if c != k), key=lambda c: (abs(c - k), c))
+        counts += extra[:2]
+    best: tuple[Solution, int] | None = None
+    tried = []
+    for kk in counts:
+        tried.append(kk)
+        sol = solve_heuristic(sub, kk, band, seed=seed, restarts=g.heuristic_restarts, trees=g.heuristic_trees_per_split,
+                              rounds=g.recombination_rounds)
+        if sub.n <= g.exact_max_blocks and 2 <= kk <= g.exact_max_grids and g.exact_node_limit > 0:
+            exact = solve_exact(sub, kk, band, start=sol, node_limit=g.exact_node_limit)
+            if exact is not None and exact.key <= sol.key:
+                exact.stats = {**sol.stats, **exact.stats}
+                sol = exact
+        if best is None or sol.key < best[0].key:
+            best = (sol, kk)
+        if sol.violation == 0:
+            break
+    assert best is not None
+    sol, kk = best
+    part = sol.part[node]
+    return Solution(part, sol.cost, sol.violation, sol.method, sol.gap, sol.proven_optimal, sol.stats), kk, tried
+
+
+def _nearest_grid(blocks: gpd.GeoDataFrame, assignment: np.ndarray, piece: np.ndarray) -> int:
+    """The grid nearest to a piece (touching counts as nearest); straight-line distance."""
+    done = np.flatnonzero(assignment >= 0)
+    if not len(done):
+        return 0
+    geom = shapely.union_all(blocks.geometry.values[piece])
+    d = shapely.distance(blocks.geometry.values[done], geom)
+    return int(assignment[done[int(np.argmin(d))]])
+
+
+def _grids_from_blocks(blocks: gpd.GeoDataFrame, community: pd.Series, notes: dict[int, dict[str, Any]]
+                       ) -> gpd.GeoDataFrame:
+    rows = []
+    for grid, members in blocks.groupby("grid"):
+        rows.append({
+            "grid": int(grid),
+            "households": float(members["households"].sum()),
+            "blocks": members["block_id"].tolist(),
+            "geometry": shapely.union_all(members.geometry.values),
+        })
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=blocks.crs)
+    order = reading_order(frame.geometry)
+    frame = frame.iloc[order].reset_index(drop=True)
+    code12 = str(community["code12"])
+    if len(frame) > 999:
+        raise InputError(f"{community['name']} would need {len(frame)} grids; serials stop at 999",
+                         detail_zh=f"{community['name']} 需要 {len(frame)} 个网格，超过 999 个序号")
+    frame.insert(0, "code", [f"{code12}{s:03d}" for s in range(1, len(frame) + 1)])
+    frame.insert(1, "serial", range(1, len(frame) + 1))
+    frame["grid_type"] = "base"
+    frame["name"] = [f"{community['name']}第{s}网格" for s in frame["serial"]]
+    frame["exceptions"] = [["exclave_attached"] if notes.get(int(gid), {}).get("exclaves_attached") else []
+                           for gid in frame["grid"]]
+    return frame
