@@ -40,6 +40,8 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(help="Norms and quotas in force (national defaults + WANGGE_RULES).", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+grids_app = typer.Typer(help="Grid plans: draw, validate, adopt, list, export.", no_args_is_help=True)
+app.add_typer(grids_app, name="grids")
 
 err = Console(stderr=True, soft_wrap=True)  # messages stay on one line in logs
 F = TypeVar("F", bound=Callable[..., Any])
@@ -359,6 +361,99 @@ def load_area_cmd(
         _emit(report)
     else:
         typer.echo(f"loaded {report['area']}")
+
+
+def _print_grid_report(report: dict[str, Any]) -> None:
+    s = report["summary"]
+    est = " (households estimated)" if s.get("households_estimated") else ""
+    typer.echo(f"{s['plans']} plan(s), {s['grids']} grids{est}: {s['in_band_share']:.0%} in band, "
+               f"{s['unexplained_outliers']} unexplained outlier(s), {s['contiguous_share']:.0%} contiguous, "
+               f"max gap {s['max_gap_m2']} m², max overlap {s['max_overlap_m2']} m², "
+               f"mean Polsby-Popper {s['mean_polsby_popper']}, "
+               f"{(s['street_boundary_share'] or 0):.0%} of boundaries on streets, {s['seconds']} s")
+    by_plan: dict[str, list[dict[str, Any]]] = {}
+    for g in report["grids"]:
+        by_plan.setdefault(g["plan_id"], []).append(g)
+    for c in report["communities"]:
+        method = f" [{c['method']}]" if c.get("method") else ""
+        typer.echo(f"\n{c['code12']} {c['name']}  plan {c['plan_id']} v{c['version']}{method}: {c['grids']} grids, "
+                   f"{c['households']:,} households, feasible {c['feasible_grids']}, gap {c['gap_m2']} m², "
+                   f"overlap {c['overlap_m2']} m²")
+        for g in by_plan.get(c["plan_id"], []):
+            flag = "" if g["in_band"] else f"  OUT OF BAND: {g['reason'] or 'unexplained'}"
+            exc = f"  ({', '.join(g['exceptions'])})" if g.get("exceptions") else ""
+            issue = f"  code: {g['code_issue']}" if g.get("code_issue") else ""
+            typer.echo(f"  {g['code']}  {g['households']:>5} hh  PP {g['polsby_popper']:.2f}"
+                       f"  street {(g['street_boundary_share'] if g['street_boundary_share'] is not None else 1):.0%}"
+                       f"{'' if g['contiguous'] else '  NOT CONTIGUOUS'}{flag}{exc}{issue}")
+
+
+@grids_app.command("draw")
+@command
+def grids_draw(
+    area: Annotated[str, typer.Argument(help="Study area name.")],
+    community: Annotated[list[str] | None, typer.Option("--community", help="Code or name (repeatable; default all).")] = None,
+    band: Annotated[tuple[int, int] | None, typer.Option("--band", help="Urban household band MIN MAX.")] = None,
+    rural_band: Annotated[tuple[int, int] | None, typer.Option("--rural-band", help="Rural band MIN MAX.")] = None,
+    grids: Annotated[int | None, typer.Option("--grids", help="Fix the grid count (one community).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the heuristic (same seed, same plan).")] = None,
+    author: Annotated[str | None, typer.Option("--author")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Draw one grid plan per community and save it (it becomes adopted until another is adopted)."""
+    from api.grid_plans import draw_grids
+
+    with _progress() as progress:
+        report = draw_grids(_context(), area, communities=community, band=band, rural_band=rural_band, grids=grids,
+                            seed=seed, author=author, progress=progress)
+    if as_json:
+        _emit(report)
+    else:
+        _print_grid_report(report)
+
+
+@grids_app.command("validate")
+@command
+def grids_validate(
+    area: Annotated[str, typer.Argument(help="Study area name.")],
+    plan: Annotated[list[str] | None, typer.Option("--plan", help="Plan id (repeatable; default: adopted plans).")] = None,
+    version: Annotated[int | None, typer.Option("--version", help="Version to check (default: current).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate plans against the study area as it is now: band, contiguity, tiling, codes, streets."""
+    from api.grid_plans import validate_grids
+
+    with _progress() as progress:
+        report = validate_grids(_context(), area, plan_ids=plan, version=version, progress=progress)
+    if as_json:
+        _emit(report)
+    else:
+        _print_grid_report(report)
+
+
+@grids_app.command("adopt")
+@command
+def grids_adopt(area: Annotated[str, typer.Argument(help="Study area name.")],
+                plan_id: Annotated[str, typer.Argument(help="The plan to adopt.")], as_json: JsonOpt = False) -> None:
+    """Make a plan its community's adopted plan (the one every later command uses)."""
+    got = _context().store.plans.adopt(area, plan_id)
+    if as_json:
+        _emit({"summary": {"adopted": 1}, "plan": {k: v for k, v in got.items() if k not in ("report", "info")}})
+    else:
+        typer.echo(f"adopted {plan_id} for {got['community_code']} {got['community_name']}")
+
+
+@grids_app.command("plans")
+@command
+def grids_plans(area: Annotated[str, typer.Argument(help="Study area name.")], as_json: JsonOpt = False) -> None:
+    """List an area's grid plans, newest first; * marks each community's adopted plan."""
+    items = _context().store.plans.list(area)
+    if as_json:
+        _emit({"summary": {"plans": len(items), "adopted": sum(p["adopted"] for p in items)}, "plans": items})
+        return
+    for p in items:
+        typer.echo(f"{'*' if p['adopted'] else ' '} {p['plan_id']:<20} {p['community_name'] or '':<24} "
+                   f"v{p['version']} {p['source']:<8} {p['state']:<9} {p['method'] or ''}  {p['created_at']}")
 
 
 @rules_app.command("show")

@@ -309,6 +309,9 @@ def community_blocks(community: BaseGeometry, lines: gpd.GeoDataFrame, buildings
         polys = np.array(out_polys, dtype=object)
         kinds = out_kinds
         owner = _owner(polys, pts)
+    # Snap every vertex to a micrometre grid: neighbouring blocks (Voronoi cells above all) then share
+    # their edges exactly, so the union of a grid's blocks is one clean polygon.
+    polys = shapely.set_precision(polys, 1e-6)
     has = owner >= 0
     households = np.bincount(owner[has], weights=hh[has], minlength=len(polys))
     counts = np.bincount(owner[has], minlength=len(polys))

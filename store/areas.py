@@ -19,6 +19,7 @@ from geo.area import LAYER_COLUMNS, StudyArea, conform, empty_layer
 from geo.crs import STORAGE_CRS
 from geo.errors import ConflictError, InputError, NotFoundError
 from store.db import areas, features, imports, make_engine
+from store.plans import PlanStore, plans
 
 _NAME_OK = "abcdefghijklmnopqrstuvwxyz0123456789-_"
 
@@ -45,6 +46,11 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    @property
+    def plans(self) -> PlanStore:
+        """The grid plans kept in this store."""
+        return PlanStore(self)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -261,6 +267,7 @@ class Store:
             row = self._area_row(conn, name)
             conn.execute(delete(features).where(features.c.area_id == row.id))
             conn.execute(delete(imports).where(imports.c.area_id == row.id))
+            conn.execute(delete(plans).where(plans.c.area_id == row.id))
             conn.execute(delete(areas).where(areas.c.id == row.id))
 
 

@@ -1,0 +1,275 @@
+"""Grid plan use cases shared by the API and the CLI: draw, validate, adopt, list, import, export."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from api.services import Context, Progress, _say
+from geo.area import StudyArea, text
+from geo.blocks import cut_lines
+from geo.checks import plan_report, summarise
+from geo.codes import validate_professional_grid_code
+from geo.errors import EmptyLayerError, InputError, InvalidCodeError, NotFoundError
+from geo.grids import DrawOptions, draw_community
+from geo.io.vector import read_table_or_layer
+from geo.layers import apply_column_map
+from geo.partition import Band
+from geo.rules import Rules
+
+
+@dataclass
+class AreaFrames:
+    """An area's layers in its metric CRS, computed once for all its communities."""
+
+    area: StudyArea
+    communities: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    lines: gpd.GeoDataFrame
+    village_areas: gpd.GeoDataFrame
+
+    @classmethod
+    def of(cls, area: StudyArea, rules: Rules) -> AreaFrames:
+        communities = area.metric("communities")
+        if not len(communities):
+            raise EmptyLayerError(f"Study area {area.name!r} has no communities to draw grids in",
+                                  detail_zh=f"研究区 {area.name!r} 没有社区，无法划分网格")
+        # Sorted by id: the same area gives the same plan whatever order its store returns features in.
+        def by_fid(kind: str) -> gpd.GeoDataFrame:
+            return area.metric(kind).sort_values("fid", kind="stable").reset_index(drop=True)
+
+        return cls(area=area, communities=by_fid("communities"), buildings=by_fid("buildings"),
+                   lines=cut_lines(by_fid("roads"), by_fid("waterways"), rules.grid),
+                   village_areas=by_fid("natural_village_areas"))
+
+    def community(self, fid: str) -> pd.Series:
+        """The community row with this fid."""
+        return self.communities[self.communities["fid"] == fid].iloc[0]
+
+    def parts_for(self, community: pd.Series) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+        """The community's buildings, nearby cut lines and village areas."""
+        geom = community.geometry
+        b = self.buildings[self.buildings["community_fid"] == community["fid"]]
+        near = self.lines[self.lines.intersects(geom)] if len(self.lines) else self.lines
+        v = self.village_areas[self.village_areas["community_fid"] == community["fid"]] \
+            if len(self.village_areas) else self.village_areas
+        return b, near, v
+
+
+def select_communities(communities: gpd.GeoDataFrame, wanted: list[str] | None) -> list[str]:
+    """Community fids for codes or names (all when none given).
+
+    Raises
+    ------
+    NotFoundError
+        A code or name no community has; the message lists the communities.
+    """
+    if not wanted:
+        return communities.sort_values("code12")["fid"].tolist()
+    out = []
+    for w in wanted:
+        key = w.strip().casefold()
+        hit = communities[(communities["code12"].astype(str) == w.strip()) | (communities["fid"] == w.strip())
+                          | (communities["name"].fillna("").str.casefold() == key)
+                          | (communities["name_zh"].fillna("").str.casefold() == key)]
+        if hit.empty:
+            listing = ", ".join(f"{r.code12} {r.name}" for r in communities.sort_values("code12").itertuples())
+            raise NotFoundError(f"No community {w!r} (communities: {listing})", detail_zh=f"没有社区 {w!r}",
+                                community=w)
+        out.extend(f for f in hit["fid"] if f not in out)
+    return out
+
+
+def _report_entry(plan_id: str, version: int, community_row: dict[str, Any], grid_rows: pd.DataFrame,
+                  extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    com = {"code12": community_row["code12"], "name": community_row["name"], "plan_id": plan_id, "version": version,
+           **{k: v for k, v in community_row.items() if k not in ("code12", "name")}, **(extra or {})}
+    grids = [{"plan_id": plan_id, **r} for r in grid_rows.replace({np.nan: None}).to_dict(orient="records")]
+    return com, grids
+
+
+def draw_grids(
+    ctx: Context, area: str, *, communities: list[str] | None = None, band: tuple[int, int] | None = None,
+    rural_band: tuple[int, int] | None = None, grids: int | None = None, seed: int | None = None,
+    author: str | None = None, progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Draw and save one plan per community (all, or those named); return the validation report.
+
+    Returns
+    -------
+    dict
+        ``summary`` (plans, grids, in_band_share, unexplained_outliers,
+        contiguous_share, max_gap_m2, max_overlap_m2, mean_polsby_popper,
+        street_boundary_share, seconds, …), ``communities`` and ``grids``.
+    """
+    t0 = time.perf_counter()
+    options = DrawOptions(band=band, rural_band=rural_band, grids=grids, seed=seed)
+    for b in (band, rural_band):
+        if b is not None:
+            options.band_for("urban" if b is band else "rural", ctx.rules)
+    study = ctx.store.load_area(area)
+    frames = AreaFrames.of(study, ctx.rules)
+    fids = select_communities(frames.communities, communities)
+    if grids is not None and len(fids) != 1:
+        raise InputError("--grids fixes the grid count of one community: name it with --community",
+                         detail_zh="--grids 只能用于一个社区，请用 --community 指定")
+    entries, com_rows, grid_rows, report_frames = [], [], [], []
+    for n, fid in enumerate(fids):
+        com = frames.community(fid)
+        _say(progress, f"drawing {com['name']} ({n + 1}/{len(fids)})", n / max(len(fids), 1))
+        b, near, v = frames.parts_for(com)
+        plan = draw_community(com, buildings=b, lines=near, village_areas=v, rules=ctx.rules, options=options)
+        rows, crow = plan_report(plan.grids, com, buildings=b, lines=near, village_areas=v, rules=ctx.rules,
+                                 band=plan.band)
+        grids_frame = plan.grids.copy()
+        by_code = rows.set_index("code")
+        for col in ("households", "in_band", "reason"):
+            grids_frame[col] = grids_frame["code"].map(by_code[col])
+        grids_frame["households"] = grids_frame["households"].astype(int)
+        entries.append({
+            "community_fid": fid, "community_code": plan.code12, "community_name": plan.name, "source": "drawn",
+            "method": plan.info["method"], "info": plan.info, "blocks": plan.blocks, "grids": grids_frame,
+            "report": {"community": crow, "grids": rows.replace({np.nan: None}).to_dict(orient="records")},
+            "operation": {"op": "draw", "options": {"band": band, "rural_band": rural_band, "grids": grids,
+                                                    "seed": plan.info["seed"]}},
+            "message": "drawn",
+        })
+        report_frames.append((rows, crow, plan.info))
+    _say(progress, "saving plans", 0.95)
+    ids = ctx.store.plans.save_new(area, entries, author=author)
+    for plan_id, (rows, crow, info) in zip(ids, report_frames):
+        extra = {"method": info["method"], "draw_seconds": info["seconds"], "blocks": info["blocks"],
+                 "attached": info["attached"], "pieces": info["pieces"]}
+        com, gl = _report_entry(plan_id, 1, crow, rows, extra)
+        com_rows.append(com)
+        grid_rows.extend(gl)
+    summary = summarise([r for r, _, _ in report_frames], [c for _, c, _ in report_frames], time.perf_counter() - t0)
+    _say(progress, "done", 1.0)
+    return {"summary": summary, "communities": com_rows, "grids": grid_rows}
+
+
+def validate_grids(ctx: Context, area: str, *, plan_ids: list[str] | None = None, version: int | None = None,
+                   progress: Progress | None = None) -> dict[str, Any]:
+    """Validate plans against the area as it is now (default: every community's adopted plan)."""
+    t0 = time.perf_counter()
+    study = ctx.store.load_area(area)
+    frames = AreaFrames.of(study, ctx.rules)
+    ids = plan_ids or ctx.store.plans.adopted(area)
+    if not ids:
+        raise NotFoundError(f"Study area {area!r} has no grid plan yet: run `wangge grids draw {area}`",
+                            detail_zh=f"研究区 {area!r} 还没有网格方案")
+    com_rows, grid_rows, frames_rows, crows = [], [], [], []
+    for n, plan_id in enumerate(ids):
+        meta = ctx.store.plans.get(area, plan_id)
+        _say(progress, f"validating {plan_id}", n / len(ids))
+        grids = ctx.store.plans.grids(area, plan_id, version).to_crs(study.metric_crs)
+        if meta["community_fid"] not in set(frames.communities["fid"]):
+            raise NotFoundError(f"Plan {plan_id}'s community is no longer in the area",
+                                detail_zh=f"方案 {plan_id} 所属社区已不在研究区中")
+        com = frames.community(meta["community_fid"])
+        b, near, v = frames.parts_for(com)
+        band = Band(*map(float, meta["info"]["band"])) if meta["info"].get("band") else None
+        rows, crow = plan_report(grids, com, buildings=b, lines=near, village_areas=v, rules=ctx.rules, band=band)
+        ver = meta["version"] if version is None else version
+        com_row, gl = _report_entry(plan_id, ver, crow, rows, {"method": meta["method"], "source": meta["source"],
+                                                              "adopted": meta["adopted"]})
+        com_rows.append(com_row)
+        grid_rows.extend(gl)
+        frames_rows.append(rows)
+        crows.append(crow)
+    return {"summary": summarise(frames_rows, crows, time.perf_counter() - t0), "communities": com_rows,
+            "grids": grid_rows}
+
+
+def import_grids(
+    ctx: Context, path: str | Path, *, area: str, column_map: dict[str, str] | None = None,
+    crs: str | int | None = None, datum: str = "wgs84", encoding: str | None = None, author: str | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Import an existing grid layer as plans (one per community), as it is, and validate it.
+
+    Each grid goes to the community it overlaps most. Codes are read from
+    ``code`` (15 digits; a 20-digit CJ/T 349 professional code is accepted and
+    kept in ``professional_code``, its first 15 digits used); grids without a
+    valid code keep what they had and the report names the problem.
+    """
+    t0 = time.perf_counter()
+    frame, read = read_table_or_layer(path, crs=crs, datum=datum, encoding=encoding)
+    geo = apply_column_map(gpd.GeoDataFrame(frame), "grids", column_map or {},
+                           ours=("code", "name", "grid_type", "worker", "phone"))
+    if not len(geo):
+        raise EmptyLayerError(f"{Path(path).name} has no grids", detail_zh="网格图层为空")
+    if not geo.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+        raise InputError(f"{Path(path).name}: grids must be polygons", detail_zh="网格应为面要素")
+    study = ctx.store.load_area(area)
+    frames = AreaFrames.of(study, ctx.rules)
+    grids_m = geo.to_crs(study.metric_crs)
+    com = frames.communities
+    tree = shapely.STRtree(com.geometry.values)
+    owner = []
+    for g in grids_m.geometry.values:
+        cand = tree.query(g, predicate="intersects")
+        if not len(cand):
+            owner.append(None)
+            continue
+        inter = shapely.area(shapely.intersection(com.geometry.values[cand], g))
+        owner.append(com["fid"].iloc[int(cand[int(np.argmax(inter))])])
+    grids_m["community_fid"] = owner
+    orphan = grids_m[grids_m["community_fid"].isna()]
+    if len(orphan):
+        raise InputError(f"{len(orphan)} grid(s) lie outside every community of {area} (first: "
+                         f"{text(orphan.iloc[0].get('code')) or 'row ' + str(orphan.index[0] + 1)})",
+                         detail_zh=f"{len(orphan)} 个网格不在任何社区内")
+    codes, professional = [], []
+    for c in grids_m["code"] if "code" in grids_m else [None] * len(grids_m):
+        s = text(c) or ""
+        if len(s) == 20 and s.isdigit():
+            try:
+                validate_professional_grid_code(s)
+                professional.append(s)
+                s = s[:15]
+            except InvalidCodeError:
+                professional.append(None)
+        else:
+            professional.append(None)
+        codes.append(s)
+    grids_m["code"] = codes
+    grids_m["professional_code"] = professional
+    if "grid_type" not in grids_m:
+        grids_m["grid_type"] = "base"
+    entries, report_frames = [], []
+    for fid, mine in grids_m.groupby("community_fid"):
+        c = frames.community(fid)
+        b, near, v = frames.parts_for(c)
+        mine = mine.copy()
+        # Give code-less grids a placeholder so the report can name them; the report flags it.
+        mine["code"] = [cd if cd else f"row{i + 1}" for i, cd in zip(mine.index, mine["code"])]
+        rows, crow = plan_report(mine, c, buildings=b, lines=near, village_areas=v, rules=ctx.rules)
+        keep = [col for col in ("code", "professional_code", "name", "grid_type", "worker", "phone") if col in mine]
+        out = gpd.GeoDataFrame(mine[keep].astype(object).where(mine[keep].notna(), None), geometry=mine.geometry,
+                               crs=mine.crs)
+        out["households"] = out["code"].map(rows.set_index("code")["households"]).astype(int)
+        entries.append({"community_fid": fid, "community_code": str(c["code12"]), "community_name": c["name"],
+                        "source": "imported", "method": "imported", "info": {"file": Path(path).name,
+                                                                              "read": read.as_dict()},
+                        "blocks": None, "grids": out,
+                        "report": {"community": crow, "grids": rows.replace({np.nan: None}).to_dict(orient="records")},
+                        "operation": {"op": "import", "file": Path(path).name}, "message": "imported"})
+        report_frames.append((rows, crow))
+    ids = ctx.store.plans.save_new(area, entries, author=author)
+    com_rows, grid_rows = [], []
+    for plan_id, (rows, crow) in zip(ids, report_frames):
+        com, gl = _report_entry(plan_id, 1, crow, rows, {"source": "imported"})
+        com_rows.append(com)
+        grid_rows.extend(gl)
+    _say(progress, "done", 1.0)
+    return {"summary": summarise([r for r, _ in report_frames], [c for _, c in report_frames],
+                                 time.perf_counter() - t0),
+            "communities": com_rows, "grids": grid_rows, "read": read.as_dict()}

@@ -1,0 +1,279 @@
+"""Grid plans in the store: one plan per community drawing, with its block set and numbered versions.
+
+A plan (``plan_id``, e.g. ``330523105005-2``) belongs to one community. It
+records the blocks it was drawn on (a drawn plan) or none (an imported one),
+and versions: version 1 is the drawing or the import; edits (later) add
+versions, each immutable. A community's adopted plan is the one adopted last,
+or, before any adoption, the one created last.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from geo.crs import STORAGE_CRS
+from geo.errors import NotFoundError
+from store.db import areas, metadata
+
+plans = Table(
+    "plans", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("area_id", Integer, ForeignKey("areas.id", ondelete="CASCADE"), nullable=False),
+    Column("plan_id", String(80), nullable=False),
+    Column("community_fid", String(100), nullable=False),
+    Column("community_code", String(12), nullable=False),
+    Column("community_name", Text),
+    Column("source", String(20), nullable=False),  # drawn | imported
+    Column("state", String(20), nullable=False, default="draft"),
+    Column("parent_plan_id", String(80)),
+    Column("method", String(40)),
+    Column("info", JSON, nullable=False, default=dict),
+    Column("current_version", Integer, nullable=False, default=1),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(100)),
+    Column("adopted_at", DateTime(timezone=True)),
+    UniqueConstraint("area_id", "plan_id", name="uq_plan"),
+)
+
+plan_blocks = Table(
+    "plan_blocks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("plan", Integer, ForeignKey("plans.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("block_id", String(20), nullable=False),
+    Column("geom", LargeBinary, nullable=False),
+    Column("props", JSON, nullable=False),
+    UniqueConstraint("plan", "block_id", name="uq_plan_block"),
+)
+
+plan_versions = Table(
+    "plan_versions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("plan", Integer, ForeignKey("plans.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("author", String(100)),
+    Column("message", Text),
+    Column("operation", JSON, nullable=False, default=dict),
+    Column("report", JSON, nullable=False, default=dict),
+    Column("warnings", JSON, nullable=False, default=list),
+    UniqueConstraint("plan", "version", name="uq_plan_version"),
+)
+
+plan_grids = Table(
+    "plan_grids", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("plan", Integer, ForeignKey("plans.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("code", String(20), nullable=False),
+    Column("minx", Float, nullable=False),
+    Column("miny", Float, nullable=False),
+    Column("maxx", Float, nullable=False),
+    Column("maxy", Float, nullable=False),
+    Column("geom", LargeBinary, nullable=False),
+    Column("props", JSON, nullable=False),
+    UniqueConstraint("plan", "version", "code", name="uq_plan_grid"),
+)
+
+
+def _clean(obj: Any) -> Any:
+    return json.loads(json.dumps(obj, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
+
+
+def _frame_records(frame: gpd.GeoDataFrame, id_col: str) -> list[dict[str, Any]]:
+    f = frame.to_crs(STORAGE_CRS)
+    props = json.loads(f.drop(columns="geometry").to_json(orient="records", force_ascii=False))
+    wkb = shapely.to_wkb(f.geometry.values)
+    bounds = shapely.bounds(f.geometry.values)
+    return [{"id_value": str(p[id_col]), "geom": bytes(w), "props": p, "bounds": b} for p, w, b in zip(props, wkb, bounds)]
+
+
+class PlanStore:
+    """Plans of the study areas in a store (same engine as :class:`store.areas.Store`)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def _area_id(self, conn: Connection, area: str) -> int:
+        row = conn.execute(select(areas.c.id).where(areas.c.name == area)).first()
+        if row is None:
+            raise NotFoundError(f"No study area named {area!r}", detail_zh=f"没有名为 {area!r} 的研究区", area=area)
+        return int(row[0])
+
+    def next_plan_id(self, conn: Connection, area_id: int, code12: str) -> str:
+        """The next free plan id of a community: ``<code12>-<n>``."""
+        n = conn.execute(select(func.count()).select_from(plans).where(
+            and_(plans.c.area_id == area_id, plans.c.plan_id.like(f"{code12}-%")))).scalar_one()
+        while True:
+            n += 1
+            candidate = f"{code12}-{n}"
+            taken = conn.execute(select(plans.c.id).where(
+                and_(plans.c.area_id == area_id, plans.c.plan_id == candidate))).first()
+            if taken is None:
+                return candidate
+
+    def save_new(self, area: str, entries: list[dict[str, Any]], *, author: str | None = None) -> list[str]:
+        """Save new plans (one per entry) in one transaction; return their plan ids.
+
+        Each entry: ``community_fid``, ``community_code``, ``community_name``,
+        ``source``, ``method``, ``info``, ``blocks`` (GeoDataFrame or None),
+        ``grids`` (GeoDataFrame with ``code``), ``report``, ``operation``.
+        """
+        now = datetime.now(UTC)
+        ids = []
+        with self.store.write() as conn:
+            area_id = self._area_id(conn, area)
+            for e in entries:
+                plan_id = self.next_plan_id(conn, area_id, e["community_code"])
+                pk = conn.execute(insert(plans).values(
+                    area_id=area_id, plan_id=plan_id, community_fid=e["community_fid"],
+                    community_code=e["community_code"], community_name=e.get("community_name"),
+                    source=e["source"], state="draft", parent_plan_id=e.get("parent_plan_id"),
+                    method=e.get("method"), info=_clean(e.get("info", {})), current_version=1, created_at=now,
+                    created_by=author,
+                )).inserted_primary_key[0]
+                blocks = e.get("blocks")
+                if blocks is not None and len(blocks):
+                    recs = _frame_records(blocks, "block_id")
+                    conn.execute(insert(plan_blocks), [
+                        {"plan": pk, "block_id": r["id_value"], "geom": r["geom"], "props": r["props"]} for r in recs])
+                self._write_version(conn, pk, 1, e["grids"], now=now, author=author, message=e.get("message"),
+                                    operation=e.get("operation", {}), report=e.get("report", {}),
+                                    warnings=e.get("warnings", []))
+                ids.append(plan_id)
+        return ids
+
+    def _write_version(self, conn: Connection, pk: int, version: int, grids: gpd.GeoDataFrame, *, now: datetime,
+                       author: str | None, message: str | None, operation: dict[str, Any], report: dict[str, Any],
+                       warnings: list[Any]) -> None:
+        conn.execute(insert(plan_versions).values(
+            plan=pk, version=version, created_at=now, author=author, message=message,
+            operation=_clean(operation), report=_clean(report), warnings=_clean(warnings)))
+        recs = _frame_records(grids, "code")
+        if recs:
+            conn.execute(insert(plan_grids), [
+                {"plan": pk, "version": version, "code": r["id_value"], "minx": float(r["bounds"][0]),
+                 "miny": float(r["bounds"][1]), "maxx": float(r["bounds"][2]), "maxy": float(r["bounds"][3]),
+                 "geom": r["geom"], "props": r["props"]} for r in recs])
+
+    def adopt(self, area: str, plan_id: str) -> dict[str, Any]:
+        """Make a plan its community's adopted plan."""
+        with self.store.write() as conn:
+            area_id = self._area_id(conn, area)
+            row = self._plan_row(conn, area_id, plan_id)
+            conn.execute(update(plans).where(plans.c.id == row.id).values(adopted_at=datetime.now(UTC)))
+        return self.get(area, plan_id)
+
+    def _plan_row(self, conn: Connection, area_id: int, plan_id: str) -> Any:
+        row = conn.execute(select(plans).where(and_(plans.c.area_id == area_id, plans.c.plan_id == plan_id))).first()
+        if row is None:
+            known = [r[0] for r in conn.execute(select(plans.c.plan_id).where(plans.c.area_id == area_id)
+                                                .order_by(plans.c.id.desc()).limit(10))]
+            raise NotFoundError(
+                f"No plan {plan_id!r} in this area (recent: {', '.join(known) or 'none'})",
+                detail_zh=f"本研究区没有方案 {plan_id!r}", plan_id=plan_id,
+            )
+        return row
+
+    def list(self, area: str) -> list[dict[str, Any]]:
+        """All plans of an area, newest first, each with ``adopted`` (is its community's adopted plan)."""
+        with self.store.engine.connect() as conn:
+            area_id = self._area_id(conn, area)
+            rows = conn.execute(select(plans).where(plans.c.area_id == area_id).order_by(plans.c.id.desc())).all()
+        adopted = self._adopted_ids(rows)
+        return [self._describe(r, r.id in adopted) for r in rows]
+
+    @staticmethod
+    def _adopted_ids(rows: list[Any]) -> set[int]:
+        by_com: dict[str, list[Any]] = {}
+        for r in rows:
+            by_com.setdefault(r.community_fid, []).append(r)
+        out = set()
+        for rs in by_com.values():
+            explicit = [r for r in rs if r.adopted_at is not None]
+            pick = max(explicit, key=lambda r: (r.adopted_at, r.id)) if explicit else max(rs, key=lambda r: r.id)
+            out.add(pick.id)
+        return out
+
+    @staticmethod
+    def _describe(r: Any, adopted: bool) -> dict[str, Any]:
+        return {
+            "plan_id": r.plan_id, "community_fid": r.community_fid, "community_code": r.community_code,
+            "community_name": r.community_name, "source": r.source, "state": r.state, "version": r.current_version,
+            "method": r.method, "adopted": adopted, "adopted_at": r.adopted_at.isoformat() if r.adopted_at else None,
+            "created_at": r.created_at.isoformat() if r.created_at else None, "created_by": r.created_by,
+            "parent_plan_id": r.parent_plan_id,
+        }
+
+    def get(self, area: str, plan_id: str) -> dict[str, Any]:
+        """One plan's description, with its info and its current version's stored report."""
+        with self.store.engine.connect() as conn:
+            area_id = self._area_id(conn, area)
+            row = self._plan_row(conn, area_id, plan_id)
+            siblings = conn.execute(select(plans).where(and_(plans.c.area_id == area_id,
+                                                             plans.c.community_fid == row.community_fid))).all()
+            ver = conn.execute(select(plan_versions).where(and_(plan_versions.c.plan == row.id,
+                                                                plan_versions.c.version == row.current_version))).first()
+        out = self._describe(row, row.id in self._adopted_ids(siblings))
+        out["info"] = row.info
+        out["report"] = ver.report if ver is not None else {}
+        out["warnings"] = ver.warnings if ver is not None else []
+        return out
+
+    def adopted(self, area: str) -> list[str]:
+        """The adopted plan id of every community that has a plan."""
+        with self.store.engine.connect() as conn:
+            area_id = self._area_id(conn, area)
+            rows = conn.execute(select(plans).where(plans.c.area_id == area_id)).all()
+        ids = self._adopted_ids(rows)
+        return [r.plan_id for r in sorted(rows, key=lambda r: r.community_code) if r.id in ids]
+
+    def grids(self, area: str, plan_id: str, version: int | None = None) -> gpd.GeoDataFrame:
+        """A plan's grids (EPSG:4326) at a version (default: current)."""
+        with self.store.engine.connect() as conn:
+            area_id = self._area_id(conn, area)
+            row = self._plan_row(conn, area_id, plan_id)
+            v = row.current_version if version is None else version
+            recs = conn.execute(select(plan_grids.c.geom, plan_grids.c.props).where(
+                and_(plan_grids.c.plan == row.id, plan_grids.c.version == v)).order_by(plan_grids.c.code)).all()
+        if not recs:
+            raise NotFoundError(f"Plan {plan_id} has no version {v}", detail_zh=f"方案 {plan_id} 没有第 {v} 版")
+        props = [r.props for r in recs]
+        return gpd.GeoDataFrame(pd.DataFrame.from_records(props), geometry=shapely.from_wkb([r.geom for r in recs]),
+                                crs=STORAGE_CRS)
+
+    def blocks(self, area: str, plan_id: str) -> gpd.GeoDataFrame:
+        """The block set a plan was drawn on (EPSG:4326; empty for imported plans)."""
+        with self.store.engine.connect() as conn:
+            area_id = self._area_id(conn, area)
+            row = self._plan_row(conn, area_id, plan_id)
+            recs = conn.execute(select(plan_blocks.c.geom, plan_blocks.c.props).where(
+                plan_blocks.c.plan == row.id).order_by(plan_blocks.c.block_id)).all()
+        if not recs:
+            return gpd.GeoDataFrame({"block_id": []}, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
+        return gpd.GeoDataFrame(pd.DataFrame.from_records([r.props for r in recs]),
+                                geometry=shapely.from_wkb([r.geom for r in recs]), crs=STORAGE_CRS)
