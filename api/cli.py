@@ -366,33 +366,41 @@ def load_area_cmd(
 def _print_grid_report(report: dict[str, Any]) -> None:
     s = report["summary"]
     est = " (households estimated)" if s.get("households_estimated") else ""
-    typer.echo(f"{s['plans']} plan(s), {s['grids']} grids{est}: {s['in_band_share']:.0%} in band, "
-               f"{s['unexplained_outliers']} unexplained outlier(s), {s['contiguous_share']:.0%} contiguous, "
-               f"max gap {s['max_gap_m2']} m², max overlap {s['max_overlap_m2']} m², "
-               f"mean Polsby-Popper {s['mean_polsby_popper']}, "
-               f"{(s['street_boundary_share'] or 0):.0%} of boundaries on streets, {s['seconds']} s")
+    typer.echo(
+        f"{s['plans']} plan(s), {s['grids']} grids{est}: {s['in_band_share']:.0%} in band, "
+        f"{s['unexplained_outliers']} unexplained outlier(s), {s['contiguous_share']:.0%} contiguous, "
+        f"max gap {s['max_gap_m2']} m², max overlap {s['max_overlap_m2']} m², "
+        f"mean Polsby-Popper {s['mean_polsby_popper']}, "
+        f"{(s['street_boundary_share'] or 0):.0%} of boundaries on streets, {s['seconds']} s"
+    )
     by_plan: dict[str, list[dict[str, Any]]] = {}
     for g in report["grids"]:
         by_plan.setdefault(g["plan_id"], []).append(g)
     for c in report["communities"]:
         method = f" [{c['method']}]" if c.get("method") else ""
-        typer.echo(f"\n{c['code12']} {c['name']}  plan {c['plan_id']} v{c['version']}{method}: {c['grids']} grids, "
-                   f"{c['households']:,} households, feasible {c['feasible_grids']}, gap {c['gap_m2']} m², "
-                   f"overlap {c['overlap_m2']} m²")
+        typer.echo(
+            f"\n{c['code12']} {c['name']}  plan {c['plan_id']} v{c['version']}{method}: {c['grids']} grids, "
+            f"{c['households']:,} households, feasible {c['feasible_grids']}, gap {c['gap_m2']} m², "
+            f"overlap {c['overlap_m2']} m²"
+        )
         for g in by_plan.get(c["plan_id"], []):
             flag = "" if g["in_band"] else f"  OUT OF BAND: {g['reason'] or 'unexplained'}"
             exc = f"  ({', '.join(g['exceptions'])})" if g.get("exceptions") else ""
             issue = f"  code: {g['code_issue']}" if g.get("code_issue") else ""
-            typer.echo(f"  {g['code']}  {g['households']:>5} hh  PP {g['polsby_popper']:.2f}"
-                       f"  street {(g['street_boundary_share'] if g['street_boundary_share'] is not None else 1):.0%}"
-                       f"{'' if g['contiguous'] else '  NOT CONTIGUOUS'}{flag}{exc}{issue}")
+            typer.echo(
+                f"  {g['code']}  {g['households']:>5} hh  PP {g['polsby_popper']:.2f}"
+                f"  street {(g['street_boundary_share'] if g['street_boundary_share'] is not None else 1):.0%}"
+                f"{'' if g['contiguous'] else '  NOT CONTIGUOUS'}{flag}{exc}{issue}"
+            )
 
 
 @grids_app.command("draw")
 @command
 def grids_draw(
     area: Annotated[str, typer.Argument(help="Study area name.")],
-    community: Annotated[list[str] | None, typer.Option("--community", help="Code or name (repeatable; default all).")] = None,
+    community: Annotated[
+        list[str] | None, typer.Option("--community", help="Code or name (repeatable; default all).")
+    ] = None,
     band: Annotated[tuple[int, int] | None, typer.Option("--band", help="Urban household band MIN MAX.")] = None,
     rural_band: Annotated[tuple[int, int] | None, typer.Option("--rural-band", help="Rural band MIN MAX.")] = None,
     grids: Annotated[int | None, typer.Option("--grids", help="Fix the grid count (one community).")] = None,
@@ -404,8 +412,17 @@ def grids_draw(
     from api.grid_plans import draw_grids
 
     with _progress() as progress:
-        report = draw_grids(_context(), area, communities=community, band=band, rural_band=rural_band, grids=grids,
-                            seed=seed, author=author, progress=progress)
+        report = draw_grids(
+            _context(),
+            area,
+            communities=community,
+            band=band,
+            rural_band=rural_band,
+            grids=grids,
+            seed=seed,
+            author=author,
+            progress=progress,
+        )
     if as_json:
         _emit(report)
     else:
@@ -416,7 +433,9 @@ def grids_draw(
 @command
 def grids_validate(
     area: Annotated[str, typer.Argument(help="Study area name.")],
-    plan: Annotated[list[str] | None, typer.Option("--plan", help="Plan id (repeatable; default: adopted plans).")] = None,
+    plan: Annotated[
+        list[str] | None, typer.Option("--plan", help="Plan id (repeatable; default: adopted plans).")
+    ] = None,
     version: Annotated[int | None, typer.Option("--version", help="Version to check (default: current).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -433,8 +452,11 @@ def grids_validate(
 
 @grids_app.command("adopt")
 @command
-def grids_adopt(area: Annotated[str, typer.Argument(help="Study area name.")],
-                plan_id: Annotated[str, typer.Argument(help="The plan to adopt.")], as_json: JsonOpt = False) -> None:
+def grids_adopt(
+    area: Annotated[str, typer.Argument(help="Study area name.")],
+    plan_id: Annotated[str, typer.Argument(help="The plan to adopt.")],
+    as_json: JsonOpt = False,
+) -> None:
     """Make a plan its community's adopted plan (the one every later command uses)."""
     got = _context().store.plans.adopt(area, plan_id)
     if as_json:
@@ -452,8 +474,10 @@ def grids_plans(area: Annotated[str, typer.Argument(help="Study area name.")], a
         _emit({"summary": {"plans": len(items), "adopted": sum(p["adopted"] for p in items)}, "plans": items})
         return
     for p in items:
-        typer.echo(f"{'*' if p['adopted'] else ' '} {p['plan_id']:<20} {p['community_name'] or '':<24} "
-                   f"v{p['version']} {p['source']:<8} {p['state']:<9} {p['method'] or ''}  {p['created_at']}")
+        typer.echo(
+            f"{'*' if p['adopted'] else ' '} {p['plan_id']:<20} {p['community_name'] or '':<24} "
+            f"v{p['version']} {p['source']:<8} {p['state']:<9} {p['method'] or ''}  {p['created_at']}"
+        )
 
 
 @rules_app.command("show")

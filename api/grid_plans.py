@@ -39,15 +39,22 @@ class AreaFrames:
     def of(cls, area: StudyArea, rules: Rules) -> AreaFrames:
         communities = area.metric("communities")
         if not len(communities):
-            raise EmptyLayerError(f"Study area {area.name!r} has no communities to draw grids in",
-                                  detail_zh=f"研究区 {area.name!r} 没有社区，无法划分网格")
+            raise EmptyLayerError(
+                f"Study area {area.name!r} has no communities to draw grids in",
+                detail_zh=f"研究区 {area.name!r} 没有社区，无法划分网格",
+            )
+
         # Sorted by id: the same area gives the same plan whatever order its store returns features in.
         def by_fid(kind: str) -> gpd.GeoDataFrame:
             return area.metric(kind).sort_values("fid", kind="stable").reset_index(drop=True)
 
-        return cls(area=area, communities=by_fid("communities"), buildings=by_fid("buildings"),
-                   lines=cut_lines(by_fid("roads"), by_fid("waterways"), rules.grid),
-                   village_areas=by_fid("natural_village_areas"))
+        return cls(
+            area=area,
+            communities=by_fid("communities"),
+            buildings=by_fid("buildings"),
+            lines=cut_lines(by_fid("roads"), by_fid("waterways"), rules.grid),
+            village_areas=by_fid("natural_village_areas"),
+        )
 
     def community(self, fid: str) -> pd.Series:
         """The community row with this fid."""
@@ -58,8 +65,11 @@ class AreaFrames:
         geom = community.geometry
         b = self.buildings[self.buildings["community_fid"] == community["fid"]]
         near = self.lines[self.lines.intersects(geom)] if len(self.lines) else self.lines
-        v = self.village_areas[self.village_areas["community_fid"] == community["fid"]] \
-            if len(self.village_areas) else self.village_areas
+        v = (
+            self.village_areas[self.village_areas["community_fid"] == community["fid"]]
+            if len(self.village_areas)
+            else self.village_areas
+        )
         return b, near, v
 
 
@@ -76,29 +86,51 @@ def select_communities(communities: gpd.GeoDataFrame, wanted: list[str] | None) 
     out = []
     for w in wanted:
         key = w.strip().casefold()
-        hit = communities[(communities["code12"].astype(str) == w.strip()) | (communities["fid"] == w.strip())
-                          | (communities["name"].fillna("").str.casefold() == key)
-                          | (communities["name_zh"].fillna("").str.casefold() == key)]
+        hit = communities[
+            (communities["code12"].astype(str) == w.strip())
+            | (communities["fid"] == w.strip())
+            | (communities["name"].fillna("").str.casefold() == key)
+            | (communities["name_zh"].fillna("").str.casefold() == key)
+        ]
         if hit.empty:
             listing = ", ".join(f"{r.code12} {r.name}" for r in communities.sort_values("code12").itertuples())
-            raise NotFoundError(f"No community {w!r} (communities: {listing})", detail_zh=f"没有社区 {w!r}",
-                                community=w)
+            raise NotFoundError(
+                f"No community {w!r} (communities: {listing})", detail_zh=f"没有社区 {w!r}", community=w
+            )
         out.extend(f for f in hit["fid"] if f not in out)
     return out
 
 
-def _report_entry(plan_id: str, version: int, community_row: dict[str, Any], grid_rows: pd.DataFrame,
-                  extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    com = {"code12": community_row["code12"], "name": community_row["name"], "plan_id": plan_id, "version": version,
-           **{k: v for k, v in community_row.items() if k not in ("code12", "name")}, **(extra or {})}
+def _report_entry(
+    plan_id: str,
+    version: int,
+    community_row: dict[str, Any],
+    grid_rows: pd.DataFrame,
+    extra: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    com = {
+        "code12": community_row["code12"],
+        "name": community_row["name"],
+        "plan_id": plan_id,
+        "version": version,
+        **{k: v for k, v in community_row.items() if k not in ("code12", "name")},
+        **(extra or {}),
+    }
     grids = [{"plan_id": plan_id, **r} for r in grid_rows.replace({np.nan: None}).to_dict(orient="records")]
     return com, grids
 
 
 def draw_grids(
-    ctx: Context, area: str, *, communities: list[str] | None = None, band: tuple[int, int] | None = None,
-    rural_band: tuple[int, int] | None = None, grids: int | None = None, seed: int | None = None,
-    author: str | None = None, progress: Progress | None = None,
+    ctx: Context,
+    area: str,
+    *,
+    communities: list[str] | None = None,
+    band: tuple[int, int] | None = None,
+    rural_band: tuple[int, int] | None = None,
+    grids: int | None = None,
+    seed: int | None = None,
+    author: str | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Draw and save one plan per community (all, or those named); return the validation report.
 
@@ -118,35 +150,53 @@ def draw_grids(
     frames = AreaFrames.of(study, ctx.rules)
     fids = select_communities(frames.communities, communities)
     if grids is not None and len(fids) != 1:
-        raise InputError("--grids fixes the grid count of one community: name it with --community",
-                         detail_zh="--grids 只能用于一个社区，请用 --community 指定")
+        raise InputError(
+            "--grids fixes the grid count of one community: name it with --community",
+            detail_zh="--grids 只能用于一个社区，请用 --community 指定",
+        )
     entries, com_rows, grid_rows, report_frames = [], [], [], []
     for n, fid in enumerate(fids):
         com = frames.community(fid)
         _say(progress, f"drawing {com['name']} ({n + 1}/{len(fids)})", n / max(len(fids), 1))
         b, near, v = frames.parts_for(com)
         plan = draw_community(com, buildings=b, lines=near, village_areas=v, rules=ctx.rules, options=options)
-        rows, crow = plan_report(plan.grids, com, buildings=b, lines=near, village_areas=v, rules=ctx.rules,
-                                 band=plan.band)
+        rows, crow = plan_report(
+            plan.grids, com, buildings=b, lines=near, village_areas=v, rules=ctx.rules, band=plan.band
+        )
         grids_frame = plan.grids.copy()
         by_code = rows.set_index("code")
         for col in ("households", "in_band", "reason"):
             grids_frame[col] = grids_frame["code"].map(by_code[col])
         grids_frame["households"] = grids_frame["households"].astype(int)
-        entries.append({
-            "community_fid": fid, "community_code": plan.code12, "community_name": plan.name, "source": "drawn",
-            "method": plan.info["method"], "info": plan.info, "blocks": plan.blocks, "grids": grids_frame,
-            "report": {"community": crow, "grids": rows.replace({np.nan: None}).to_dict(orient="records")},
-            "operation": {"op": "draw", "options": {"band": band, "rural_band": rural_band, "grids": grids,
-                                                    "seed": plan.info["seed"]}},
-            "message": "drawn",
-        })
+        entries.append(
+            {
+                "community_fid": fid,
+                "community_code": plan.code12,
+                "community_name": plan.name,
+                "source": "drawn",
+                "method": plan.info["method"],
+                "info": plan.info,
+                "blocks": plan.blocks,
+                "grids": grids_frame,
+                "report": {"community": crow, "grids": rows.replace({np.nan: None}).to_dict(orient="records")},
+                "operation": {
+                    "op": "draw",
+                    "options": {"band": band, "rural_band": rural_band, "grids": grids, "seed": plan.info["seed"]},
+                },
+                "message": "drawn",
+            }
+        )
         report_frames.append((rows, crow, plan.info))
     _say(progress, "saving plans", 0.95)
     ids = ctx.store.plans.save_new(area, entries, author=author)
     for plan_id, (rows, crow, info) in zip(ids, report_frames):
-        extra = {"method": info["method"], "draw_seconds": info["seconds"], "blocks": info["blocks"],
-                 "attached": info["attached"], "pieces": info["pieces"]}
+        extra = {
+            "method": info["method"],
+            "draw_seconds": info["seconds"],
+            "blocks": info["blocks"],
+            "attached": info["attached"],
+            "pieces": info["pieces"],
+        }
         com, gl = _report_entry(plan_id, 1, crow, rows, extra)
         com_rows.append(com)
         grid_rows.extend(gl)
@@ -155,42 +205,63 @@ def draw_grids(
     return {"summary": summary, "communities": com_rows, "grids": grid_rows}
 
 
-def validate_grids(ctx: Context, area: str, *, plan_ids: list[str] | None = None, version: int | None = None,
-                   progress: Progress | None = None) -> dict[str, Any]:
+def validate_grids(
+    ctx: Context,
+    area: str,
+    *,
+    plan_ids: list[str] | None = None,
+    version: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Validate plans against the area as it is now (default: every community's adopted plan)."""
     t0 = time.perf_counter()
     study = ctx.store.load_area(area)
     frames = AreaFrames.of(study, ctx.rules)
     ids = plan_ids or ctx.store.plans.adopted(area)
     if not ids:
-        raise NotFoundError(f"Study area {area!r} has no grid plan yet: run `wangge grids draw {area}`",
-                            detail_zh=f"研究区 {area!r} 还没有网格方案")
+        raise NotFoundError(
+            f"Study area {area!r} has no grid plan yet: run `wangge grids draw {area}`",
+            detail_zh=f"研究区 {area!r} 还没有网格方案",
+        )
     com_rows, grid_rows, frames_rows, crows = [], [], [], []
     for n, plan_id in enumerate(ids):
         meta = ctx.store.plans.get(area, plan_id)
         _say(progress, f"validating {plan_id}", n / len(ids))
         grids = ctx.store.plans.grids(area, plan_id, version).to_crs(study.metric_crs)
         if meta["community_fid"] not in set(frames.communities["fid"]):
-            raise NotFoundError(f"Plan {plan_id}'s community is no longer in the area",
-                                detail_zh=f"方案 {plan_id} 所属社区已不在研究区中")
+            raise NotFoundError(
+                f"Plan {plan_id}'s community is no longer in the area",
+                detail_zh=f"方案 {plan_id} 所属社区已不在研究区中",
+            )
         com = frames.community(meta["community_fid"])
         b, near, v = frames.parts_for(com)
         band = Band(*map(float, meta["info"]["band"])) if meta["info"].get("band") else None
         rows, crow = plan_report(grids, com, buildings=b, lines=near, village_areas=v, rules=ctx.rules, band=band)
         ver = meta["version"] if version is None else version
-        com_row, gl = _report_entry(plan_id, ver, crow, rows, {"method": meta["method"], "source": meta["source"],
-                                                              "adopted": meta["adopted"]})
+        com_row, gl = _report_entry(
+            plan_id, ver, crow, rows, {"method": meta["method"], "source": meta["source"], "adopted": meta["adopted"]}
+        )
         com_rows.append(com_row)
         grid_rows.extend(gl)
         frames_rows.append(rows)
         crows.append(crow)
-    return {"summary": summarise(frames_rows, crows, time.perf_counter() - t0), "communities": com_rows,
-            "grids": grid_rows}
+    return {
+        "summary": summarise(frames_rows, crows, time.perf_counter() - t0),
+        "communities": com_rows,
+        "grids": grid_rows,
+    }
 
 
 def import_grids(
-    ctx: Context, path: str | Path, *, area: str, column_map: dict[str, str] | None = None,
-    crs: str | int | None = None, datum: str = "wgs84", encoding: str | None = None, author: str | None = None,
+    ctx: Context,
+    path: str | Path,
+    *,
+    area: str,
+    column_map: dict[str, str] | None = None,
+    crs: str | int | None = None,
+    datum: str = "wgs84",
+    encoding: str | None = None,
+    author: str | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Import an existing grid layer as plans (one per community), as it is, and validate it.
@@ -202,8 +273,9 @@ def import_grids(
     """
     t0 = time.perf_counter()
     frame, read = read_table_or_layer(path, crs=crs, datum=datum, encoding=encoding)
-    geo = apply_column_map(gpd.GeoDataFrame(frame), "grids", column_map or {},
-                           ours=("code", "name", "grid_type", "worker", "phone"))
+    geo = apply_column_map(
+        gpd.GeoDataFrame(frame), "grids", column_map or {}, ours=("code", "name", "grid_type", "worker", "phone")
+    )
     if not len(geo):
         raise EmptyLayerError(f"{Path(path).name} has no grids", detail_zh="网格图层为空")
     if not geo.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all():
@@ -224,9 +296,11 @@ def import_grids(
     grids_m["community_fid"] = owner
     orphan = grids_m[grids_m["community_fid"].isna()]
     if len(orphan):
-        raise InputError(f"{len(orphan)} grid(s) lie outside every community of {area} (first: "
-                         f"{text(orphan.iloc[0].get('code')) or 'row ' + str(orphan.index[0] + 1)})",
-                         detail_zh=f"{len(orphan)} 个网格不在任何社区内")
+        raise InputError(
+            f"{len(orphan)} grid(s) lie outside every community of {area} (first: "
+            f"{text(orphan.iloc[0].get('code')) or 'row ' + str(orphan.index[0] + 1)})",
+            detail_zh=f"{len(orphan)} 个网格不在任何社区内",
+        )
     codes, professional = [], []
     for c in grids_m["code"] if "code" in grids_m else [None] * len(grids_m):
         s = text(c) or ""
@@ -253,15 +327,25 @@ def import_grids(
         mine["code"] = [cd if cd else f"row{i + 1}" for i, cd in zip(mine.index, mine["code"])]
         rows, crow = plan_report(mine, c, buildings=b, lines=near, village_areas=v, rules=ctx.rules)
         keep = [col for col in ("code", "professional_code", "name", "grid_type", "worker", "phone") if col in mine]
-        out = gpd.GeoDataFrame(mine[keep].astype(object).where(mine[keep].notna(), None), geometry=mine.geometry,
-                               crs=mine.crs)
-        out["households"] = out["code"].map(rows.set_index("code")["households"]).astype(int)
-        entries.append({"community_fid": fid, "community_code": str(c["code12"]), "community_name": c["name"],
-                        "source": "imported", "method": "imported", "info": {"file": Path(path).name,
-                                                                              "read": read.as_dict()},
-                        "blocks": None, "grids": out,
-                        "report": {"community": crow, "grids": rows.replace({np.nan: None}).to_dict(orient="records")},
-                        "operation": {"op": "import", "file": Path(path).name}, "message": "imported"})
+        out = gpd.GeoDataFrame(
+            mine[keep].astype(object).where(mine[keep].notna(), None), geometry=mine.geometry, crs=mine.crs
+        )
+        out["households"] = rows["households"].to_numpy()  # the report keeps the grids' order
+        entries.append(
+            {
+                "community_fid": fid,
+                "community_code": str(c["code12"]),
+                "community_name": c["name"],
+                "source": "imported",
+                "method": "imported",
+                "info": {"file": Path(path).name, "read": read.as_dict()},
+                "blocks": None,
+                "grids": out,
+                "report": {"community": crow, "grids": rows.replace({np.nan: None}).to_dict(orient="records")},
+                "operation": {"op": "import", "file": Path(path).name},
+                "message": "imported",
+            }
+        )
         report_frames.append((rows, crow))
     ids = ctx.store.plans.save_new(area, entries, author=author)
     com_rows, grid_rows = [], []
@@ -270,6 +354,9 @@ def import_grids(
         com_rows.append(com)
         grid_rows.extend(gl)
     _say(progress, "done", 1.0)
-    return {"summary": summarise([r for r, _ in report_frames], [c for _, c in report_frames],
-                                 time.perf_counter() - t0),
-            "communities": com_rows, "grids": grid_rows, "read": read.as_dict()}
+    return {
+        "summary": summarise([r for r, _ in report_frames], [c for _, c in report_frames], time.perf_counter() - t0),
+        "communities": com_rows,
+        "grids": grid_rows,
+        "read": read.as_dict(),
+    }

@@ -69,7 +69,8 @@ def faces(community: BaseGeometry, lines: gpd.GeoDataFrame) -> np.ndarray:
     if not len(polys):
         return np.array([community])
     keep = shapely.contains(community, shapely.point_on_surface(polys))
-    return polys[keep]
+    out: np.ndarray = polys[keep]
+    return out
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ class Adjacency:
     @property
     def other_m(self) -> np.ndarray:
         """Length on no mapped line (cuts between buildings)."""
-        return np.maximum(self.length_m - self.street_m - self.secondary_m, 0.0)
+        out: np.ndarray = np.maximum(self.length_m - self.street_m - self.secondary_m, 0.0)
+        return out
 
     def cost(self, rules: GridRules) -> np.ndarray:
         """The cost of a grid boundary along each shared edge (the partition minimises its sum)."""
@@ -161,6 +163,14 @@ def _length_on_lines(shared: np.ndarray, lines: gpd.GeoDataFrame | None, toleran
     return street, secondary
 
 
+def _find(parent: np.ndarray, x: int) -> int:
+    """Union-find root with path halving."""
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = int(parent[x])
+    return x
+
+
 def merge_slivers(polys: np.ndarray, lines: gpd.GeoDataFrame, rules: GridRules,
                   protect: np.ndarray | None = None) -> np.ndarray:
     """Merge slivers (small or thin faces) into the neighbour across the weakest line.
@@ -196,18 +206,12 @@ def merge_slivers(polys: np.ndarray, lines: gpd.GeoDataFrame, rules: GridRules,
         if not best:
             break
 
-        def find(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
         for s_ in sorted(best, key=lambda k: areas[k]):
             other = best[s_][1]
-            rs, ro = find(s_), find(other)
+            rs, ro = _find(parent, s_), _find(parent, other)
             if rs != ro:
                 parent[rs] = ro
-        roots = np.array([find(x) for x in range(len(polys))])
+        roots = np.array([_find(parent, x) for x in range(len(polys))])
         merged = []
         new_protect = []
         for r in np.unique(roots):
@@ -296,7 +300,8 @@ def community_blocks(community: BaseGeometry, lines: gpd.GeoDataFrame, buildings
     kinds = ["block"] * len(polys)
     if max_households is not None and len(pts):
         loads = np.bincount(owner[owner >= 0], weights=hh[owner >= 0], minlength=len(polys))
-        out_polys, out_kinds = [], []
+        out_polys: list[BaseGeometry] = []
+        out_kinds: list[str] = []
         for b, poly in enumerate(polys):
             mine = np.flatnonzero(owner == b)
             if loads[b] > max_households and len(mine) > 1:

@@ -4,6 +4,7 @@ Per grid: ``code``, ``community_code``, ``households``,
 ``households_estimated``, ``area_m2``, ``polsby_popper``,
 ``street_boundary_share``, ``contiguous``, ``in_band``, ``whole_villages``
 (rural), ``reason`` — plus ``exceptions`` (``exclave_attached``),
+``split_villages`` (the natural villages it shares with another grid),
 ``main_street_boundary_share``, ``max_building_households``, ``code_issue``.
 
 Per community: ``code12``, ``name``, ``grids``, ``households``, ``gap_m2``,
@@ -49,8 +50,9 @@ from geo.rules import Rules
 REASONS = ("oversized_building", "small_community", "no_feasible_count", "isolated_village", "dedicated")
 
 
-def _shared_lengths(grids: np.ndarray, zone_any: BaseGeometry | None, zone_street: BaseGeometry | None
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _shared_lengths(
+    grids: np.ndarray, zone_any: BaseGeometry | None, zone_street: BaseGeometry | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per grid: boundary length shared with other grids, of it near any line, near a street."""
     n = len(grids)
     shared = np.zeros(n)
@@ -67,7 +69,9 @@ def _shared_lengths(grids: np.ndarray, zone_any: BaseGeometry | None, zone_stree
     lines = shapely.intersection(shapely.boundary(grids[a]), shapely.boundary(grids[b]))
     length = shapely.length(lines)
     on_any = shapely.length(shapely.intersection(lines, zone_any)) if zone_any is not None else np.zeros(len(a))
-    on_street = shapely.length(shapely.intersection(lines, zone_street)) if zone_street is not None else np.zeros(len(a))
+    on_street = (
+        shapely.length(shapely.intersection(lines, zone_street)) if zone_street is not None else np.zeros(len(a))
+    )
     for arr, vals in ((shared, length), (near_any, on_any), (near_street, on_street)):
         np.add.at(arr, a, vals)
         np.add.at(arr, b, vals)
@@ -75,8 +79,14 @@ def _shared_lengths(grids: np.ndarray, zone_any: BaseGeometry | None, zone_stree
 
 
 def plan_report(
-    grids: gpd.GeoDataFrame, community: pd.Series, *, buildings: gpd.GeoDataFrame, lines: gpd.GeoDataFrame,
-    village_areas: gpd.GeoDataFrame, rules: Rules, band: Band | None = None,
+    grids: gpd.GeoDataFrame,
+    community: pd.Series,
+    *,
+    buildings: gpd.GeoDataFrame,
+    lines: gpd.GeoDataFrame,
+    village_areas: gpd.GeoDataFrame,
+    rules: Rules,
+    band: Band | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Validate one community's grids.
 
@@ -114,8 +124,11 @@ def plan_report(
         p_idx, g_idx = shapely.STRtree(geoms).query(pts, predicate="within")
         owner[p_idx] = g_idx
     hh = buildings["households"].fillna(0).to_numpy(dtype=float) if len(buildings) else np.zeros(0)
-    est = (buildings["households_source"].eq("estimated") & (buildings["households"].fillna(0) > 0)).to_numpy() \
-        if len(buildings) else np.zeros(0, dtype=bool)
+    est = (
+        (buildings["households_source"].eq("estimated") & (buildings["households"].fillna(0) > 0)).to_numpy()
+        if len(buildings)
+        else np.zeros(0, dtype=bool)
+    )
     has = owner >= 0
     households = np.bincount(owner[has], weights=hh[has], minlength=n)
     estimated = np.bincount(owner[has], weights=est[has].astype(float), minlength=n) > 0
@@ -150,17 +163,19 @@ def plan_report(
         geom = geoms[g]
         area = float(geom.area)
         perim = float(geom.length)
-        pp = 4 * math.pi * area / perim ** 2 if perim > 0 else 0.0
+        pp = 4 * math.pi * area / perim**2 if perim > 0 else 0.0
         contiguous, exceptions = _contiguity(geom, com_parts, pts, hh, band.low)
         in_band = bool(band.low - 1e-9 <= households[g] <= band.high + 1e-9)
         villages_here = {v for v, o in zip(village_of_building[has], owner[has]) if o == g and v is not None}
-        whole = all(len(grids_of_village.get(v, ())) == 1 for v in villages_here) if villages_here else None
+        split = sorted(str(v) for v in villages_here if len(grids_of_village.get(v, ())) > 1)
+        whole = not split if villages_here else None
         reason = None
         if grid_type[g] == "dedicated":
             reason = "dedicated"
         elif not in_band:
-            reason = _reason(households[g], biggest[g], total_h, band, feasible, villages_here, village_neighbours,
-                             grids_of_village)
+            reason = _reason(
+                households[g], biggest[g], total_h, band, feasible, villages_here, village_neighbours, grids_of_village
+            )
         code_issue = None
         try:
             validate_grid_code(codes[g], community_code=code12)
@@ -169,23 +184,38 @@ def plan_report(
             seen_codes.setdefault(codes[g], g)
         except InvalidCodeError as exc:
             code_issue = exc.message
-        rows.append({
-            "code": codes[g], "community_code": code12, "grid_type": str(grid_type[g]),
-            "households": int(round(households[g])), "households_estimated": bool(estimated[g]),
-            "area_m2": round(area, 1), "polsby_popper": round(pp, 4),
-            "street_boundary_share": round(near_any[g] / shared[g], 4) if shared[g] > 0 else None,
-            "main_street_boundary_share": round(near_street[g] / shared[g], 4) if shared[g] > 0 else None,
-            "shared_boundary_m": round(float(shared[g]), 1),
-            "contiguous": contiguous, "exceptions": exceptions, "in_band": in_band,
-            "whole_villages": whole if area_class == "rural" else None, "reason": reason,
-            "max_building_households": round(float(biggest[g]), 1), "code_issue": code_issue,
-        })
+        rows.append(
+            {
+                "code": codes[g],
+                "community_code": code12,
+                "grid_type": str(grid_type[g]),
+                "households": int(round(households[g])),
+                "households_estimated": bool(estimated[g]),
+                "area_m2": round(area, 1),
+                "polsby_popper": round(pp, 4),
+                "street_boundary_share": round(near_any[g] / shared[g], 4) if shared[g] > 0 else None,
+                "main_street_boundary_share": round(near_street[g] / shared[g], 4) if shared[g] > 0 else None,
+                "shared_boundary_m": round(float(shared[g]), 1),
+                "contiguous": contiguous,
+                "exceptions": exceptions,
+                "in_band": in_band,
+                "whole_villages": whole if area_class == "rural" else None,
+                "reason": reason,
+                "split_villages": split if area_class == "rural" else [],
+                "max_building_households": round(float(biggest[g]), 1),
+                "code_issue": code_issue,
+            }
+        )
     union = shapely.union_all(geoms) if n else shapely.Polygon()
     overlap = float(sum(shapely.area(geoms)) - union.area) if n else 0.0
     report_rows = pd.DataFrame(rows)
     community_row = {
-        "code12": code12, "name": community.get("name"), "area_class": area_class,
-        "band": [band.low, band.high], "grids": n, "households": int(round(total_h)),
+        "code12": code12,
+        "name": community.get("name"),
+        "area_class": area_class,
+        "band": [band.low, band.high],
+        "grids": n,
+        "households": int(round(total_h)),
         "households_estimated": bool(estimated.any()),
         "gap_m2": round(float(shapely.difference(com_geom, union).area), 3),
         "overlap_m2": round(max(overlap, 0.0), 3),
@@ -199,8 +229,9 @@ def plan_report(
     return report_rows, community_row
 
 
-def _contiguity(geom: BaseGeometry, com_parts: np.ndarray, pts: np.ndarray, hh: np.ndarray, floor: float
-                ) -> tuple[bool, list[str]]:
+def _contiguity(
+    geom: BaseGeometry, com_parts: np.ndarray, pts: np.ndarray, hh: np.ndarray, floor: float
+) -> tuple[bool, list[str]]:
     """One piece (parts touching at a point count as one), or pieces where all but the main one are small exclaves."""
     parts = shapely.get_parts(geom)
     parts = parts[shapely.area(parts) > 1e-6]
@@ -252,8 +283,16 @@ def _village_neighbours(village_areas: gpd.GeoDataFrame) -> dict[Any, set[Any]]:
     return out
 
 
-def _reason(h: float, biggest: float, total: float, band: Band, feasible: tuple[int, int], villages: set[Any],
-            neighbours: dict[Any, set[Any]], grids_of_village: dict[Any, set[int]]) -> str | None:
+def _reason(
+    h: float,
+    biggest: float,
+    total: float,
+    band: Band,
+    feasible: tuple[int, int],
+    villages: set[Any],
+    neighbours: dict[Any, set[Any]],
+    grids_of_village: dict[Any, set[int]],
+) -> str | None:
     if biggest > band.high:
         return "oversized_building"
     if total < band.low:

@@ -56,8 +56,11 @@ class DrawOptions:
         chosen = (self.band if area_class == "urban" else self.rural_band) or rules.band_for(area_class)
         lo, hi = chosen
         if not 0 < lo <= hi:
-            raise InputError(f"Band [{lo}, {hi}] is invalid: need 0 < min <= max",
-                             detail_zh=f"户数区间 [{lo}, {hi}] 无效：需 0 < 下限 <= 上限", band=[lo, hi])
+            raise InputError(
+                f"Band [{lo}, {hi}] is invalid: need 0 < min <= max",
+                detail_zh=f"户数区间 [{lo}, {hi}] 无效：需 0 < 下限 <= 上限",
+                band=[lo, hi],
+            )
         return Band(float(lo), float(hi))
 
 
@@ -100,8 +103,13 @@ def urban_count(households: float, band: Band, target: float) -> int:
 
 
 def draw_community(
-    community: pd.Series, *, buildings: gpd.GeoDataFrame, lines: gpd.GeoDataFrame,
-    village_areas: gpd.GeoDataFrame, rules: Rules, options: DrawOptions = DrawOptions(),
+    community: pd.Series,
+    *,
+    buildings: gpd.GeoDataFrame,
+    lines: gpd.GeoDataFrame,
+    village_areas: gpd.GeoDataFrame,
+    rules: Rules,
+    options: DrawOptions = DrawOptions(),
 ) -> DrawnPlan:
     """Draw one community's grids.
 
@@ -126,10 +134,17 @@ def draw_community(
     t0 = time.perf_counter()
     g = rules.grid
     geom = community.geometry
-    if geom is None or geom.is_empty or geom.area <= 0:
-        raise EmptyLayerError(f"Community {community['name']!r} has no area", detail_zh=f"社区 {community['name']!r} 没有面积")
-    if not geom.is_valid:
+    if geom is not None and not geom.is_valid:
+        # A self-intersecting or broken polygon is repaired (and its parts kept), not refused.
         geom = shapely.make_valid(geom)
+        polys = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+        geom = shapely.union_all(polys) if polys else None
+    if geom is None or geom.is_empty or geom.area <= 0:
+        raise EmptyLayerError(
+            f"Community {community['name']!r} has no area", detail_zh=f"社区 {community['name']!r} 没有面积"
+        )
+    community = community.copy()
+    community["geometry"] = geom
     area_class = str(community.get("area_class") or "rural")
     band = options.band_for(area_class, rules)
     seed = g.seed if options.seed is None else options.seed
@@ -186,10 +201,15 @@ def draw_community(
             anchor = int(anchor_blocks[int(np.argmin(d))])
             folded.setdefault(anchor, []).append(piece)
             weight[anchor] += float(graph.weight[piece].sum())
-            attached.append({"blocks": [blocks.at[b, "block_id"] for b in piece],
-                             "households": round(float(graph.weight[piece].sum()), 1),
-                             "to_block": blocks.at[anchor, "block_id"], "distance_m": round(float(d.min()), 1),
-                             "exclave": bool(d.min() > 0)})
+            attached.append(
+                {
+                    "blocks": [blocks.at[b, "block_id"] for b in piece],
+                    "households": round(float(graph.weight[piece].sum()), 1),
+                    "to_block": blocks.at[anchor, "block_id"],
+                    "distance_m": round(float(d.min()), 1),
+                    "exclave": bool(d.min() > 0),
+                }
+            )
     elif pieces:
         big = [main]
     work = Graph.build(weight, graph.i, graph.j, graph.cost)
@@ -204,21 +224,41 @@ def draw_community(
     for idx, piece, k in plans_for:
         if idx == main and fixed_total is not None:
             k = max(1, fixed_total - other_k - len(oversized))
-        sol, used_k, tried = _solve_piece(work, blocks, piece, k, band, rules, rural, seed,
-                                          allow_other_counts=fixed_total is None or idx != main)
+        sol, used_k, tried = _solve_piece(
+            work, blocks, piece, k, band, rules, rural, seed, allow_other_counts=fixed_total is None or idx != main
+        )
         for p in range(used_k):
             members = piece[sol.part == p]
             assignment[members] = next_grid + p
-        methods.append({"piece": int(idx), "blocks": int(len(piece)), "households": round(float(work.weight[piece].sum())),
-                        "grids": used_k, "counts_tried": tried, "method": sol.method, "gap": sol.gap,
-                        "proven_optimal": sol.proven_optimal, "violation": round(sol.violation, 1),
-                        "cost": round(sol.cost, 1), **{k: v for k, v in sol.stats.items()}})
+        methods.append(
+            {
+                "piece": int(idx),
+                "blocks": int(len(piece)),
+                "households": round(float(work.weight[piece].sum())),
+                "grids": used_k,
+                "counts_tried": tried,
+                "method": sol.method,
+                "gap": sol.gap,
+                "proven_optimal": sol.proven_optimal,
+                "violation": round(sol.violation, 1),
+                "cost": round(sol.cost, 1),
+                **{k: v for k, v in sol.stats.items()},
+            }
+        )
         next_grid += used_k
     if next_grid == 0:  # nothing partitioned (no households anywhere): the whole community is one grid
         assignment[:] = 0
         next_grid = 1
-        methods.append({"piece": 0, "blocks": int(len(blocks)), "households": round(total), "grids": 1,
-                        "method": "single", "gap": None})
+        methods.append(
+            {
+                "piece": 0,
+                "blocks": int(len(blocks)),
+                "households": round(total),
+                "grids": 1,
+                "method": "single",
+                "gap": None,
+            }
+        )
     for anchor, plist in folded.items():
         for piece in plist:
             assignment[piece] = assignment[anchor]
@@ -247,8 +287,16 @@ def draw_community(
         "cells": int((blocks["kind"] == "cell").sum()),
         "seconds": round(time.perf_counter() - t0, 3),
     }
-    return DrawnPlan(community_fid=str(community["fid"]), code12=str(community["code12"]), name=str(community["name"]),
-                     area_class=area_class, band=band, blocks=blocks, grids=grids, info=info)
+    return DrawnPlan(
+        community_fid=str(community["fid"]),
+        code12=str(community["code12"]),
+        name=str(community["name"]),
+        area_class=area_class,
+        band=band,
+        blocks=blocks,
+        grids=grids,
+        info=info,
+    )
 
 
 def _overall_method(methods: list[dict[str, Any]]) -> str:
@@ -258,8 +306,9 @@ def _overall_method(methods: list[dict[str, Any]]) -> str:
     return "heuristic" if "exact" not in kinds else "exact+heuristic"
 
 
-def _piece_count(graph: Graph, blocks: gpd.GeoDataFrame, piece: np.ndarray, band: Band, rules: Rules,
-                 rural: bool) -> int:
+def _piece_count(
+    graph: Graph, blocks: gpd.GeoDataFrame, piece: np.ndarray, band: Band, rules: Rules, rural: bool
+) -> int:
     h = float(graph.weight[piece].sum())
     if not rural:
         return urban_count(h, band, rules.grid.urban_target)
@@ -281,8 +330,9 @@ def _piece_count(graph: Graph, blocks: gpd.GeoDataFrame, piece: np.ndarray, band
     return k
 
 
-def _contract(graph: Graph, blocks: gpd.GeoDataFrame, piece: np.ndarray, band: Band, rural: bool
-              ) -> tuple[Graph, np.ndarray]:
+def _contract(
+    graph: Graph, blocks: gpd.GeoDataFrame, piece: np.ndarray, band: Band, rural: bool
+) -> tuple[Graph, np.ndarray]:
     """The piece as a graph; in rural communities each natural village within the band's ceiling is one node.
 
     Returns the graph and, for every block of the piece, its node.
@@ -320,8 +370,18 @@ def _contract(graph: Graph, blocks: gpd.GeoDataFrame, piece: np.ndarray, band: B
     return Graph.build(weight, ei, ej, ec), node
 
 
-def _solve_piece(graph: Graph, blocks: gpd.GeoDataFrame, piece: np.ndarray, k: int, band: Band, rules: Rules,
-                 rural: bool, seed: int, *, allow_other_counts: bool) -> tuple[Solution, int, list[int]]:
+def _solve_piece(
+    graph: Graph,
+    blocks: gpd.GeoDataFrame,
+    piece: np.ndarray,
+    k: int,
+    band: Band,
+    rules: Rules,
+    rural: bool,
+    seed: int,
+    *,
+    allow_other_counts: bool,
+) -> tuple[Solution, int, list[int]]:
     g = rules.grid
     sub, node = _contract(graph, blocks, piece, band, rural)
     k = min(k, sub.n)
@@ -337,8 +397,15 @@ def _solve_piece(graph: Graph, blocks: gpd.GeoDataFrame, piece: np.ndarray, k: i
     tried = []
     for kk in counts:
         tried.append(kk)
-        sol = solve_heuristic(sub, kk, band, seed=seed, restarts=g.heuristic_restarts, trees=g.heuristic_trees_per_split,
-                              rounds=g.recombination_rounds)
+        sol = solve_heuristic(
+            sub,
+            kk,
+            band,
+            seed=seed,
+            restarts=g.heuristic_restarts,
+            trees=g.heuristic_trees_per_split,
+            rounds=g.recombination_rounds,
+        )
         if sub.n <= g.exact_max_blocks and 2 <= kk <= g.exact_max_grids and g.exact_node_limit > 0:
             exact = solve_exact(sub, kk, band, start=sol, node_limit=g.exact_node_limit)
             if exact is not None and exact.key <= sol.key:
@@ -364,27 +431,33 @@ def _nearest_grid(blocks: gpd.GeoDataFrame, assignment: np.ndarray, piece: np.nd
     return int(assignment[done[int(np.argmin(d))]])
 
 
-def _grids_from_blocks(blocks: gpd.GeoDataFrame, community: pd.Series, notes: dict[int, dict[str, Any]]
-                       ) -> gpd.GeoDataFrame:
+def _grids_from_blocks(
+    blocks: gpd.GeoDataFrame, community: pd.Series, notes: dict[int, dict[str, Any]]
+) -> gpd.GeoDataFrame:
     rows = []
     for grid, members in blocks.groupby("grid"):
-        rows.append({
-            "grid": int(grid),
-            "households": float(members["households"].sum()),
-            "blocks": members["block_id"].tolist(),
-            "geometry": shapely.union_all(members.geometry.values),
-        })
+        rows.append(
+            {
+                "grid": int(grid),
+                "households": float(members["households"].sum()),
+                "blocks": members["block_id"].tolist(),
+                "geometry": shapely.union_all(members.geometry.values),
+            }
+        )
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=blocks.crs)
     order = reading_order(frame.geometry)
     frame = frame.iloc[order].reset_index(drop=True)
     code12 = str(community["code12"])
     if len(frame) > 999:
-        raise InputError(f"{community['name']} would need {len(frame)} grids; serials stop at 999",
-                         detail_zh=f"{community['name']} 需要 {len(frame)} 个网格，超过 999 个序号")
+        raise InputError(
+            f"{community['name']} would need {len(frame)} grids; serials stop at 999",
+            detail_zh=f"{community['name']} 需要 {len(frame)} 个网格，超过 999 个序号",
+        )
     frame.insert(0, "code", [f"{code12}{s:03d}" for s in range(1, len(frame) + 1)])
     frame.insert(1, "serial", range(1, len(frame) + 1))
     frame["grid_type"] = "base"
     frame["name"] = [f"{community['name']}第{s}网格" for s in frame["serial"]]
-    frame["exceptions"] = [["exclave_attached"] if notes.get(int(gid), {}).get("exclaves_attached") else []
-                           for gid in frame["grid"]]
+    frame["exceptions"] = [
+        ["exclave_attached"] if notes.get(int(gid), {}).get("exclaves_attached") else [] for gid in frame["grid"]
+    ]
     return frame

@@ -134,7 +134,7 @@ def village_areas(communities_metric: gpd.GeoDataFrame, villages_metric: gpd.Geo
     """
     from geo.blocks import adjacency, community_blocks, cut_lines
 
-    columns = {"fid": [], "name": [], "village_fid": [], "community_fid": [], "derived": []}
+    columns: dict[str, list[object]] = {"fid": [], "name": [], "village_fid": [], "community_fid": [], "derived": []}
     crs = communities_metric.crs
     if not len(villages_metric) or not len(communities_metric):
         return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries([], crs=crs), crs=crs)

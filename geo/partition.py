@@ -186,6 +186,13 @@ def _lca(parent: np.ndarray, depth: np.ndarray, a: np.ndarray, b: np.ndarray) ->
     return np.where(a == b, a, parent[a])
 
 
+def _subtree_sum(values: np.ndarray, order: np.ndarray, pos: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Sum of values over every node's subtree (subtrees are contiguous runs of the pre-order)."""
+    prefix = np.concatenate([[0.0], np.cumsum(values[order])])
+    out: np.ndarray = prefix[pos + size] - prefix[pos]
+    return out
+
+
 def _best_tree_cut(g: Graph, nodes: np.ndarray, k: int, band: Band, rng: np.random.Generator, trees: int
                    ) -> tuple[np.ndarray, int, float] | None:
     """Split ``nodes`` into two connected sides for k1 and k-k1 parts, each side able to hold its parts in band.
@@ -225,12 +232,8 @@ def _best_tree_cut(g: Graph, nodes: np.ndarray, k: int, band: Band, rng: np.rand
         lca = _lca(parent, depth, ei, ej)
         lca_cost = np.bincount(lca, weights=ec, minlength=m)
 
-        def subtree_sum(values: np.ndarray) -> np.ndarray:
-            prefix = np.concatenate([[0.0], np.cumsum(values[order])])
-            return prefix[pos + size] - prefix[pos]
-
-        sub_w = subtree_sum(w)
-        cut = subtree_sum(deg_cost) - 2 * subtree_sum(lca_cost)
+        sub_w = _subtree_sum(w, order, pos, size)
+        cut = _subtree_sum(deg_cost, order, pos, size) - 2 * _subtree_sum(lca_cost, order, pos, size)
         cand = np.ones(m, dtype=bool)
         cand[root] = False
         best_k1 = np.zeros(m, dtype=np.int64)
@@ -518,7 +521,7 @@ def solve_exact(g: Graph, k: int, band: Band, *, start: Solution | None = None, 
         cost, viol = evaluate(g, np.zeros(n, dtype=int), 1, band)
         return Solution(np.zeros(n, dtype=int), cost, viol, method="exact", gap=0.0, proven_optimal=True)
     with _quiet_stdout():  # HiGHS prints a banner on its first start; stdout is the CLI's JSON channel
-        h = highspy.Highs()
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.silent()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("threads", 1)
@@ -526,11 +529,19 @@ def solve_exact(g: Graph, k: int, band: Band, *, start: Solution | None = None, 
     h.setOptionValue("random_seed", 0)
     inf = highspy.kHighsInf
     nx = n * k
-    X = lambda i, p: i * k + p  # noqa: E731
-    R = lambda i, p: nx + i * k + p  # noqa: E731
-    Z = lambda e: 2 * nx + e  # noqa: E731
+    def X(i: int, p: int) -> int:  # noqa: N802 - the model's variable names
+        return i * k + p
+
+    def R(i: int, p: int) -> int:  # noqa: N802
+        return nx + i * k + p
+
+    def Z(e: int) -> int:  # noqa: N802
+        return 2 * nx + e
+
     arcs = [(int(a), int(b)) for a, b in zip(g.i, g.j)] + [(int(b), int(a)) for a, b in zip(g.i, g.j)]
-    F = lambda a, p: 2 * nx + m + a * k + p  # noqa: E731
+
+    def F(a: int, p: int) -> int:  # noqa: N802
+        return 2 * nx + m + a * k + p
     nvar = 2 * nx + m + len(arcs) * k
     lower = np.zeros(nvar)
     upper = np.ones(nvar)
@@ -540,10 +551,10 @@ def solve_exact(g: Graph, k: int, band: Band, *, start: Solution | None = None, 
             if p > i:
                 upper[X(i, p)] = 0
                 upper[R(i, p)] = 0
-    cost = np.zeros(nvar)
-    cost[2 * nx:2 * nx + m] = g.cost
+    objective = np.zeros(nvar)
+    objective[2 * nx:2 * nx + m] = g.cost
     h.addVars(nvar, lower, upper)
-    h.changeColsCost(nvar, np.arange(nvar, dtype=np.int32), cost)
+    h.changeColsCost(nvar, np.arange(nvar, dtype=np.int32), objective)
     integer = np.arange(2 * nx, dtype=np.int32)
     h.changeColsIntegrality(len(integer), integer, np.full(len(integer), highspy.HighsVarType.kInteger))
 

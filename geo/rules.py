@@ -127,8 +127,8 @@ class GridRules(_Section):
     heuristic_trees_per_split: int = Field(24, ge=1)
     recombination_rounds: int = Field(40, ge=0)
     exact_max_blocks: int = Field(40, ge=0)
-    exact_max_grids: int = Field(4, ge=0)
-    exact_node_limit: int = Field(500, ge=0)
+    exact_max_grids: int = Field(3, ge=0)
+    exact_node_limit: int = Field(200, ge=0)
 
     @model_validator(mode="after")
     def _bands_ordered(self) -> GridRules:

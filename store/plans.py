@@ -41,7 +41,8 @@ from geo.errors import NotFoundError
 from store.db import areas, metadata
 
 plans = Table(
-    "plans", metadata,
+    "plans",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("area_id", Integer, ForeignKey("areas.id", ondelete="CASCADE"), nullable=False),
     Column("plan_id", String(80), nullable=False),
@@ -61,7 +62,8 @@ plans = Table(
 )
 
 plan_blocks = Table(
-    "plan_blocks", metadata,
+    "plan_blocks",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("plan", Integer, ForeignKey("plans.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("block_id", String(20), nullable=False),
@@ -71,7 +73,8 @@ plan_blocks = Table(
 )
 
 plan_versions = Table(
-    "plan_versions", metadata,
+    "plan_versions",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("plan", Integer, ForeignKey("plans.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("version", Integer, nullable=False),
@@ -85,7 +88,8 @@ plan_versions = Table(
 )
 
 plan_grids = Table(
-    "plan_grids", metadata,
+    "plan_grids",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("plan", Integer, ForeignKey("plans.id", ondelete="CASCADE"), nullable=False),
     Column("version", Integer, nullable=False),
@@ -109,7 +113,9 @@ def _frame_records(frame: gpd.GeoDataFrame, id_col: str) -> list[dict[str, Any]]
     props = json.loads(f.drop(columns="geometry").to_json(orient="records", force_ascii=False))
     wkb = shapely.to_wkb(f.geometry.values)
     bounds = shapely.bounds(f.geometry.values)
-    return [{"id_value": str(p[id_col]), "geom": bytes(w), "props": p, "bounds": b} for p, w, b in zip(props, wkb, bounds)]
+    return [
+        {"id_value": str(p[id_col]), "geom": bytes(w), "props": p, "bounds": b} for p, w, b in zip(props, wkb, bounds)
+    ]
 
 
 class PlanStore:
@@ -126,13 +132,17 @@ class PlanStore:
 
     def next_plan_id(self, conn: Connection, area_id: int, code12: str) -> str:
         """The next free plan id of a community: ``<code12>-<n>``."""
-        n = conn.execute(select(func.count()).select_from(plans).where(
-            and_(plans.c.area_id == area_id, plans.c.plan_id.like(f"{code12}-%")))).scalar_one()
+        n = conn.execute(
+            select(func.count())
+            .select_from(plans)
+            .where(and_(plans.c.area_id == area_id, plans.c.plan_id.like(f"{code12}-%")))
+        ).scalar_one()
         while True:
             n += 1
             candidate = f"{code12}-{n}"
-            taken = conn.execute(select(plans.c.id).where(
-                and_(plans.c.area_id == area_id, plans.c.plan_id == candidate))).first()
+            taken = conn.execute(
+                select(plans.c.id).where(and_(plans.c.area_id == area_id, plans.c.plan_id == candidate))
+            ).first()
             if taken is None:
                 return candidate
 
@@ -149,36 +159,96 @@ class PlanStore:
             area_id = self._area_id(conn, area)
             for e in entries:
                 plan_id = self.next_plan_id(conn, area_id, e["community_code"])
-                pk = conn.execute(insert(plans).values(
-                    area_id=area_id, plan_id=plan_id, community_fid=e["community_fid"],
-                    community_code=e["community_code"], community_name=e.get("community_name"),
-                    source=e["source"], state="draft", parent_plan_id=e.get("parent_plan_id"),
-                    method=e.get("method"), info=_clean(e.get("info", {})), current_version=1, created_at=now,
-                    created_by=author,
-                )).inserted_primary_key[0]
+                pk = conn.execute(
+                    insert(plans).values(
+                        area_id=area_id,
+                        plan_id=plan_id,
+                        community_fid=e["community_fid"],
+                        community_code=e["community_code"],
+                        community_name=e.get("community_name"),
+                        source=e["source"],
+                        state="draft",
+                        parent_plan_id=e.get("parent_plan_id"),
+                        method=e.get("method"),
+                        info=_clean(e.get("info", {})),
+                        current_version=1,
+                        created_at=now,
+                        created_by=author,
+                    )
+                ).inserted_primary_key[0]
                 blocks = e.get("blocks")
                 if blocks is not None and len(blocks):
                     recs = _frame_records(blocks, "block_id")
-                    conn.execute(insert(plan_blocks), [
-                        {"plan": pk, "block_id": r["id_value"], "geom": r["geom"], "props": r["props"]} for r in recs])
-                self._write_version(conn, pk, 1, e["grids"], now=now, author=author, message=e.get("message"),
-                                    operation=e.get("operation", {}), report=e.get("report", {}),
-                                    warnings=e.get("warnings", []))
+                    conn.execute(
+                        insert(plan_blocks),
+                        [{"plan": pk, "block_id": r["id_value"], "geom": r["geom"], "props": r["props"]} for r in recs],
+                    )
+                self._write_version(
+                    conn,
+                    pk,
+                    1,
+                    e["grids"],
+                    now=now,
+                    author=author,
+                    message=e.get("message"),
+                    operation=e.get("operation", {}),
+                    report=e.get("report", {}),
+                    warnings=e.get("warnings", []),
+                )
                 ids.append(plan_id)
         return ids
 
-    def _write_version(self, conn: Connection, pk: int, version: int, grids: gpd.GeoDataFrame, *, now: datetime,
-                       author: str | None, message: str | None, operation: dict[str, Any], report: dict[str, Any],
-                       warnings: list[Any]) -> None:
-        conn.execute(insert(plan_versions).values(
-            plan=pk, version=version, created_at=now, author=author, message=message,
-            operation=_clean(operation), report=_clean(report), warnings=_clean(warnings)))
+    def _write_version(
+        self,
+        conn: Connection,
+        pk: int,
+        version: int,
+        grids: gpd.GeoDataFrame,
+        *,
+        now: datetime,
+        author: str | None,
+        message: str | None,
+        operation: dict[str, Any],
+        report: dict[str, Any],
+        warnings: list[Any],
+    ) -> None:
+        conn.execute(
+            insert(plan_versions).values(
+                plan=pk,
+                version=version,
+                created_at=now,
+                author=author,
+                message=message,
+                operation=_clean(operation),
+                report=_clean(report),
+                warnings=_clean(warnings),
+            )
+        )
         recs = _frame_records(grids, "code")
+        seen: dict[str, int] = {}
+        for r in recs:  # an imported plan may repeat a code: it is stored as it is and the report says so
+            n = seen.get(r["id_value"], 0)
+            seen[r["id_value"]] = n + 1
+            if n:
+                r["id_value"] = f"{r['id_value']}~{n + 1}"
         if recs:
-            conn.execute(insert(plan_grids), [
-                {"plan": pk, "version": version, "code": r["id_value"], "minx": float(r["bounds"][0]),
-                 "miny": float(r["bounds"][1]), "maxx": float(r["bounds"][2]), "maxy": float(r["bounds"][3]),
-                 "geom": r["geom"], "props": r["props"]} for r in recs])
+            conn.execute(
+                insert(plan_grids),
+                [
+                    {
+                        "plan": pk,
+                        "version": version,
+                        "code": r["id_value"],
+                        "minx": float(r["bounds"][0]),
+                        "miny": float(r["bounds"][1]),
+                        "maxx": float(r["bounds"][2]),
+                        "maxy": float(r["bounds"][3]),
+                        "geom": r["geom"],
+                        "props": r["props"],
+                    }
+                    for r in recs
+                ],
+            )
 
     def adopt(self, area: str, plan_id: str) -> dict[str, Any]:
         """Make a plan its community's adopted plan."""
@@ -191,11 +261,16 @@ class PlanStore:
     def _plan_row(self, conn: Connection, area_id: int, plan_id: str) -> Any:
         row = conn.execute(select(plans).where(and_(plans.c.area_id == area_id, plans.c.plan_id == plan_id))).first()
         if row is None:
-            known = [r[0] for r in conn.execute(select(plans.c.plan_id).where(plans.c.area_id == area_id)
-                                                .order_by(plans.c.id.desc()).limit(10))]
+            known = [
+                r[0]
+                for r in conn.execute(
+                    select(plans.c.plan_id).where(plans.c.area_id == area_id).order_by(plans.c.id.desc()).limit(10)
+                )
+            ]
             raise NotFoundError(
                 f"No plan {plan_id!r} in this area (recent: {', '.join(known) or 'none'})",
-                detail_zh=f"本研究区没有方案 {plan_id!r}", plan_id=plan_id,
+                detail_zh=f"本研究区没有方案 {plan_id!r}",
+                plan_id=plan_id,
             )
         return row
 
@@ -222,10 +297,18 @@ class PlanStore:
     @staticmethod
     def _describe(r: Any, adopted: bool) -> dict[str, Any]:
         return {
-            "plan_id": r.plan_id, "community_fid": r.community_fid, "community_code": r.community_code,
-            "community_name": r.community_name, "source": r.source, "state": r.state, "version": r.current_version,
-            "method": r.method, "adopted": adopted, "adopted_at": r.adopted_at.isoformat() if r.adopted_at else None,
-            "created_at": r.created_at.isoformat() if r.created_at else None, "created_by": r.created_by,
+            "plan_id": r.plan_id,
+            "community_fid": r.community_fid,
+            "community_code": r.community_code,
+            "community_name": r.community_name,
+            "source": r.source,
+            "state": r.state,
+            "version": r.current_version,
+            "method": r.method,
+            "adopted": adopted,
+            "adopted_at": r.adopted_at.isoformat() if r.adopted_at else None,
+            "created_at": r.created_at.isoformat() if r.created_at else None,
+            "created_by": r.created_by,
             "parent_plan_id": r.parent_plan_id,
         }
 
@@ -234,10 +317,14 @@ class PlanStore:
         with self.store.engine.connect() as conn:
             area_id = self._area_id(conn, area)
             row = self._plan_row(conn, area_id, plan_id)
-            siblings = conn.execute(select(plans).where(and_(plans.c.area_id == area_id,
-                                                             plans.c.community_fid == row.community_fid))).all()
-            ver = conn.execute(select(plan_versions).where(and_(plan_versions.c.plan == row.id,
-                                                                plan_versions.c.version == row.current_version))).first()
+            siblings = conn.execute(
+                select(plans).where(and_(plans.c.area_id == area_id, plans.c.community_fid == row.community_fid))
+            ).all()
+            ver = conn.execute(
+                select(plan_versions).where(
+                    and_(plan_versions.c.plan == row.id, plan_versions.c.version == row.current_version)
+                )
+            ).first()
         out = self._describe(row, row.id in self._adopted_ids(siblings))
         out["info"] = row.info
         out["report"] = ver.report if ver is not None else {}
@@ -258,22 +345,32 @@ class PlanStore:
             area_id = self._area_id(conn, area)
             row = self._plan_row(conn, area_id, plan_id)
             v = row.current_version if version is None else version
-            recs = conn.execute(select(plan_grids.c.geom, plan_grids.c.props).where(
-                and_(plan_grids.c.plan == row.id, plan_grids.c.version == v)).order_by(plan_grids.c.code)).all()
+            recs = conn.execute(
+                select(plan_grids.c.geom, plan_grids.c.props)
+                .where(and_(plan_grids.c.plan == row.id, plan_grids.c.version == v))
+                .order_by(plan_grids.c.code)
+            ).all()
         if not recs:
             raise NotFoundError(f"Plan {plan_id} has no version {v}", detail_zh=f"方案 {plan_id} 没有第 {v} 版")
         props = [r.props for r in recs]
-        return gpd.GeoDataFrame(pd.DataFrame.from_records(props), geometry=shapely.from_wkb([r.geom for r in recs]),
-                                crs=STORAGE_CRS)
+        return gpd.GeoDataFrame(
+            pd.DataFrame.from_records(props), geometry=shapely.from_wkb([r.geom for r in recs]), crs=STORAGE_CRS
+        )
 
     def blocks(self, area: str, plan_id: str) -> gpd.GeoDataFrame:
         """The block set a plan was drawn on (EPSG:4326; empty for imported plans)."""
         with self.store.engine.connect() as conn:
             area_id = self._area_id(conn, area)
             row = self._plan_row(conn, area_id, plan_id)
-            recs = conn.execute(select(plan_blocks.c.geom, plan_blocks.c.props).where(
-                plan_blocks.c.plan == row.id).order_by(plan_blocks.c.block_id)).all()
+            recs = conn.execute(
+                select(plan_blocks.c.geom, plan_blocks.c.props)
+                .where(plan_blocks.c.plan == row.id)
+                .order_by(plan_blocks.c.block_id)
+            ).all()
         if not recs:
             return gpd.GeoDataFrame({"block_id": []}, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
-        return gpd.GeoDataFrame(pd.DataFrame.from_records([r.props for r in recs]),
-                                geometry=shapely.from_wkb([r.geom for r in recs]), crs=STORAGE_CRS)
+        return gpd.GeoDataFrame(
+            pd.DataFrame.from_records([r.props for r in recs]),
+            geometry=shapely.from_wkb([r.geom for r in recs]),
+            crs=STORAGE_CRS,
+        )
