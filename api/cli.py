@@ -465,6 +465,30 @@ def grids_adopt(
         typer.echo(f"adopted {plan_id} for {got['community_code']} {got['community_name']}")
 
 
+@grids_app.command("export")
+@command
+def grids_export(
+    area: Annotated[str, typer.Argument(help="Study area name.")],
+    fmt: Annotated[str, typer.Option("--format", help="geojson, gpkg, shp, kml, xlsx (网格划分表) or pdf (A3 map).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write into (files named by community code).")],
+    plan: Annotated[list[str] | None, typer.Option("--plan", help="Plan id (repeatable; default: adopted).")] = None,
+    version: Annotated[int | None, typer.Option("--version", help="Version (default: current).")] = None,
+    crs: Annotated[str | None, typer.Option("--crs", help="gpkg/shp: EPSG:4490 or a CGCS2000 GK zone.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export plans for county systems, map apps and the wall."""
+    from api.grid_plans import export_plans
+
+    with _progress() as progress:
+        report = export_plans(_context(), area, fmt=fmt, out_dir=out, plan_ids=plan, version=version, crs=crs,
+                              progress=progress)
+    if as_json:
+        _emit(report)
+    else:
+        for f in report["files"]:
+            typer.echo(f)
+
+
 @grids_app.command("plans")
 @command
 def grids_plans(area: Annotated[str, typer.Argument(help="Study area name.")], as_json: JsonOpt = False) -> None:

@@ -360,3 +360,136 @@ def import_grids(
         "grids": grid_rows,
         "read": read.as_dict(),
     }
+
+
+def export_plans(
+    ctx: Context,
+    area: str,
+    *,
+    fmt: str,
+    out_dir: str | Path,
+    plan_ids: list[str] | None = None,
+    version: int | None = None,
+    crs: str | int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Write plans (default: the adopted ones) as files named by community code.
+
+    ``fmt``: geojson, gpkg, shp, kml (grids), xlsx (网格划分表) or pdf (A3 map).
+    """
+    from datetime import date
+
+    from geo.four_sides import four_sides
+    from geo.io.grid_export import (
+        FORMATS,
+        VECTOR_FORMATS,
+        check_export_crs,
+        write_grid_pdf,
+        write_grid_table,
+        write_vector,
+    )
+
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise InputError(
+            f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}",
+            detail_zh=f"未知格式 {fmt!r}；可用：{', '.join(FORMATS)}",
+        )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    study = ctx.store.load_area(area)
+    frames = AreaFrames.of(study, ctx.rules)
+    ids = plan_ids or ctx.store.plans.adopted(area)
+    if not ids:
+        raise NotFoundError(
+            f"Study area {area!r} has no grid plan to export", detail_zh=f"研究区 {area!r} 没有网格方案"
+        )
+    x0, y0, x1, y1 = study.layer("communities").total_bounds
+    target_crs = check_export_crs(fmt, crs, (x0, y0, x1, y1)) if fmt in VECTOR_FORMATS else None
+    pph = ctx.rules.households.persons_per_household
+    files = []
+    for n, plan_id in enumerate(ids):
+        meta = ctx.store.plans.get(area, plan_id)
+        _say(progress, f"exporting {plan_id}", n / len(ids))
+        ver = meta["version"] if version is None else version
+        grids = ctx.store.plans.grids(area, plan_id, ver)
+        com = frames.community(meta["community_fid"])
+        b, near, v = frames.parts_for(com)
+        band = Band(*map(float, meta["info"]["band"])) if meta["info"].get("band") else None
+        grids_m = grids.to_crs(study.metric_crs)
+        rows, crow = plan_report(grids_m, com, buildings=b, lines=near, village_areas=v, rules=ctx.rules, band=band)
+        attrs = rows.reset_index(drop=True)
+        frame = grids.reset_index(drop=True).copy()
+        for col in ("households", "households_estimated", "buildings", "area_m2", "in_band", "reason"):
+            frame[col] = attrs[col].to_numpy()
+        frame["population_estimated"] = (frame["households"] * pph).round().astype(int)
+        frame["community_code"] = str(com["code12"])
+        frame["plan_id"] = plan_id
+        frame["version"] = ver
+        for col in ("name", "grid_type", "worker", "phone"):
+            if col not in frame:
+                frame[col] = None
+        notes = _notes(study, crow["households_estimated"], com, ctx.rules)
+        stem = out / str(com["code12"])
+        if fmt in VECTOR_FORMATS:
+            assert target_crs is not None
+            files.append(write_vector(frame, stem, fmt, target_crs))
+        elif fmt == "xlsx":
+            roads_m = study.metric("roads")
+            sides = four_sides(
+                grids_m.assign(name=frame["name"].to_numpy()),
+                roads=roads_m[roads_m.intersects(com.geometry.buffer(50))],
+                communities=frames.communities,
+                community_fid=com["fid"],
+            )
+            table = frame.drop(columns="geometry").merge(sides, on="code", how="left")
+            files.append(
+                write_grid_table(table, stem, title=f"{com['name']}网格划分表（{com['code12']}）", notes=notes)
+            )
+        else:
+            blocks = ctx.store.plans.blocks(area, plan_id)
+            blocks_m = blocks.to_crs(study.metric_crs) if len(blocks) else None
+            roads_m = study.metric("roads")
+            files.append(
+                write_grid_pdf(
+                    stem,
+                    grids=grids_m.assign(
+                        name=frame["name"].to_numpy(),
+                        households=frame["households"].to_numpy(),
+                        in_band=frame["in_band"].to_numpy(),
+                        reason=frame["reason"].to_numpy(),
+                    ),
+                    community=gpd.GeoSeries([com.geometry], crs=study.metric_crs),
+                    roads=roads_m[roads_m.intersects(com.geometry)],
+                    blocks=blocks_m,
+                    title=f"{com['name']}网格划分图",
+                    subtitle=f"社区代码 {com['code12']} · 方案 {plan_id} 第{ver}版 · "
+                    f"{len(frame)} 个网格 · {int(frame['households'].sum()):,} 户",
+                    office=ctx.rules.documents.issuing_office,
+                    issued=date.today(),
+                    notes=notes,
+                )
+            )
+    _say(progress, "done", 1.0)
+    return {
+        "summary": {"plans": len(ids), "files": len(files)},
+        "files": [str(f) for f in files],
+        "format": fmt,
+        "crs": target_crs.to_string() if target_crs is not None else None,
+    }
+
+
+def _notes(study: StudyArea, estimated: bool, community: pd.Series, rules: Rules) -> list[str]:
+    notes = []
+    if estimated:
+        notes.append(
+            f"户数为估算值：建筑占地面积×层数÷户均建筑面积，按标注人口校准；人口=户数×"
+            f"{rules.households.persons_per_household}。Households are estimates."
+        )
+    if study.meta.get("codes_illustrative"):
+        notes.append("统计用区划代码为示意性分配，不代表该地实际代码。Codes are illustrative.")
+    if bool(community.get("code_provisional")):
+        notes.append("社区代码为临时代码（99开头），导入正式代码后网格编码随之更新。")
+    if study.meta.get("attribution"):
+        notes.append(f"地图数据 {study.meta['attribution']}")
+    return notes

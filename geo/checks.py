@@ -48,6 +48,13 @@ from geo.partition import Band
 from geo.rules import Rules
 
 REASONS = ("oversized_building", "small_community", "no_feasible_count", "isolated_village", "dedicated")
+REASONS_ZH = {
+    "oversized_building": "单栋建筑户数超过上限",
+    "small_community": "社区总户数低于下限",
+    "no_feasible_count": "无整数网格数可满足区间",
+    "isolated_village": "孤立自然村无可合并的相邻村",
+    "dedicated": "专属网格不受区间约束",
+}
 
 
 def _shared_lengths(
@@ -131,6 +138,7 @@ def plan_report(
     )
     has = owner >= 0
     households = np.bincount(owner[has], weights=hh[has], minlength=n)
+    building_counts = np.bincount(owner[has], minlength=n)
     estimated = np.bincount(owner[has], weights=est[has].astype(float), minlength=n) > 0
     biggest = np.zeros(n)
     if has.any():
@@ -191,6 +199,7 @@ def plan_report(
                 "grid_type": str(grid_type[g]),
                 "households": int(round(households[g])),
                 "households_estimated": bool(estimated[g]),
+                "buildings": int(building_counts[g]),
                 "area_m2": round(area, 1),
                 "polsby_popper": round(pp, 4),
                 "street_boundary_share": round(near_any[g] / shared[g], 4) if shared[g] > 0 else None,

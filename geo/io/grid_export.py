@@ -1,0 +1,360 @@
+"""Grid plans out to the files county systems and grid workers use.
+
+* GeoJSON and KML in lon/lat (what web maps and the map apps grid workers
+  carry read); GeoPackage and Shapefile in lon/lat or in any CRS asked for —
+  EPSG:4490 (CGCS2000 lon/lat) or a CGCS2000 Gauss–Krüger zone. Shapefiles
+  are written in GBK with a ``.cpg``, which county systems still ingest, with
+  field names of at most 10 characters.
+* 网格划分表 (XLSX): code, name, 四至, households, estimated population,
+  buildings, and empty grid-worker and phone columns to fill in.
+* An A3 PDF map per community: title, legend, scale bar, north arrow, issuing
+  office and date, ODbL attribution. Chinese text uses the PDF standard
+  CID font STSong-Light, which every PDF reader supplies, so no font file
+  is shipped or embedded.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from geo.checks import REASONS_ZH
+from geo.crs import STORAGE_CRS
+from geo.errors import InputError
+
+VECTOR_FORMATS = {"geojson": ("GeoJSON", ".geojson"), "gpkg": ("GPKG", ".gpkg"), "shp": ("ESRI Shapefile", ".shp"),
+                  "kml": ("KML", ".kml")}
+FORMATS = (*VECTOR_FORMATS, "xlsx", "pdf")
+
+# Shapefile field names (10 characters at most) for our grid attributes.
+SHP_FIELDS = {"code": "code", "name": "name", "grid_type": "grid_type", "households": "households",
+              "households_estimated": "hh_est", "population_estimated": "pop_est", "buildings": "buildings",
+              "area_m2": "area_m2", "in_band": "in_band", "reason": "reason", "worker": "worker", "phone": "phone",
+              "community_code": "com_code", "plan_id": "plan_id", "version": "version",
+              "professional_code": "pro_code"}
+
+ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
+
+
+def check_export_crs(fmt: str, crs: str | int | None, bounds_lonlat: tuple[float, float, float, float]) -> CRS:
+    """The CRS to write a format in: lon/lat for GeoJSON and KML; what was asked for GeoPackage and Shapefile.
+
+    Raises
+    ------
+    InputError
+        A CRS for GeoJSON/KML other than lon/lat, an unknown CRS, or a
+        Gauss–Krüger zone the area lies outside of (its coordinates would be
+        meaningless there).
+    """
+    if crs is None:
+        return CRS.from_user_input(STORAGE_CRS)
+    try:
+        target = CRS.from_user_input(int(crs) if str(crs).isdigit() else crs)
+    except Exception:
+        raise InputError(f"--crs {crs!r} is not a CRS pyproj knows", detail_zh=f"--crs {crs!r} 不是有效的坐标参考系") from None
+    if fmt in ("geojson", "kml") and not target.is_geographic:
+        raise InputError(f"{fmt} is written in lon/lat; --crs applies to gpkg and shp",
+                         detail_zh=f"{fmt} 只能输出经纬度；--crs 适用于 gpkg 和 shp")
+    aou = target.area_of_use
+    if aou is not None and target.is_projected:
+        x0, y0, x1, y1 = bounds_lonlat
+        if x1 < aou.west or x0 > aou.east or y1 < aou.south or y0 > aou.north:
+            raise InputError(
+                f"The area ({x0:.3f}–{x1:.3f}°E) lies outside {target.name} "
+                f"({aou.west:.1f}–{aou.east:.1f}°E, {aou.south:.1f}–{aou.north:.1f}°N); choose the zone it lies in",
+                detail_zh=f"研究区不在 {target.name} 的适用范围内，请选择所在分带",
+            )
+    return target
+
+
+def write_vector(frame: gpd.GeoDataFrame, path: Path, fmt: str, crs: CRS) -> Path:
+    """Write grids (EPSG:4326 in) to a vector file in ``crs``; return the main file's path."""
+    driver, suffix = VECTOR_FORMATS[fmt]
+    out = frame.to_crs(crs)
+    target = path.with_suffix(suffix)
+    if target.exists():
+        target.unlink()
+    for col in out.columns:
+        if col != "geometry" and out[col].map(lambda v: isinstance(v, (list, dict))).any():
+            out[col] = out[col].map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
+    if fmt == "shp":
+        for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
+            target.with_suffix(ext).unlink(missing_ok=True)
+        out = out.rename(columns={k: v for k, v in SHP_FIELDS.items() if k in out.columns})
+        out = out[[c for c in out.columns if c in SHP_FIELDS.values() or c == "geometry"]]
+        pyogrio.write_dataframe(out, target, driver=driver, encoding="GBK")
+        cpg = target.with_suffix(".cpg")
+        if not cpg.exists():  # GDAL writes it for us; be sure, since county systems rely on it
+            cpg.write_text("GBK", encoding="ascii")
+    elif fmt == "kml":
+        out = out.rename(columns={"name": "Name"})
+        out["Description"] = [f"{c} · {h} 户" for c, h in zip(out["code"], out.get("households", [""] * len(out)))]
+        pyogrio.write_dataframe(out[["Name", "Description", "code", "geometry"]], target, driver=driver)
+    else:
+        pyogrio.write_dataframe(out, target, driver=driver)
+    return target
+
+
+def write_grid_table(rows: pd.DataFrame, path: Path, *, title: str, notes: list[str]) -> Path:
+    """Write the 网格划分表 of one community as XLSX.
+
+    ``rows``: ``code``, ``name``, ``grid_type``, ``east``, ``south``, ``west``,
+    ``north``, ``households``, ``population_estimated``, ``buildings``,
+    ``area_m2``, ``reason`` (worker and phone are left to fill in).
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "网格划分表"
+    headers = ["序号", "网格编码", "网格名称", "网格类型", "东至", "南至", "西至", "北至", "户数", "人口（估算）",
+               "建筑数", "面积（平方米）", "网格员", "联系电话", "备注"]
+    ws.append([title])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+    ws["A1"].font = Font(size=16, bold=True)
+    ws["A1"].alignment = Alignment(horizontal="center")
+    ws.append(headers)
+    thin = Side(style="thin", color="999999")
+    for c in range(1, len(headers) + 1):
+        cell = ws.cell(row=2, column=c)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="E8E4D8")
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    type_zh = {"base": "基础网格", "dedicated": "专属网格", "micro": "微网格"}
+    for n, r in enumerate(rows.itertuples(index=False), start=1):
+        ws.append([n, r.code, r.name, type_zh.get(str(r.grid_type), str(r.grid_type)), r.east, r.south, r.west, r.north,
+                   int(r.households), int(r.population_estimated), int(r.buildings), round(float(r.area_m2)), "", "",
+                   r.reason or ""])
+    for row in ws.iter_rows(min_row=2, max_row=ws.max_row, max_col=len(headers)):
+        for cell in row:
+            cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+            if cell.row > 2:
+                cell.alignment = Alignment(vertical="center", wrap_text=True)
+    widths = [6, 18, 16, 10, 22, 22, 22, 22, 8, 10, 8, 12, 12, 14, 18]
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[chr(64 + i)].width = w
+    ws.append([])
+    for note in notes:
+        ws.append([note])
+    ws.freeze_panes = "C3"
+    target = path.with_suffix(".xlsx")
+    wb.save(target)
+    return target
+
+
+_PALETTE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5", "#d9d9d9",
+            "#bc80bd", "#ccebc5", "#ffed6f"]
+
+
+def distinct_colours(grids: gpd.GeoDataFrame) -> list[str]:
+    """A colour per grid, neighbours never alike (greedy colouring of the adjacency graph)."""
+    g = nx.Graph()
+    g.add_nodes_from(range(len(grids)))
+    geoms = grids.geometry.values
+    if len(geoms) > 1:
+        a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+        g.add_edges_from((int(i), int(j)) for i, j in zip(a, b) if i < j)
+    colour = nx.greedy_color(g, strategy="largest_first")
+    return [_PALETTE[colour[i] % len(_PALETTE)] for i in range(len(grids))]
+
+
+def _nice_length(max_m: float) -> float:
+    for v in (10, 20, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000):
+        if v >= max_m:
+            return float(v)
+    return 10.0 ** math.ceil(math.log10(max_m))
+
+
+def write_grid_pdf(
+    path: Path, *, grids: gpd.GeoDataFrame, community: gpd.GeoSeries, roads: gpd.GeoDataFrame,
+    blocks: gpd.GeoDataFrame | None, title: str, subtitle: str, office: str, issued: date, notes: list[str],
+) -> Path:
+    """Draw one community's grids on an A3 landscape page (all frames in the same metric CRS).
+
+    ``grids`` needs ``code``, ``name``, ``households`` and ``in_band``/``reason``.
+    """
+    from reportlab.lib.colors import HexColor, black, white
+    from reportlab.lib.pagesizes import A3, landscape
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen.canvas import Canvas
+
+    font = "STSong-Light"
+    if font not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(font))
+    target = path.with_suffix(".pdf")
+    page_w, page_h = landscape(A3)
+    c = Canvas(str(target), pagesize=(page_w, page_h))
+    c.setTitle(title)
+    c.setAuthor(office)
+    margin = 15 * mm
+    panel_w = 105 * mm
+    map_x0, map_y0 = margin, margin + 12 * mm
+    map_w, map_h = page_w - 2 * margin - panel_w - 8 * mm, page_h - 2 * margin - 30 * mm
+    # title
+    c.setFont(font, 22)
+    c.drawString(margin, page_h - margin - 8 * mm, title)
+    c.setFont(font, 11)
+    c.drawString(margin, page_h - margin - 16 * mm, subtitle.replace("·", "｜"))
+    # map frame and transform
+    x0, y0, x1, y1 = community.total_bounds
+    pad = 0.03 * max(x1 - x0, y1 - y0)
+    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+    scale = min(map_w / (x1 - x0), map_h / (y1 - y0))  # points per metre
+    ox = map_x0 + (map_w - (x1 - x0) * scale) / 2
+    oy = map_y0 + (map_h - (y1 - y0) * scale) / 2
+
+    def tx(coords: np.ndarray) -> np.ndarray:
+        return np.column_stack([ox + (coords[:, 0] - x0) * scale, oy + (coords[:, 1] - y0) * scale])
+
+    def poly_path(geom: Any) -> Any:
+        p = c.beginPath()
+        for part in shapely.get_parts(geom):
+            if part.geom_type != "Polygon":
+                continue
+            for ring in [part.exterior, *part.interiors]:
+                pts = tx(np.asarray(ring.coords))
+                p.moveTo(*pts[0])
+                for pt in pts[1:]:
+                    p.lineTo(*pt)
+                p.close()
+        return p
+
+    c.setStrokeColor(HexColor("#999999"))
+    c.setLineWidth(0.5)
+    c.rect(map_x0, map_y0, map_w, map_h)
+    c.saveState()
+    clip = c.beginPath()
+    clip.rect(map_x0, map_y0, map_w, map_h)
+    c.clipPath(clip, stroke=0, fill=0)
+    colours = distinct_colours(grids)
+    for geom, col in zip(grids.geometry.values, colours):
+        c.setFillColor(HexColor(col))
+        c.setStrokeColor(HexColor(col))
+        c.drawPath(poly_path(geom), stroke=0, fill=1)
+    if blocks is not None and len(blocks):
+        c.setStrokeColor(HexColor("#b0b0b0"))
+        c.setLineWidth(0.2)
+        for geom in blocks.geometry.values:
+            c.drawPath(poly_path(geom), stroke=1, fill=0)
+    c.setStrokeColor(HexColor("#6b6b6b"))
+    for geom in roads.geometry.values:
+        for part in shapely.get_parts(geom):
+            pts = tx(np.asarray(part.coords))
+            if len(pts) < 2:
+                continue
+            p = c.beginPath()
+            p.moveTo(*pts[0])
+            for pt in pts[1:]:
+                p.lineTo(*pt)
+            c.setLineWidth(0.6)
+            c.drawPath(p, stroke=1, fill=0)
+    for geom, ok in zip(grids.geometry.values, grids["in_band"].fillna(True)):
+        c.setStrokeColor(HexColor("#1a1a1a") if ok else HexColor("#d62728"))
+        c.setLineWidth(1.6 if ok else 2.4)
+        c.setDash([] if ok else [6, 3])
+        c.drawPath(poly_path(geom), stroke=1, fill=0)
+    c.setDash([])
+    c.setStrokeColor(black)
+    c.setLineWidth(2.8)
+    c.drawPath(poly_path(community.union_all()), stroke=1, fill=0)
+    for row, geom in zip(grids.itertuples(index=False), grids.geometry.values):
+        parts = shapely.get_parts(geom)
+        pt = tx(np.asarray(parts[int(np.argmax(shapely.area(parts)))].representative_point().coords))[0]
+        label1, label2 = str(row.code)[-3:], f"{int(row.households)}户"
+        c.setFillColor(white)
+        c.rect(pt[0] - 16, pt[1] - 13, 32, 25, stroke=0, fill=1)
+        c.setFillColor(black)
+        c.setFont(font, 11)
+        c.drawCentredString(pt[0], pt[1] + 1, label1)
+        c.setFont(font, 8)
+        c.drawCentredString(pt[0], pt[1] - 9, label2)
+    c.restoreState()
+    # north arrow (top right of the map)
+    ax, ay = map_x0 + map_w - 14 * mm, map_y0 + map_h - 22 * mm
+    arrow = c.beginPath()
+    arrow.moveTo(ax, ay + 14 * mm)
+    arrow.lineTo(ax - 4 * mm, ay)
+    arrow.lineTo(ax, ay + 4 * mm)
+    arrow.lineTo(ax + 4 * mm, ay)
+    arrow.close()
+    c.setFillColor(black)
+    c.drawPath(arrow, stroke=0, fill=1)
+    c.setFont(font, 12)
+    c.drawCentredString(ax, ay + 16 * mm, "北 N")
+    # scale bar
+    bar_m = _nice_length(map_w / scale / 5)
+    bar_pt = bar_m * scale
+    bx, by = map_x0 + 8 * mm, map_y0 + 8 * mm
+    for i in range(4):
+        c.setFillColor(black if i % 2 == 0 else white)
+        c.rect(bx + i * bar_pt / 4, by, bar_pt / 4, 2.5 * mm, stroke=1, fill=1)
+    c.setFillColor(black)
+    c.setFont(font, 9)
+    c.drawString(bx, by + 4 * mm, "0")
+    label = f"{bar_m / 1000:g} 千米" if bar_m >= 1000 else f"{bar_m:g} 米"
+    c.drawRightString(bx + bar_pt, by + 4 * mm, label)
+    # legend panel
+    px = page_w - margin - panel_w
+    py = page_h - margin - 30 * mm
+    c.setFont(font, 14)
+    c.drawString(px, py, "图例")
+    py -= 8 * mm
+    c.setFont(font, 9)
+    for row, col in zip(grids.itertuples(index=False), colours):
+        if py < margin + 60 * mm:
+            c.drawString(px, py, f"… 另 {len(grids)} 个网格见网格划分表")
+            break
+        c.setFillColor(HexColor(col))
+        c.setStrokeColor(black if bool(row.in_band) else HexColor("#d62728"))
+        c.rect(px, py - 1, 6 * mm, 3.5 * mm, stroke=1, fill=1)
+        c.setFillColor(black)
+        reason = "" if bool(row.in_band) else f"（超出区间：{REASONS_ZH.get(str(row.reason), '未说明原因')}）"
+        c.drawString(px + 8 * mm, py, f"{row.code}  {row.name}  {int(row.households)}户{reason}")
+        py -= 5.5 * mm
+    py -= 3 * mm
+    c.setStrokeColor(black)
+    c.setLineWidth(2.8)
+    c.line(px, py + 1, px + 6 * mm, py + 1)
+    c.drawString(px + 8 * mm, py, "社区（行政村）界")
+    py -= 5.5 * mm
+    c.setLineWidth(0.6)
+    c.setStrokeColor(HexColor("#6b6b6b"))
+    c.line(px, py + 1, px + 6 * mm, py + 1)
+    c.drawString(px + 8 * mm, py, "道路")
+    py -= 5.5 * mm
+    c.setStrokeColor(HexColor("#d62728"))
+    c.setDash([6, 3])
+    c.setLineWidth(2)
+    c.line(px, py + 1, px + 6 * mm, py + 1)
+    c.setDash([])
+    c.drawString(px + 8 * mm, py, "户数超出区间的网格")
+    py -= 9 * mm
+    c.setFont(font, 8)
+    for note in notes:
+        note = note.replace("©", "(c)").replace("·", "，")
+        for chunk in [note[i:i + 40] for i in range(0, len(note), 40)]:
+            c.drawString(px, py, chunk)
+            py -= 4.2 * mm
+        py -= 1.5 * mm
+    # footer: issuing office, date, attribution
+    c.setFont(font, 10)
+    c.drawString(margin, margin, f"制图单位：{office}    日期：{issued.isoformat()}")
+    # The CID font has no ©: the attribution is set in Helvetica, which has it.
+    c.setFont("Helvetica", 8)
+    c.drawRightString(page_w - margin, margin, f"Map data {ATTRIBUTION}")
+    c.showPage()
+    c.save()
+    return target
