@@ -32,16 +32,33 @@ from geo.checks import REASONS_ZH
 from geo.crs import STORAGE_CRS
 from geo.errors import InputError
 
-VECTOR_FORMATS = {"geojson": ("GeoJSON", ".geojson"), "gpkg": ("GPKG", ".gpkg"), "shp": ("ESRI Shapefile", ".shp"),
-                  "kml": ("KML", ".kml")}
+VECTOR_FORMATS = {
+    "geojson": ("GeoJSON", ".geojson"),
+    "gpkg": ("GPKG", ".gpkg"),
+    "shp": ("ESRI Shapefile", ".shp"),
+    "kml": ("KML", ".kml"),
+}
 FORMATS = (*VECTOR_FORMATS, "xlsx", "pdf")
 
 # Shapefile field names (10 characters at most) for our grid attributes.
-SHP_FIELDS = {"code": "code", "name": "name", "grid_type": "grid_type", "households": "households",
-              "households_estimated": "hh_est", "population_estimated": "pop_est", "buildings": "buildings",
-              "area_m2": "area_m2", "in_band": "in_band", "reason": "reason", "worker": "worker", "phone": "phone",
-              "community_code": "com_code", "plan_id": "plan_id", "version": "version",
-              "professional_code": "pro_code"}
+SHP_FIELDS = {
+    "code": "code",
+    "name": "name",
+    "grid_type": "grid_type",
+    "households": "households",
+    "households_estimated": "hh_est",
+    "population_estimated": "pop_est",
+    "buildings": "buildings",
+    "area_m2": "area_m2",
+    "in_band": "in_band",
+    "reason": "reason",
+    "worker": "worker",
+    "phone": "phone",
+    "community_code": "com_code",
+    "plan_id": "plan_id",
+    "version": "version",
+    "professional_code": "pro_code",
+}
 
 ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
 
@@ -61,10 +78,14 @@ def check_export_crs(fmt: str, crs: str | int | None, bounds_lonlat: tuple[float
     try:
         target = CRS.from_user_input(int(crs) if str(crs).isdigit() else crs)
     except Exception:
-        raise InputError(f"--crs {crs!r} is not a CRS pyproj knows", detail_zh=f"--crs {crs!r} 不是有效的坐标参考系") from None
+        raise InputError(
+            f"--crs {crs!r} is not a CRS pyproj knows", detail_zh=f"--crs {crs!r} 不是有效的坐标参考系"
+        ) from None
     if fmt in ("geojson", "kml") and not target.is_geographic:
-        raise InputError(f"{fmt} is written in lon/lat; --crs applies to gpkg and shp",
-                         detail_zh=f"{fmt} 只能输出经纬度；--crs 适用于 gpkg 和 shp")
+        raise InputError(
+            f"{fmt} is written in lon/lat; --crs applies to gpkg and shp",
+            detail_zh=f"{fmt} 只能输出经纬度；--crs 适用于 gpkg 和 shp",
+        )
     aou = target.area_of_use
     if aou is not None and target.is_projected:
         x0, y0, x1, y1 = bounds_lonlat
@@ -118,8 +139,23 @@ def write_grid_table(rows: pd.DataFrame, path: Path, *, title: str, notes: list[
     wb = Workbook()
     ws = wb.active
     ws.title = "网格划分表"
-    headers = ["序号", "网格编码", "网格名称", "网格类型", "东至", "南至", "西至", "北至", "户数", "人口（估算）",
-               "建筑数", "面积（平方米）", "网格员", "联系电话", "备注"]
+    headers = [
+        "序号",
+        "网格编码",
+        "网格名称",
+        "网格类型",
+        "东至",
+        "南至",
+        "西至",
+        "北至",
+        "户数",
+        "人口（估算）",
+        "建筑数",
+        "面积（平方米）",
+        "网格员",
+        "联系电话",
+        "备注",
+    ]
     ws.append([title])
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
     ws["A1"].font = Font(size=16, bold=True)
@@ -133,9 +169,25 @@ def write_grid_table(rows: pd.DataFrame, path: Path, *, title: str, notes: list[
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     type_zh = {"base": "基础网格", "dedicated": "专属网格", "micro": "微网格"}
     for n, r in enumerate(rows.itertuples(index=False), start=1):
-        ws.append([n, r.code, r.name, type_zh.get(str(r.grid_type), str(r.grid_type)), r.east, r.south, r.west, r.north,
-                   int(r.households), int(r.population_estimated), int(r.buildings), round(float(r.area_m2)), "", "",
-                   r.reason or ""])
+        ws.append(
+            [
+                n,
+                r.code,
+                r.name,
+                type_zh.get(str(r.grid_type), str(r.grid_type)),
+                r.east,
+                r.south,
+                r.west,
+                r.north,
+                int(r.households),
+                int(r.population_estimated),
+                int(r.buildings),
+                round(float(r.area_m2)),
+                "",
+                "",
+                r.reason or "",
+            ]
+        )
     for row in ws.iter_rows(min_row=2, max_row=ws.max_row, max_col=len(headers)):
         for cell in row:
             cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
@@ -153,8 +205,20 @@ def write_grid_table(rows: pd.DataFrame, path: Path, *, title: str, notes: list[
     return target
 
 
-_PALETTE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5", "#d9d9d9",
-            "#bc80bd", "#ccebc5", "#ffed6f"]
+_PALETTE = [
+    "#8dd3c7",
+    "#ffffb3",
+    "#bebada",
+    "#fb8072",
+    "#80b1d3",
+    "#fdb462",
+    "#b3de69",
+    "#fccde5",
+    "#d9d9d9",
+    "#bc80bd",
+    "#ccebc5",
+    "#ffed6f",
+]
 
 
 def distinct_colours(grids: gpd.GeoDataFrame) -> list[str]:
@@ -177,8 +241,17 @@ def _nice_length(max_m: float) -> float:
 
 
 def write_grid_pdf(
-    path: Path, *, grids: gpd.GeoDataFrame, community: gpd.GeoSeries, roads: gpd.GeoDataFrame,
-    blocks: gpd.GeoDataFrame | None, title: str, subtitle: str, office: str, issued: date, notes: list[str],
+    path: Path,
+    *,
+    grids: gpd.GeoDataFrame,
+    community: gpd.GeoSeries,
+    roads: gpd.GeoDataFrame,
+    blocks: gpd.GeoDataFrame | None,
+    title: str,
+    subtitle: str,
+    office: str,
+    issued: date,
+    notes: list[str],
 ) -> Path:
     """Draw one community's grids on an A3 landscape page (all frames in the same metric CRS).
 
@@ -345,7 +418,7 @@ def write_grid_pdf(
     c.setFont(font, 8)
     for note in notes:
         note = note.replace("©", "(c)").replace("·", "，")
-        for chunk in [note[i:i + 40] for i in range(0, len(note), 40)]:
+        for chunk in [note[i : i + 40] for i in range(0, len(note), 40)]:
             c.drawString(px, py, chunk)
             py -= 4.2 * mm
         py -= 1.5 * mm
