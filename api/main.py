@@ -15,7 +15,8 @@ from sqlalchemy.engine import make_url
 
 from api.deps import ContextDep, RulesDep
 from api.errors import PROBLEM_JSON, install_error_handlers, problem_body
-from api.routes import areas, pages
+from api.jobs import JobRunner
+from api.routes import areas, pages, plans
 from api.schemas import Health
 from api.services import Context
 from api.settings import Settings, get_settings
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.state.settings = settings
     app.state.rules = ctx.rules
     app.state.context = ctx
+    app.state.jobs = JobRunner()
     install_error_handlers(app)
     app.mount("/static/vendor", StaticFiles(directory=MAP_STATIC / "vendor"), name="vendor")
     app.mount("/static/swagger", StaticFiles(directory=API_STATIC / "swagger"), name="swagger")
@@ -141,6 +143,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         return FileResponse(API_STATIC / "swagger" / "favicon-32x32.png", media_type="image/png")
 
     app.include_router(areas.router)
+    app.include_router(plans.router)
     app.include_router(pages.router)
     app.add_middleware(UploadLimit, max_bytes=int(settings.max_upload_mb * 1_048_576))
     logging.getLogger("wangge").setLevel(logging.INFO)

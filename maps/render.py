@@ -218,7 +218,7 @@ def _inline(frame: gpd.GeoDataFrame | None, fields: list[str]) -> dict[str, Any]
     return json.loads(f.to_json(show_bbox=True, drop_id=True, na="null"))
 
 
-def _legend_html(households_estimated: bool) -> str:
+def _legend_html(households_estimated: bool, extra: str = "") -> str:
     est = "（估算）" if households_estimated else ""
     rows = []
     for i, (lo, colour) in enumerate(HOUSEHOLD_BINS):
@@ -248,7 +248,7 @@ def _legend_html(households_estimated: bool) -> str:
         else ""
     )
     return (
-        f"<div class='wg-legend'><b>建筑户数{est}</b><br><small>households{' (estimated)' if est else ''}"
+        f"<div class='wg-legend'>{extra}<b>建筑户数{est}</b><br><small>households{' (estimated)' if est else ''}"
         f"</small>{''.join(rows)}<b>道路等级</b>{''.join(roads)}<b>重点场所</b>{places}{note}</div>"
     )
 
@@ -277,7 +277,7 @@ html, body {font-family: "PingFang SC","Microsoft YaHei","Noto Sans CJK SC","Wen
   border-radius:4px; box-shadow:0 1px 4px rgba(0,0,0,.3); font-size:15px; max-width:60%;}
 .wg-title small {color:#555; display:block; font-size:12px;}
 .wg-legend {background:rgba(255,255,255,.94); padding:8px 10px; border-radius:4px; box-shadow:0 1px 4px rgba(0,0,0,.3);
-  font-size:12px; line-height:18px; max-height:70vh; overflow:auto;}
+  font-size:12px; line-height:18px; max-height:45vh; overflow:auto;}
 .wg-legend i {display:inline-block; width:16px; height:12px; margin-right:6px; vertical-align:middle; border:1px solid #888;}
 .wg-legend i.wg-line {border:none; width:22px;}
 .wg-legend .wg-dot {display:inline-block; width:10px; height:10px; border-radius:50%; margin-right:6px;}
@@ -296,6 +296,10 @@ def area_map(
     tile_url: str | None = None,
     tile_attribution: str = "",
     landing_url: str | None = None,
+    extra_layers: list[folium.map.Layer] | None = None,
+    extra_legend_html: str = "",
+    page_title: str = "网格地图",
+    show_buildings: bool = True,
 ) -> folium.Map:
     """Draw a study area.
 
@@ -311,6 +315,10 @@ def area_map(
         basemap, which works with no network at all.
     landing_url
         Where the title links back to (the area list).
+    extra_layers
+        Overlays drawn above the area's own (grids, say), listed in the layer control.
+    extra_legend_html
+        Legend rows for those overlays, shown above the area's legend.
     """
     communities = area.layer("communities")
     bounds = area.outline().total_bounds
@@ -331,7 +339,7 @@ def area_map(
     if illustrative:
         subtitle += " · 代码为示意性分配（illustrative codes）"
     back = f'<a href="{escape(landing_url)}">← 研究区列表</a> · ' if landing_url else ""
-    root.header.add_child(Element(f"<title>{title} · 网格地图</title>"))
+    root.header.add_child(Element(f"<title>{title} · {escape(page_title)}</title>"))
     root.header.add_child(Element('<meta name="viewport" content="width=device-width, initial-scale=1">'))
     root.header.add_child(Element(_CSS))
     root.html.add_child(
@@ -362,6 +370,7 @@ def area_map(
         url=sources.buildings_url,
         data=_inline(sources.buildings, BUILDING_FIELDS),
         min_zoom=15,
+        show=show_buildings,
     ).add_to(m)
     DynamicGeoJson(
         name="道路（按等级）",
@@ -374,10 +383,12 @@ def area_map(
         min_zoom=13,
     ).add_to(m)
 
-    for layer in _points_layers(area):
+    for layer in _points_layers(area, show_key_places=show_buildings):
+        layer.add_to(m)
+    for layer in extra_layers or []:
         layer.add_to(m)
 
-    legend = _legend_html(estimated).replace("`", "'")
+    legend = _legend_html(estimated, extra_legend_html).replace("`", "'")
     m.add_child(
         _Script(
             "(function(){var map=" + m.get_name() + ";var lg=L.control({position:'bottomright'});"
@@ -430,11 +441,11 @@ def _communities_layer(communities: gpd.GeoDataFrame, illustrative: bool) -> fol
     return group
 
 
-def _points_layers(area: StudyArea) -> list[folium.FeatureGroup]:
+def _points_layers(area: StudyArea, show_key_places: bool = True) -> list[folium.FeatureGroup]:
     out = []
     key_places = area.layer("key_places")
     if len(key_places):
-        group = folium.FeatureGroup(name="重点场所", show=True)
+        group = folium.FeatureGroup(name="重点场所", show=show_key_places)
         for row in key_places.itertuples():
             label, icon, colour = CATEGORIES.get(str(row.category), CATEGORIES["other"])
             name = text(row.name_zh) or text(row.name) or label

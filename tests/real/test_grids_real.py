@@ -66,8 +66,12 @@ def test_rural_grids_split_only_villages_above_the_ceiling(drawn, liechtenstein)
     _, reports = drawn
     rural = [g for g in reports["liechtenstein"]["grids"] if g["whole_villages"] is not None]
     assert rural
-    households = dict(zip(liechtenstein.layer("natural_village_areas")["village_fid"],
-                          liechtenstein.layer("natural_village_areas")["households"]))
+    households = dict(
+        zip(
+            liechtenstein.layer("natural_village_areas")["village_fid"],
+            liechtenstein.layer("natural_village_areas")["households"],
+        )
+    )
     split = {v for g in rural for v in g["split_villages"]}
     assert split  # Triesen, Eschen, Mauren... hold more than 500 households and must be split
     for v in split:
@@ -116,8 +120,9 @@ def test_an_exported_plan_imports_back_as_the_same_plan(drawn, tmp_path):
     com = report["communities"][0]
     assert com["code12"] == c["code12"] and com["grids"] == c["grids"]
     assert com["gap_m2"] < 1 and com["overlap_m2"] < 1
-    assert {g["code"]: g["households"] for g in report["grids"]} == \
-        {g["code"]: g["households"] for g in reports["monaco"]["grids"] if g["plan_id"] == c["plan_id"]}
+    assert {g["code"]: g["households"] for g in report["grids"]} == {
+        g["code"]: g["households"] for g in reports["monaco"]["grids"] if g["plan_id"] == c["plan_id"]
+    }
 
 
 def test_a_broken_imported_plan_is_audited_not_refused(drawn, tmp_path):
@@ -125,11 +130,14 @@ def test_a_broken_imported_plan_is_audited_not_refused(drawn, tmp_path):
     c = next(c for c in reports["monaco"]["communities"] if c["name"] == "Larvotto")
     grids = ctx.store.plans.grids("monaco", c["plan_id"]).to_crs(32632)
     g = grids.geometry.values
-    broken = gpd.GeoDataFrame({
-        "code": [grids["code"][0], grids["code"][0], "44031000100", grids["code"][2][:12] + "999"],
-        # grid 1 swells 20 m into its neighbour and across the quartier's edge; grid 2 shrinks 5 m
-        "geometry": [shapely.buffer(g[0], 20), shapely.buffer(g[1], -5), g[2], g[2]],
-    }, crs=32632).to_crs(4326)
+    broken = gpd.GeoDataFrame(
+        {
+            "code": [grids["code"][0], grids["code"][0], "44031000100", grids["code"][2][:12] + "999"],
+            # grid 1 swells 20 m into its neighbour and across the quartier's edge; grid 2 shrinks 5 m
+            "geometry": [shapely.buffer(g[0], 20), shapely.buffer(g[1], -5), g[2], g[2]],
+        },
+        crs=32632,
+    ).to_crs(4326)
     path = tmp_path / "broken.geojson"
     broken.to_file(path)
     report = import_grids(ctx, path, area="monaco")

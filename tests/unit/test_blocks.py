@@ -28,8 +28,15 @@ def test_streets_cut_a_square_into_a_3x3_tiling():
     +----+----+----+ 0
     """
     com = box(0, 0, 300, 300)
-    roads = _roads([LineString([(100, -10), (100, 310)]), LineString([(200, -10), (200, 310)]),
-                    LineString([(-10, 100), (310, 100)]), LineString([(-10, 200), (310, 200)])], ["residential"] * 4)
+    roads = _roads(
+        [
+            LineString([(100, -10), (100, 310)]),
+            LineString([(200, -10), (200, 310)]),
+            LineString([(-10, 100), (310, 100)]),
+            LineString([(-10, 200), (310, 200)]),
+        ],
+        ["residential"] * 4,
+    )
     f = faces(com, cut_lines(roads, None, G))
     assert len(f) == 9
     assert abs(shapely.area(f).sum() - com.area) < 1e-6
@@ -47,8 +54,7 @@ def test_a_dead_end_street_does_not_cut():
 def test_sidewalk_strip_joins_its_block_not_the_strip_across_the_street():
     """A street at x=50 with a footway at x=52 on its east side: the 2 m strip between them is a sliver."""
     com = box(0, 0, 100, 100)
-    roads = _roads([LineString([(50, -1), (50, 101)]), LineString([(52, -1), (52, 101)])],
-                   ["residential", "footway"])
+    roads = _roads([LineString([(50, -1), (50, 101)]), LineString([(52, -1), (52, 101)])], ["residential", "footway"])
     lines = cut_lines(roads, None, G)
     f = faces(com, lines)
     assert len(f) == 3
@@ -72,8 +78,9 @@ def test_community_blocks_carry_households_and_split_big_blocks():
     com = box(0, 0, 200, 100)
     roads = _roads([LineString([(100, -5), (100, 105)])], ["residential"])
     houses = [box(10 + 20 * i, 40, 20 + 20 * i, 60) for i in range(4)] + [box(150, 40, 170, 60)]
-    b = gpd.GeoDataFrame({"households": [200.0, 200.0, 200.0, 200.0, 50.0], "households_source": "estimated"},
-                         geometry=houses, crs=CRS)
+    b = gpd.GeoDataFrame(
+        {"households": [200.0, 200.0, 200.0, 200.0, 50.0], "households_source": "estimated"}, geometry=houses, crs=CRS
+    )
     blocks = community_blocks(com, cut_lines(roads, None, G), b, G, max_households=500)
     # the west block (800 households) is split into one cell per house; the east block stays whole
     assert sorted(blocks["kind"].tolist()) == ["block", "cell", "cell", "cell", "cell"]

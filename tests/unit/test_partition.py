@@ -75,8 +75,7 @@ def test_same_seed_same_plan_other_seed_still_valid():
 def test_exact_matches_brute_force_and_heuristic_reaches_it():
     """3 x 3 lattice; cutting along the middle column is cheap (a street), elsewhere expensive."""
     cheap = {(1, 2), (4, 5), (7, 8)}
-    g = lattice(3, 3, [100] * 9,
-                cost=lambda a, b: 1.0 if (a, b) in cheap else 3.0)
+    g = lattice(3, 3, [100] * 9, cost=lambda a, b: 1.0 if (a, b) in cheap else 3.0)
     band = Band(300, 700)
     optimum = brute_force(g, 2, band)
     exact = solve_exact(g, 2, band, node_limit=10_000)

@@ -1,0 +1,213 @@
+"""Grid plans: draw (as a background job), list, report, grids and blocks as GeoJSON, adopt, export, map."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from api import grid_plans
+from api.deps import ContextDep, SettingsDep
+from api.routes.areas import GEOJSON
+from geo.errors import InputError
+
+router = APIRouter(tags=["grids 网格"])
+
+
+class DrawRequest(BaseModel):
+    """What to draw: all communities (default) or some, with optional overrides."""
+
+    communities: list[str] | None = Field(None, description="codes or names; default all")
+    band: tuple[int, int] | None = Field(None, description="urban household band [min, max]")
+    rural_band: tuple[int, int] | None = Field(None, description="rural household band [min, max]")
+    grids: int | None = Field(None, description="fix the grid count (one community only)")
+    seed: int | None = None
+    author: str | None = None
+
+
+def _author(request: Request, given: str | None) -> str | None:
+    """The author: from the body, else the ``X-Wangge-Author`` header (UTF-8, percent-encoded) until logins exist."""
+    header = request.headers.get("X-Wangge-Author")
+    return given or (unquote(header) if header else None)
+
+
+@router.post(
+    "/areas/{name}/plans",
+    summary="Draw grid plans 划分网格",
+    status_code=202,
+    responses={200: {"description": "the report, when wait=true"}},
+)
+async def draw(
+    name: str,
+    body: DrawRequest,
+    ctx: ContextDep,
+    request: Request,
+    wait: Annotated[bool, Query(description="run now and return the report (small areas)")] = False,
+) -> Any:
+    def work(progress: Any = None) -> dict[str, Any]:
+        return grid_plans.draw_grids(
+            ctx,
+            name,
+            communities=body.communities,
+            band=body.band,
+            rural_band=body.rural_band,
+            grids=body.grids,
+            seed=body.seed,
+            author=_author(request, body.author),
+            progress=progress,
+        )
+
+    if wait:
+        return JSONResponse(await run_in_threadpool(work), status_code=200)
+    ctx.store.summary(name)  # unknown area: 404 now, not a failed job later
+    job = request.app.state.jobs.submit("draw", work)
+    return JSONResponse(
+        {"job": job.public(), "status_url": f"/jobs/{job.id}"}, status_code=202, headers={"Location": f"/jobs/{job.id}"}
+    )
+
+
+@router.get("/jobs/{job_id}", summary="A background job's progress and result 任务进度")
+def get_job(job_id: str, request: Request) -> dict[str, Any]:
+    return request.app.state.jobs.get(job_id).public()  # type: ignore[no-any-return]
+
+
+@router.get("/areas/{name}/plans", summary="List plans 方案列表")
+def list_plans(name: str, ctx: ContextDep) -> dict[str, Any]:
+    items = ctx.store.plans.list(name)
+    return {"summary": {"plans": len(items), "adopted": sum(p["adopted"] for p in items)}, "plans": items}
+
+
+@router.get("/areas/{name}/grids/report", summary="Validate the adopted plans 校验采用方案")
+async def adopted_report(name: str, ctx: ContextDep) -> dict[str, Any]:
+    return await run_in_threadpool(grid_plans.validate_grids, ctx, name)
+
+
+@router.get("/areas/{name}/plans/{plan_id}", summary="A plan and its stored report 方案详情")
+def get_plan(name: str, plan_id: str, ctx: ContextDep) -> dict[str, Any]:
+    return ctx.store.plans.get(name, plan_id)
+
+
+@router.get("/areas/{name}/plans/{plan_id}/report", summary="Validate a plan now 校验方案")
+async def plan_report(
+    name: str, plan_id: str, ctx: ContextDep, version: Annotated[int | None, Query(ge=1)] = None
+) -> dict[str, Any]:
+    return await run_in_threadpool(grid_plans.validate_grids, ctx, name, plan_ids=[plan_id], version=version)
+
+
+@router.get(
+    "/areas/{name}/plans/{plan_id}/grids",
+    summary="A plan's grids as GeoJSON",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def plan_grids(
+    name: str, plan_id: str, ctx: ContextDep, version: Annotated[int | None, Query(ge=1)] = None
+) -> Response:
+    frame = ctx.store.plans.grids(name, plan_id, version)
+    return Response(frame.to_json(na="null", drop_id=True, ensure_ascii=False), media_type=GEOJSON)
+
+
+@router.get(
+    "/areas/{name}/plans/{plan_id}/blocks",
+    summary="The blocks a plan was drawn on, as GeoJSON",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def plan_blocks(name: str, plan_id: str, ctx: ContextDep) -> Response:
+    frame = ctx.store.plans.blocks(name, plan_id)
+    return Response(frame.to_json(na="null", drop_id=True, ensure_ascii=False), media_type=GEOJSON)
+
+
+@router.post("/areas/{name}/plans/{plan_id}/adopt", summary="Adopt a plan 采用方案")
+def adopt(name: str, plan_id: str, ctx: ContextDep) -> dict[str, Any]:
+    got = ctx.store.plans.adopt(name, plan_id)
+    return {k: v for k, v in got.items() if k not in ("report",)}
+
+
+_MEDIA = {
+    "geojson": "application/geo+json",
+    "gpkg": "application/geopackage+sqlite3",
+    "kml": "application/vnd.google-earth.kml+xml",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+    "shp": "application/zip",
+}
+
+
+@router.get(
+    "/areas/{name}/plans/{plan_id}/export",
+    summary="Export a plan 导出方案",
+    responses={200: {"content": {m: {} for m in set(_MEDIA.values())}}},
+)
+async def export(
+    name: str,
+    plan_id: str,
+    ctx: ContextDep,
+    format: Annotated[str, Query(description="geojson, gpkg, shp (zipped), kml, xlsx or pdf")],
+    crs: Annotated[str | None, Query(description="gpkg/shp: e.g. 4490")] = None,
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    fmt = format.lower()
+    if fmt not in _MEDIA:
+        raise InputError(f"Unknown format {format!r}; use one of {', '.join(_MEDIA)}", detail_zh=f"未知格式 {format!r}")
+    tmp = Path(tempfile.mkdtemp(prefix="wangge-export-"))
+    try:
+        report = await run_in_threadpool(
+            grid_plans.export_plans, ctx, name, fmt=fmt, out_dir=tmp, plan_ids=[plan_id], version=version, crs=crs
+        )
+        main = Path(report["files"][0])
+        if fmt == "shp":
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+                for part in sorted(tmp.glob(main.stem + ".*")):
+                    zf.write(part, part.name)
+            content, filename = buf.getvalue(), main.stem + ".zip"
+        else:
+            content, filename = main.read_bytes(), main.name
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return Response(
+        content, media_type=_MEDIA[fmt], headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+@router.get("/areas/{name}/grids/map", response_class=HTMLResponse, summary="Map of the adopted plans 网格地图")
+async def adopted_map(name: str, ctx: ContextDep, settings: SettingsDep) -> str:
+    return await run_in_threadpool(_map_page, ctx, settings, name, None)
+
+
+@router.get("/areas/{name}/plans/{plan_id}/map", response_class=HTMLResponse, summary="Map of one plan 方案地图")
+async def plan_map(name: str, plan_id: str, ctx: ContextDep, settings: SettingsDep) -> str:
+    return await run_in_threadpool(_map_page, ctx, settings, name, [plan_id])
+
+
+def _map_page(ctx: Any, settings: Any, name: str, plan_ids: list[str] | None) -> str:
+    from maps.assets import localise
+    from maps.grids import grid_map
+    from maps.render import MapSources, render_html
+
+    area = ctx.store.load_area(name, skip=("buildings", "roads"))
+    report = grid_plans.validate_grids(ctx, name, plan_ids=plan_ids)
+    ids = [c["plan_id"] for c in report["communities"]]
+    grids = {pid: ctx.store.plans.grids(name, pid) for pid in ids}
+    blocks = {pid: ctx.store.plans.blocks(name, pid) for pid in ids}
+    m = grid_map(
+        area,
+        report=report,
+        grids=grids,
+        blocks=blocks,
+        sources=MapSources(buildings_url=f"/areas/{name}/layers/buildings", roads_url=f"/areas/{name}/layers/roads"),
+        tile_url=settings.tile_url,
+        tile_attribution=settings.tile_attribution,
+        landing_url="/",
+    )
+    return localise(render_html(m), "/static/vendor")
