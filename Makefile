@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-test chromium demo demo-data serve test test-fast lint clean
+.PHONY: install install-test chromium demo demo-data serve test test-fast bench lint clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "wangge needs Python 3.11, found " + sys.version' 
@@ -52,6 +52,10 @@ test: install-test chromium  ## install with test extras and run every test
 
 test-fast: install-test
 	$(BIN)/python -m pytest -m "not browser"
+
+bench: install  ## run the benchmarks side by side with the anchor libraries; writes benchmarks/RESULTS.md
+	$(BIN)/pip install --quiet -e ".[bench]"
+	$(BIN)/python -m benchmarks.run
 
 lint:
 	$(BIN)/pip install --quiet ruff mypy
