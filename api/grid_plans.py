@@ -21,6 +21,7 @@ from geo.errors import EmptyLayerError, InputError, InvalidCodeError, NotFoundEr
 from geo.grids import DrawOptions, draw_community
 from geo.io.vector import read_table_or_layer
 from geo.layers import apply_column_map
+from geo.network import RoadGraph, road_graph
 from geo.partition import Band
 from geo.rules import Rules
 
@@ -34,6 +35,7 @@ class AreaFrames:
     buildings: gpd.GeoDataFrame
     lines: gpd.GeoDataFrame
     village_areas: gpd.GeoDataFrame
+    road_net: RoadGraph | None = None
 
     @classmethod
     def of(cls, area: StudyArea, rules: Rules) -> AreaFrames:
@@ -48,12 +50,14 @@ class AreaFrames:
         def by_fid(kind: str) -> gpd.GeoDataFrame:
             return area.metric(kind).sort_values("fid", kind="stable").reset_index(drop=True)
 
+        roads = by_fid("roads")
         return cls(
             area=area,
             communities=by_fid("communities"),
             buildings=by_fid("buildings"),
-            lines=cut_lines(by_fid("roads"), by_fid("waterways"), rules.grid),
+            lines=cut_lines(roads, by_fid("waterways"), rules.grid),
             village_areas=by_fid("natural_village_areas"),
+            road_net=road_graph(roads),
         )
 
     def community(self, fid: str) -> pd.Series:
@@ -159,7 +163,9 @@ def draw_grids(
         com = frames.community(fid)
         _say(progress, f"drawing {com['name']} ({n + 1}/{len(fids)})", n / max(len(fids), 1))
         b, near, v = frames.parts_for(com)
-        plan = draw_community(com, buildings=b, lines=near, village_areas=v, rules=ctx.rules, options=options)
+        plan = draw_community(
+            com, buildings=b, lines=near, village_areas=v, rules=ctx.rules, options=options, road_net=frames.road_net
+        )
         rows, crow = plan_report(
             plan.grids, com, buildings=b, lines=near, village_areas=v, rules=ctx.rules, band=plan.band
         )

@@ -38,6 +38,7 @@ import shapely
 from geo.blocks import adjacency, community_blocks
 from geo.codes import reading_order
 from geo.errors import EmptyLayerError, InputError
+from geo.network import RoadGraph, nearest_by_road
 from geo.partition import Band, Graph, Solution, solve_exact, solve_heuristic
 from geo.rules import Rules
 
@@ -110,6 +111,7 @@ def draw_community(
     village_areas: gpd.GeoDataFrame,
     rules: Rules,
     options: DrawOptions = DrawOptions(),
+    road_net: RoadGraph | None = None,
 ) -> DrawnPlan:
     """Draw one community's grids.
 
@@ -123,6 +125,9 @@ def draw_community(
         Cut lines near the community (:func:`geo.blocks.cut_lines`).
     village_areas
         The community's natural-village areas (metric), for rural communities.
+    road_net
+        The area's road graph, to attach exclaves to the grid nearest by road
+        (straight line when None or unreachable).
 
     Raises
     ------
@@ -198,7 +203,12 @@ def draw_community(
                 continue
             geom = shapely.union_all(blocks.geometry.values[piece])
             d = shapely.distance(blocks.geometry.values[anchor_blocks], geom)
-            anchor = int(anchor_blocks[int(np.argmin(d))])
+            anchor, how, dist = int(anchor_blocks[int(np.argmin(d))]), "straight line", float(d.min())
+            if d.min() > 0 and road_net is not None:
+                # DOMAIN §2: an exclave joins the grid nearest to it by road.
+                got = nearest_by_road(road_net, geom, blocks.geometry.values[anchor_blocks])
+                if got is not None:
+                    anchor, how, dist = int(anchor_blocks[got[0]]), "road", got[1]
             folded.setdefault(anchor, []).append(piece)
             weight[anchor] += float(graph.weight[piece].sum())
             attached.append(
@@ -206,7 +216,8 @@ def draw_community(
                     "blocks": [blocks.at[b, "block_id"] for b in piece],
                     "households": round(float(graph.weight[piece].sum()), 1),
                     "to_block": blocks.at[anchor, "block_id"],
-                    "distance_m": round(float(d.min()), 1),
+                    "distance_m": round(dist, 1),
+                    "nearest_by": how,
                     "exclave": bool(d.min() > 0),
                 }
             )

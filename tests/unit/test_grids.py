@@ -152,3 +152,26 @@ def test_bad_band_and_invalid_polygon():
     bow["geometry"] = shapely.Polygon([(0, 0), (400, 400), (400, 0), (0, 400)])  # self-intersecting
     plan = draw(bow, b, lines)  # repaired, not refused: the planner gets an explained plan
     assert len(plan.grids) >= 1
+
+
+def test_exclave_joins_the_grid_nearest_by_road_not_in_a_straight_line():
+    """
+    The exclave lies east of the town; its only road climbs north and enters the town at its north-west
+    corner, so by road the north-western grid is nearest, though the eastern grids are closer as the crow flies.
+    """
+    from geo.network import road_graph
+
+    exclave = box(1000, 0, 1050, 50)
+    com, b, lines = town(extra_geoms=[exclave])
+    road = gpd.GeoDataFrame(
+        {"highway": ["track"]}, geometry=[LineString([(1025, 25), (1025, 900), (50, 900), (50, 350)])], crs=CRS
+    )
+    net = road_graph(road)
+    plan = draw_community(
+        com, buildings=b, lines=lines, village_areas=EMPTY_VILLAGES, rules=DEFAULT_RULES, road_net=net
+    )
+    entry = plan.info["attached"][0]
+    assert entry["nearest_by"] == "road" and entry["exclave"]
+    holder = plan.grids[plan.grids["exceptions"].map(len) > 0].iloc[0]
+    main_part = max(shapely.get_parts(holder.geometry), key=lambda p: p.area)
+    assert main_part.bounds[0] < 100 and main_part.bounds[3] > 300  # the north-western grid
