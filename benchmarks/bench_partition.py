@@ -38,6 +38,33 @@ EXACT_MAX_NODES = 60
 EXACT_MAX_GRIDS = 4
 EXACT_NODE_LIMIT = 20_000
 RECOM_STEPS = 100
+ANCHOR_TIMEOUT_S = 180  # an anchor that has not returned by then is recorded as such (exclaves can hang MaxP)
+
+
+def with_timeout(fn: Any, *args: Any, seconds: float = ANCHOR_TIMEOUT_S) -> Any:
+    """Run ``fn(*args)`` in a forked process; None if it fails or has not returned within ``seconds``."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+
+    def target() -> None:
+        try:
+            queue.put(("ok", fn(*args)))
+        except Exception as exc:  # the anchor raised: record why
+            queue.put(("error", f"{type(exc).__name__}: {exc}"[:200]))
+
+    proc = ctx.Process(target=target)
+    proc.start()
+    proc.join(seconds)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+        return ("timeout", f"no result within {seconds:.0f} s")
+    try:
+        return queue.get(timeout=5)
+    except Exception:
+        return ("error", "the process ended without a result")
 
 
 @dataclass

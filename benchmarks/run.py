@@ -43,14 +43,28 @@ def partition_section() -> tuple[str, dict[str, object]]:
         ours = bp.run_wangge(case)
         k = ours.pop("k")
         rows.append(ours)
-        rows.append(bp.run_maxp(case))
-        skater, labels = bp.run_skater(case, k)
-        rows.append(skater)
-        rows.append(bp.run_recom(case, k, labels))
-        exact_rows += bp.run_exact_reference(case)
+        base = {"area": case.area, "community": case.community["name"], "class": case.community["area_class"],
+                "blocks": len(case.blocks)}
+        status, got = bp.with_timeout(bp.run_maxp, case)
+        rows.append(got if status == "ok" else {**base, "method": "spopt MaxPHeuristic", "note": got})
+        status, got = bp.with_timeout(bp.run_skater, case, k)
+        labels = got[1] if status == "ok" else None
+        rows.append(got[0] if status == "ok" else {**base, "method": "spopt SKATER", "note": got})
+        if labels is not None:
+            status, got = bp.with_timeout(bp.run_recom, case, k, labels)
+            rows.append(got if status == "ok" else {**base, "method": "GerryChain ReCom", "note": got})
+        else:
+            rows.append({**base, "method": "GerryChain ReCom", "note": "no seed (SKATER failed)"})
+        status, got = bp.with_timeout(bp.run_exact_reference, case, seconds=600)
+        exact_rows += got if status == "ok" else []
     frame = pd.DataFrame(rows)
+    if "note" not in frame:
+        frame["note"] = None
     frame["family"] = frame["method"].str.replace(r" \(.*\)", "", regex=True)
-    agg = frame.groupby("family").agg(
+    failed = frame[frame["grids"].isna()]
+    frame = frame.copy()
+    done = frame[frame["grids"].notna()]
+    agg = done.groupby("family").agg(
         communities=("community", "count"), seconds=("seconds", "sum"), grids=("grids", "sum"),
         in_band=("in_band", "sum"), explained=("explained_outliers", "sum"),
         mean_polsby_popper=("mean_polsby_popper", "mean"), street_share=("street_share", "mean"),
@@ -61,14 +75,22 @@ def partition_section() -> tuple[str, dict[str, object]]:
     agg = agg.round(3).reset_index()
     ours = agg[agg["family"] == "wangge"].iloc[0]
     ratios = []
-    for _, other in agg[agg["family"] != "wangge"].iterrows():
+    mine_all = done[done["family"] == "wangge"].set_index("community")
+    for family in [f for f in agg["family"] if f != "wangge"]:
+        theirs = done[done["family"] == family].set_index("community")
+        mine = mine_all.loc[mine_all.index.isin(theirs.index)]
+        share = lambda f: f["in_band"].sum() / f["grids"].sum()  # noqa: E731
         ratios.append({
-            "versus": other["family"],
-            "speed (their s / our s)": round(other["seconds"] / ours["seconds"], 2),
-            "Polsby-Popper (ours / theirs)": round(ours["mean_polsby_popper"] / other["mean_polsby_popper"], 2),
-            "in band (ours / theirs)": f"{ours['in_band_share']:.0%} / {other['in_band_share']:.0%}",
-            "street share (ours / theirs)": f"{ours['street_share']:.0%} / {other['street_share']:.0%}",
-            "contiguous (ours / theirs)": f"{ours['contiguous_share']:.0%} / {other['contiguous_share']:.0%}",
+            "versus": family,
+            "communities (of 20)": len(theirs),
+            "did not finish": int((failed["family"] == family).sum()),
+            "speed (their s / our s)": round(theirs["seconds"].sum() / mine["seconds"].sum(), 2),
+            "Polsby-Popper (ours / theirs)": round(mine["mean_polsby_popper"].mean()
+                                                   / theirs["mean_polsby_popper"].mean(), 2),
+            "in band (ours / theirs)": f"{share(mine):.0%} / {share(theirs):.0%}",
+            "street share (ours / theirs)": f"{mine['street_share'].mean():.0%} / {theirs['street_share'].mean():.0%}",
+            "contiguous (ours / theirs)": f"{mine['contiguous_share'].mean():.0%} / "
+                                          f"{theirs['contiguous_share'].mean():.0%}",
         })
     exact = pd.DataFrame(exact_rows)
     md = ["## Grid drawing (issue 4)", "",

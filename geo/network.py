@@ -8,6 +8,7 @@ metres. Everything is in the area's metric CRS.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -22,6 +23,7 @@ class RoadGraph:
     graph: nx.Graph
     xy: np.ndarray  # node id -> (x, y)
     tree: shapely.STRtree
+    matrix: Any = None  # the same graph as a scipy CSR matrix, for fast shortest paths
 
     def snap(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Nearest node of each point and the straight-line distance to it."""
@@ -54,10 +56,23 @@ def road_graph(roads_metric: gpd.GeoDataFrame) -> RoadGraph | None:
     same = owner[1:] == owner[:-1]
     a, b = node[:-1][same], node[1:][same]
     length = np.hypot(*(coords[1:][same] - coords[:-1][same]).T)
+    from scipy.sparse import coo_matrix
+
+    keep = a != b
     g = nx.Graph()
     g.add_nodes_from(range(len(uniq)))
-    g.add_weighted_edges_from(((int(u), int(v), float(w)) for u, v, w in zip(a, b, length) if u != v), weight="length")
-    return RoadGraph(graph=g, xy=uniq, tree=shapely.STRtree(shapely.points(uniq)))
+    g.add_weighted_edges_from(
+        ((int(u), int(v), float(w)) for u, v, w in zip(a[keep], b[keep], length[keep])), weight="length"
+    )
+    n = len(uniq)
+    # Two ways over one segment give the pair twice; a sparse matrix would add them up, so keep the shortest.
+    u, v, w = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep]), length[keep]
+    order = np.lexsort((w, v, u))
+    u, v, w = u[order], v[order], w[order]
+    first = np.ones(len(u), dtype=bool)
+    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    matrix = coo_matrix((w[first], (u[first], v[first])), shape=(n, n)).tocsr()
+    return RoadGraph(graph=g, xy=uniq, tree=shapely.STRtree(shapely.points(uniq)), matrix=matrix)
 
 
 def nearest_by_road(net: RoadGraph, source: shapely.Geometry, targets: np.ndarray) -> tuple[int, float] | None:
@@ -66,13 +81,13 @@ def nearest_by_road(net: RoadGraph, source: shapely.Geometry, targets: np.ndarra
     Distances are the walk to the nearest road node at both ends plus the
     shortest path between those nodes.
     """
+    from scipy.sparse.csgraph import dijkstra
+
     s_node, s_off = net.snap(np.array([source.representative_point()]))
     t_nodes, t_off = net.snap(shapely.point_on_surface(targets))
-    lengths = nx.single_source_dijkstra_path_length(net.graph, int(s_node[0]), weight="length")
-    best: tuple[int, float] | None = None
-    for i, (n, off) in enumerate(zip(t_nodes.tolist(), t_off.tolist())):
-        if n in lengths:
-            d = float(s_off[0]) + lengths[n] + off
-            if best is None or d < best[1]:
-                best = (i, d)
-    return best
+    dist = dijkstra(net.matrix, directed=False, indices=int(s_node[0]))
+    total = float(s_off[0]) + dist[t_nodes] + t_off
+    if not np.isfinite(total).any():
+        return None
+    i = int(np.argmin(total))
+    return i, float(total[i])

@@ -60,9 +60,14 @@ class Graph:
             nc[a].append(c)
             nb[b].append(a)
             nc[b].append(c)
-        return cls(weight=np.asarray(weight, dtype=float), i=np.asarray(i, dtype=int), j=np.asarray(j, dtype=int),
-                   cost=np.asarray(cost, dtype=float), neighbours=tuple(np.array(x, dtype=int) for x in nb),
-                   edge_cost=tuple(np.array(x, dtype=float) for x in nc))
+        return cls(
+            weight=np.asarray(weight, dtype=float),
+            i=np.asarray(i, dtype=int),
+            j=np.asarray(j, dtype=int),
+            cost=np.asarray(cost, dtype=float),
+            neighbours=tuple(np.array(x, dtype=int) for x in nb),
+            edge_cost=tuple(np.array(x, dtype=float) for x in nc),
+        )
 
     @property
     def n(self) -> int:
@@ -145,23 +150,40 @@ def _local_edges(g: Graph, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return pos[g.i[sel]], pos[g.j[sel]], g.cost[sel]
 
 
-def _random_tree(m: int, ei: np.ndarray, ej: np.ndarray, ec: np.ndarray, rng: np.random.Generator,
-                 root: int) -> tuple[np.ndarray, np.ndarray] | None:
+@dataclass(frozen=True)
+class _Csr:
+    """The subgraph's edges laid out once as a CSR matrix; each random tree only refills the weights."""
+
+    m: int
+    order: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+
+    @classmethod
+    def of(cls, m: int, ei: np.ndarray, ej: np.ndarray) -> _Csr:
+        order = np.lexsort((ej, ei))
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(ei, minlength=m))])
+        return cls(m=m, order=order, indices=ej[order].astype(np.int32), indptr=indptr.astype(np.int32))
+
+
+def _random_tree(
+    csr: _Csr, ec: np.ndarray, rng: np.random.Generator, root: int
+) -> tuple[np.ndarray, np.ndarray] | None:
     """A random maximum spanning tree (costly shared edges tend to stay inside parts), rooted.
 
     Returns the depth-first (pre)order and the parent of every position
     (the root's parent is -9999), or None when the subgraph is not connected.
     """
-    from scipy.sparse import coo_matrix
+    from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
 
     noisy = (ec + 1e-3) * rng.uniform(0.3, 1.7, size=len(ec))
     # scipy finds minimum trees and ignores zero weights: turn "large" into "small", keep all positive.
     w = noisy.max() * 1.01 - noisy + 1e-9 if len(noisy) else noisy
-    graph = coo_matrix((w, (ei, ej)), shape=(m, m)).tocsr()
+    graph = csr_matrix((w[csr.order], csr.indices, csr.indptr), shape=(csr.m, csr.m))
     tree = minimum_spanning_tree(graph)
     order, pred = depth_first_order(tree, root, directed=False, return_predecessors=True)
-    if len(order) < m:
+    if len(order) < csr.m:
         return None
     return order, pred
 
@@ -193,8 +215,9 @@ def _subtree_sum(values: np.ndarray, order: np.ndarray, pos: np.ndarray, size: n
     return out
 
 
-def _best_tree_cut(g: Graph, nodes: np.ndarray, k: int, band: Band, rng: np.random.Generator, trees: int
-                   ) -> tuple[np.ndarray, int, float] | None:
+def _best_tree_cut(
+    g: Graph, nodes: np.ndarray, k: int, band: Band, rng: np.random.Generator, trees: int
+) -> tuple[np.ndarray, int, float] | None:
     """Split ``nodes`` into two connected sides for k1 and k-k1 parts, each side able to hold its parts in band.
 
     Draws ``trees`` random spanning trees; every tree edge splits the nodes in
@@ -212,10 +235,11 @@ def _best_tree_cut(g: Graph, nodes: np.ndarray, k: int, band: Band, rng: np.rand
     w = g.weight[nodes]
     target = total / k
     deg_cost = np.bincount(ei, weights=ec, minlength=m) + np.bincount(ej, weights=ec, minlength=m)
+    csr = _Csr.of(m, ei, ej)
     best: tuple[float, float, np.ndarray, int] | None = None
     for _ in range(trees):
         root = int(rng.integers(m))
-        got = _random_tree(m, ei, ej, ec, rng, root)
+        got = _random_tree(csr, ec, rng, root)
         if got is None:
             return None  # the nodes are not connected
         order, pred = got
@@ -239,8 +263,12 @@ def _best_tree_cut(g: Graph, nodes: np.ndarray, k: int, band: Band, rng: np.rand
         best_k1 = np.zeros(m, dtype=np.int64)
         best_dev = np.full(m, np.inf)
         for k1 in range(1, k):
-            ok = ((k1 * band.low <= sub_w + 1e-9) & (sub_w <= k1 * band.high + 1e-9)
-                  & ((k - k1) * band.low <= total - sub_w + 1e-9) & (total - sub_w <= (k - k1) * band.high + 1e-9))
+            ok = (
+                (k1 * band.low <= sub_w + 1e-9)
+                & (sub_w <= k1 * band.high + 1e-9)
+                & ((k - k1) * band.low <= total - sub_w + 1e-9)
+                & (total - sub_w <= (k - k1) * band.high + 1e-9)
+            )
             dev = np.abs(sub_w / k1 - target)
             better = ok & (dev < best_dev)
             best_k1[better] = k1
@@ -253,15 +281,16 @@ def _best_tree_cut(g: Graph, nodes: np.ndarray, k: int, band: Band, rng: np.rand
         score = np.where(cand, cut * (1.0 + 0.25 * balance), np.inf)
         u = int(np.argmin(score))
         if best is None or (float(score[u]), float(cut[u])) < best[:2]:
-            side = nodes[order[pos[u]:pos[u] + size[u]]]
+            side = nodes[order[pos[u] : pos[u] + size[u]]]
             best = (float(score[u]), float(cut[u]), side, int(best_k1[u]))
     if best is None:
         return None
     return best[2], best[3], best[1]
 
 
-def _bisect(g: Graph, nodes: np.ndarray, k: int, band: Band, rng: np.random.Generator, trees: int
-            ) -> list[np.ndarray] | None:
+def _bisect(
+    g: Graph, nodes: np.ndarray, k: int, band: Band, rng: np.random.Generator, trees: int
+) -> list[np.ndarray] | None:
     if k == 1:
         return [nodes]
     got = _best_tree_cut(g, nodes, k, band, rng, trees)
@@ -385,8 +414,12 @@ def _move_sweeps(g: Graph, part: np.ndarray, k: int, band: Band, rng: np.random.
                 to_a = float(nc[part[nb] == a].sum())
                 to_b = float(nc[part[nb] == b].sum())
                 d_cost = to_a - to_b
-                d_viol = (band.violation(loads[a] - hv) + band.violation(loads[b] + hv)
-                          - band.violation(loads[a]) - band.violation(loads[b]))
+                d_viol = (
+                    band.violation(loads[a] - hv)
+                    + band.violation(loads[b] + hv)
+                    - band.violation(loads[a])
+                    - band.violation(loads[b])
+                )
                 delta = (round(d_viol, 9), d_cost)
                 if delta < best_delta:
                     best_b, best_delta = b, delta
@@ -404,8 +437,9 @@ def _move_sweeps(g: Graph, part: np.ndarray, k: int, band: Band, rng: np.random.
     return moves
 
 
-def _recombine(g: Graph, part: np.ndarray, k: int, band: Band, rng: np.random.Generator, rounds: int,
-               trees: int) -> int:
+def _recombine(
+    g: Graph, part: np.ndarray, k: int, band: Band, rng: np.random.Generator, rounds: int, trees: int
+) -> int:
     """Merge each pair of adjacent parts and re-split it along the best of many spanning trees, if better."""
     accepted = 0
     for _ in range(rounds):
@@ -437,8 +471,9 @@ def _recombine(g: Graph, part: np.ndarray, k: int, band: Band, rng: np.random.Ge
     return accepted
 
 
-def solve_heuristic(g: Graph, k: int, band: Band, *, seed: int = 0, restarts: int = 16, trees: int = 24,
-                    rounds: int = 40) -> Solution:
+def solve_heuristic(
+    g: Graph, k: int, band: Band, *, seed: int = 0, restarts: int = 16, trees: int = 24, rounds: int = 40
+) -> Solution:
     """Spanning-tree bisection from several seeded restarts, each polished by local search; the best kept.
 
     Deterministic: all randomness comes from ``numpy.random.default_rng(seed)``
@@ -480,8 +515,12 @@ def solve_heuristic(g: Graph, k: int, band: Band, *, seed: int = 0, restarts: in
         if best is None or cand.key < best.key:
             best = cand
     assert best is not None
-    best.stats = {"restarts": restarts, "feasible_starts": feasible_starts, "moves": moves,
-                  "recombinations": recombinations}
+    best.stats = {
+        "restarts": restarts,
+        "feasible_starts": feasible_starts,
+        "moves": moves,
+        "recombinations": recombinations,
+    }
     return best
 
 
@@ -503,8 +542,9 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(saved)
 
 
-def solve_exact(g: Graph, k: int, band: Band, *, start: Solution | None = None, node_limit: int = 3000
-                ) -> Solution | None:
+def solve_exact(
+    g: Graph, k: int, band: Band, *, start: Solution | None = None, node_limit: int = 3000
+) -> Solution | None:
     """Solve the partition exactly with HiGHS (flow-based contiguity); None if no feasible plan was found.
 
     Variables: x[i,p] block i in part p; r[i,p] block i is part p's root;
@@ -529,6 +569,7 @@ def solve_exact(g: Graph, k: int, band: Band, *, start: Solution | None = None, 
     h.setOptionValue("random_seed", 0)
     inf = highspy.kHighsInf
     nx = n * k
+
     def X(i: int, p: int) -> int:  # noqa: N802 - the model's variable names
         return i * k + p
 
@@ -542,17 +583,18 @@ def solve_exact(g: Graph, k: int, band: Band, *, start: Solution | None = None, 
 
     def F(a: int, p: int) -> int:  # noqa: N802
         return 2 * nx + m + a * k + p
+
     nvar = 2 * nx + m + len(arcs) * k
     lower = np.zeros(nvar)
     upper = np.ones(nvar)
-    upper[2 * nx + m:] = n
+    upper[2 * nx + m :] = n
     for i in range(n):
         for p in range(k):
             if p > i:
                 upper[X(i, p)] = 0
                 upper[R(i, p)] = 0
     objective = np.zeros(nvar)
-    objective[2 * nx:2 * nx + m] = g.cost
+    objective[2 * nx : 2 * nx + m] = g.cost
     h.addVars(nvar, lower, upper)
     h.changeColsCost(nvar, np.arange(nvar, dtype=np.int32), objective)
     integer = np.arange(2 * nx, dtype=np.int32)
@@ -597,7 +639,7 @@ def solve_exact(g: Graph, k: int, band: Band, *, start: Solution | None = None, 
         for p in range(k):
             sol[R(int(np.flatnonzero(part == p)[0]), p)] = 1
         cut = part[g.i] != part[g.j]
-        sol[2 * nx:2 * nx + m] = cut.astype(float)
+        sol[2 * nx : 2 * nx + m] = cut.astype(float)
         hsol = highspy.HighsSolution()
         hsol.col_value = sol.tolist()
         h.setSolution(hsol)
@@ -613,5 +655,12 @@ def solve_exact(g: Graph, k: int, band: Band, *, start: Solution | None = None, 
     bound = info.mip_dual_bound
     gap = 0.0 if cost_val <= 1e-9 else max(0.0, (cost_val - bound) / cost_val)
     proven = status == highspy.HighsModelStatus.kOptimal
-    return Solution(part, cost_val, viol, method="exact", gap=0.0 if proven else round(gap, 4),
-                    proven_optimal=proven, stats={"nodes": float(info.mip_node_count)})
+    return Solution(
+        part,
+        cost_val,
+        viol,
+        method="exact",
+        gap=0.0 if proven else round(gap, 4),
+        proven_optimal=proven,
+        stats={"nodes": float(info.mip_node_count)},
+    )

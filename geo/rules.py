@@ -123,8 +123,8 @@ class GridRules(_Section):
     waterway_classes: tuple[str, ...] = ("river", "stream", "canal", "drain", "ditch")
     # Partition limits: deterministic (counts, never seconds), so a plan is reproducible anywhere.
     seed: int = 0
-    heuristic_restarts: int = Field(16, ge=1)
-    heuristic_trees_per_split: int = Field(24, ge=1)
+    heuristic_restarts: int = Field(8, ge=1)
+    heuristic_trees_per_split: int = Field(12, ge=1)
     recombination_rounds: int = Field(40, ge=0)
     exact_max_blocks: int = Field(40, ge=0)
     exact_max_grids: int = Field(3, ge=0)
