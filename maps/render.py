@@ -455,6 +455,19 @@ def _points_layers(area: StudyArea, show_key_places: bool = True) -> list[folium
                 tooltip=f"{escape(label)}：{escape(name)}",
             ).add_to(group)
         out.append(group)
+    village_areas = area.layer("natural_village_areas")
+    if len(village_areas):
+        group = folium.FeatureGroup(name="自然村范围（推算）", show=False)
+        va = village_areas.copy()
+        va["label"] = [text(n) or "" for n in va["name"]]
+        va["kind"] = ["推算（沿街区划分）" if bool(d) else "导入" for d in va["derived"].fillna(True)]
+        va["hh"] = [f"{int(h or 0):,}（估算）" for h in va["households"].fillna(0)]
+        folium.GeoJson(
+            json.loads(va[["label", "kind", "hh", "geometry"]].to_json(na="null")),
+            style_function=lambda _f: {"color": "#2b7a0b", "weight": 1.5, "dashArray": "4 4", "fillOpacity": 0.05},
+            tooltip=folium.GeoJsonTooltip(fields=["label", "kind", "hh"], aliases=["自然村", "范围", "户数"]),
+        ).add_to(group)
+        out.append(group)
     villages = area.layer("natural_villages")
     if len(villages):
         group = folium.FeatureGroup(name="自然村", show=True)
