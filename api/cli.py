@@ -257,6 +257,26 @@ def import_cmd(
 ) -> None:
     """Import one layer from a county's file into a study area (all or nothing)."""
     ctx = _context()
+    if layer == "grids":
+        from api.grid_plans import import_grids
+
+        with _progress() as progress:
+            report = import_grids(
+                ctx,
+                file,
+                area=area,
+                column_map=parse_column_map(column_map),
+                crs=crs,
+                datum=datum,
+                encoding=encoding,
+                author=author,
+                progress=progress,
+            )
+        if as_json:
+            _emit(report)
+        else:
+            _print_grid_report(report)
+        return
     with _progress() as progress:
         report = services.import_file(
             ctx,
@@ -480,8 +500,9 @@ def grids_export(
     from api.grid_plans import export_plans
 
     with _progress() as progress:
-        report = export_plans(_context(), area, fmt=fmt, out_dir=out, plan_ids=plan, version=version, crs=crs,
-                              progress=progress)
+        report = export_plans(
+            _context(), area, fmt=fmt, out_dir=out, plan_ids=plan, version=version, crs=crs, progress=progress
+        )
     if as_json:
         _emit(report)
     else:

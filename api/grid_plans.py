@@ -13,7 +13,7 @@ import pandas as pd
 import shapely
 
 from api.services import Context, Progress, _say
-from geo.area import StudyArea, text
+from geo.area import StudyArea, text, valid_polygons
 from geo.blocks import cut_lines
 from geo.checks import plan_report, summarise
 from geo.codes import validate_professional_grid_code
@@ -53,7 +53,7 @@ class AreaFrames:
         roads = by_fid("roads")
         return cls(
             area=area,
-            communities=by_fid("communities"),
+            communities=valid_polygons(by_fid("communities")),
             buildings=by_fid("buildings"),
             lines=cut_lines(roads, by_fid("waterways"), rules.grid),
             village_areas=by_fid("natural_village_areas"),
@@ -361,6 +361,7 @@ def import_grids(
         grid_rows.extend(gl)
     _say(progress, "done", 1.0)
     return {
+        "area": area,
         "summary": summarise([r for r, _ in report_frames], [c for _, c in report_frames], time.perf_counter() - t0),
         "communities": com_rows,
         "grids": grid_rows,

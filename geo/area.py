@@ -29,6 +29,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 from pyproj import CRS
 from shapely.geometry import box
 
@@ -117,8 +118,17 @@ LAYER_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "duty_points": ("fid", "name", "kind", "source", "community_fid"),
     "waterways": ("fid", "osm_id", "waterway", "name"),
-    "natural_village_areas": ("fid", "name", "village_fid", "community_fid", "community_code", "households",
-                              "households_estimated", "buildings", "derived"),
+    "natural_village_areas": (
+        "fid",
+        "name",
+        "village_fid",
+        "community_fid",
+        "community_code",
+        "households",
+        "households_estimated",
+        "buildings",
+        "derived",
+    ),
 }
 
 LAYERS: tuple[str, ...] = tuple(LAYER_COLUMNS)
@@ -166,6 +176,20 @@ def text(value: object) -> str | None:
     if s.endswith(".0") and s[:-2].isdigit():  # spreadsheets turn codes into floats
         s = s[:-2]
     return s or None
+
+
+def valid_polygons(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Repair invalid (multi)polygons with ``make_valid``, keeping only their polygonal parts."""
+    bad = ~frame.geometry.is_valid
+    if not bad.any():
+        return frame
+    out = frame.copy()
+    fixed = []
+    for geom in shapely.make_valid(out.geometry[bad].values):
+        parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+        fixed.append(shapely.union_all(parts) if parts else geom)
+    out.loc[bad, out.geometry.name] = fixed
+    return out
 
 
 def empty_layer(kind: str) -> gpd.GeoDataFrame:

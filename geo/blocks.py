@@ -317,6 +317,15 @@ def community_blocks(community: BaseGeometry, lines: gpd.GeoDataFrame, buildings
     # Snap every vertex to a micrometre grid: neighbouring blocks (Voronoi cells above all) then share
     # their edges exactly, so the union of a grid's blocks is one clean polygon.
     polys = shapely.set_precision(polys, 1e-6)
+    # A block must be one piece, or a grid made of it would not be: a Voronoi cell can come out in two
+    # parts, a merged sliver can touch its block at a single point. Every part becomes a block of its own.
+    parts, which = shapely.get_parts(polys, return_index=True)
+    big_enough = shapely.area(parts) > 1e-6
+    parts, which = parts[big_enough], which[big_enough]
+    if len(parts) != len(polys):
+        polys = parts
+        kinds = [kinds[i] for i in which]
+        owner = _owner(polys, pts)
     has = owner >= 0
     households = np.bincount(owner[has], weights=hh[has], minlength=len(polys))
     counts = np.bincount(owner[has], minlength=len(polys))

@@ -236,13 +236,22 @@ def derive(area: StudyArea, rules: Rules, *, code_list: CodeList | None = None) 
         "natural_village_areas": areas,
         **others,
     }
+
     # Attributes were computed in the metric CRS; the stored lon/lat geometry is kept as it was, so that
     # deriving again never moves a vertex (a projection round trip would, by 1e-14 degrees).
     def back(kind: str, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         original = area.layer(kind)
-        if kind in area.layers and len(original) == len(frame):
-            return conform(kind, gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=original.geometry.values,
-                                                  crs=original.crs))
+        same_rows = (
+            kind != "natural_village_areas"  # derived geometry: always the new one
+            and kind in area.layers
+            and len(original) == len(frame)
+            and (original["fid"].to_numpy() == frame["fid"].to_numpy()).all()
+        )
+        if same_rows:
+            return conform(
+                kind,
+                gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=original.geometry.values, crs=original.crs),
+            )
         return conform(kind, frame.to_crs("EPSG:4326"))
 
     out = area.with_layers(**{k: back(k, v) for k, v in layers.items()})

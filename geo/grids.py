@@ -94,6 +94,30 @@ def feasible_range(households: float, band: Band) -> tuple[int, int]:
     return (math.ceil(households / band.high - 1e-9), math.floor(households / band.low + 1e-9))
 
 
+def allowed_counts(oversized_households: float, total: float, oversized: int, band: Band) -> tuple[int, int]:
+    """The grid counts a planner may fix: blocks above the band are grids of their own, the rest must fit.
+
+    Where no count fits the band (an urban community of 501-599 households),
+    the counts nearest to fitting are allowed.
+
+    Examples
+    --------
+    >>> allowed_counts(0, 2023, 0, Band(300, 500))
+    (5, 6)
+    >>> allowed_counts(0, 258, 0, Band(300, 500))  # Monaco-Ville: one grid, out of band
+    (1, 1)
+    >>> allowed_counts(0, 550, 0, Band(300, 500))
+    (1, 2)
+    """
+    rest = total - oversized_households
+    lo, hi = feasible_range(rest, band)
+    if rest <= 0:
+        lo = hi = 0
+    elif lo > hi:
+        lo, hi = max(1, math.floor(rest / band.high)), max(1, math.ceil(rest / band.low))
+    return (oversized + lo, oversized + hi) if oversized + hi > 0 else (1, 1)
+
+
 def urban_count(households: float, band: Band, target: float) -> int:
     """round(H / target) kept in the feasible range (DOMAIN §2); at least 1."""
     lo, hi = feasible_range(households, band)
@@ -168,20 +192,23 @@ def draw_community(
     else:
         blocks["village_fid"] = None
     feasible = feasible_range(total, band)
-    if options.grids is not None and not (feasible[0] <= options.grids <= feasible[1]):
-        raise InputError(
-            f"--grids {options.grids} is outside the feasible range {list(feasible)} for {community['name']} "
-            f"({total:.0f} households, band {band.low:.0f}-{band.high:.0f})",
-            detail_zh=f"网格数 {options.grids} 超出 {community['name']} 的可行范围 {list(feasible)}",
-            feasible=list(feasible),
-        )
+    oversized = np.flatnonzero(blocks["households"].to_numpy() > band.high)
+    if options.grids is not None:
+        allowed = allowed_counts(float(blocks["households"].to_numpy()[oversized].sum()), total, len(oversized), band)
+        if not allowed[0] <= options.grids <= allowed[1]:
+            raise InputError(
+                f"--grids {options.grids} is outside the feasible range {list(allowed)} for {community['name']} "
+                f"({total:.0f} households, band {band.low:.0f}-{band.high:.0f}"
+                f"{f', {len(oversized)} block(s) above the band on their own' if len(oversized) else ''})",
+                detail_zh=f"网格数 {options.grids} 超出 {community['name']} 的可行范围 {list(allowed)}",
+                feasible=list(allowed),
+            )
 
     assignment = np.full(len(blocks), -1)
     grid_notes: dict[int, dict[str, Any]] = {}
     methods: list[dict[str, Any]] = []
     next_grid = 0
 
-    oversized = np.flatnonzero(blocks["households"].to_numpy() > band.high)
     for b in oversized:
         assignment[b] = next_grid
         grid_notes[next_grid] = {"oversized_block": blocks.at[b, "block_id"]}
@@ -197,7 +224,8 @@ def draw_community(
     weight = graph.weight.copy()
     attached = []
     if big:
-        anchor_blocks = np.concatenate([pieces[i] for i in big])
+        # A pocket an oversized block cut off touches that block: it may join its grid (ordinary blocks first).
+        anchor_blocks = np.concatenate([*(pieces[i] for i in big), oversized]).astype(int)
         for i, piece in enumerate(pieces):
             if i in big:
                 continue
@@ -395,7 +423,14 @@ def _solve_piece(
 ) -> tuple[Solution, int, list[int]]:
     g = rules.grid
     sub, node = _contract(graph, blocks, piece, band, rural)
-    k = min(k, sub.n)
+    if k > sub.n:
+        if not allow_other_counts:
+            raise InputError(
+                f"{k} grids cannot be made of {sub.n} unit(s) (blocks, or whole natural villages)",
+                detail_zh=f"{sub.n} 个单元（街区或整自然村）无法划分为 {k} 个网格",
+                units=sub.n,
+            )
+        k = sub.n
     h = float(sub.weight.sum())
     counts = [k]
     if allow_other_counts:

@@ -23,8 +23,8 @@ Which tagged populations are used, and how (:func:`calibration_units`):
   same figure twice (Monaco's city node and commune): skipped;
 * a tagged place inside a community that already has a unit is included in
   that unit's figure (Eschen with Nendeln): counted once, skipped;
-* any other natural village stands for its natural-village area (the buildings
-  nearest to it within its community);
+* any other natural village stands for its natural-village area
+  (:func:`geo.natural_villages.village_areas`);
 * a unit nested inside another unit is **held out**: the fit uses only the
   outermost units, so no building is counted twice; the held-out units test it.
 
@@ -348,7 +348,7 @@ def calibration_units(
                     "kind": "natural_village",
                     "parent": top,
                     "role": "fit",
-                    "reason": "natural-village area (buildings nearest to it)",
+                    "reason": "natural-village area",
                 }
             )
             members[key] = (buildings["natural_village_fid"] == p.fid).to_numpy()
@@ -363,6 +363,11 @@ def calibration_units(
                 "reason": f"no territory for a place of kind {p.place}",
             }
         )
+    for u in units:
+        # A figure whose territory holds no building would drive the factor up for nothing: leave it out.
+        if u["role"] == "fit" and u["key"] in members and not members[u["key"]].any():
+            u["role"] = "skipped"
+            u["reason"] += "; no building in its territory"
     for u in units:
         if (
             u["role"] == "fit"

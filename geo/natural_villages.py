@@ -1,9 +1,10 @@
-"""Natural villages (自然村): points, and which buildings belong to which.
+"""Natural villages (自然村): from points to areas that tile their administrative village.
 
-Natural villages rarely have an official boundary; sources give a point. A
-building belongs to the natural village nearest to it *within its own
-administrative village*, so that every building of a village belongs to exactly
-one of its natural villages and none is pulled across a village boundary.
+Natural villages rarely have an official boundary; sources give a point. Their
+areas are derived from the blocks of the administrative village (streets,
+paths and waterways cut it): every block goes to the village nearest to it
+through the blocks, so each area is connected, follows streets, and holds every
+building of the village exactly once. Imported polygons win over derived areas.
 """
 
 from __future__ import annotations
@@ -16,45 +17,9 @@ import shapely
 from geo.rules import Rules
 
 
-def assign_buildings(buildings_metric: gpd.GeoDataFrame, villages_metric: gpd.GeoDataFrame) -> pd.Series:
-    """Return, for each building, the ``fid`` of its natural village (None where its community has none).
-
-    Parameters
-    ----------
-    buildings_metric, villages_metric
-        In the same metric CRS, both with ``community_fid``.
-
-    Examples
-    --------
-    >>> from shapely.geometry import Point, box
-    >>> b = gpd.GeoDataFrame({"community_fid": ["A", "A", "B"]},
-    ...                      geometry=[box(0, 0, 1, 1), box(9, 0, 10, 1), box(20, 0, 21, 1)])
-    >>> v = gpd.GeoDataFrame({"fid": ["west", "east"], "community_fid": ["A", "A"]},
-    ...                      geometry=[Point(0, 0), Point(10, 0)])
-    >>> assign_buildings(b, v).tolist()
-    ['west', 'east', None]
-    """
-    out = pd.Series([None] * len(buildings_metric), index=buildings_metric.index, dtype=object)
-    if not len(villages_metric) or not len(buildings_metric):
-        return out
-    points = gpd.GeoDataFrame(
-        {"community_fid": buildings_metric["community_fid"].to_numpy()},
-        geometry=buildings_metric.geometry.representative_point().to_numpy(),
-        crs=buildings_metric.crs,
-    )
-    points.index = buildings_metric.index
-    for cfid, group in points.groupby("community_fid", sort=False):
-        vill = villages_metric[villages_metric["community_fid"] == cfid]
-        if vill.empty:
-            continue
-        joined = gpd.sjoin_nearest(group[["geometry"]], vill[["fid", "geometry"]], how="left")
-        joined = joined[~joined.index.duplicated(keep="first")]  # ties: the first village wins
-        out.loc[joined.index] = joined["fid"].to_numpy()
-    return out.where(out.notna(), None).astype(object).replace({np.nan: None})
-
-
-def village_of_blocks(blocks: gpd.GeoDataFrame, edges_i: np.ndarray, edges_j: np.ndarray,
-                      villages: gpd.GeoDataFrame) -> np.ndarray:
+def village_of_blocks(
+    blocks: gpd.GeoDataFrame, edges_i: np.ndarray, edges_j: np.ndarray, villages: gpd.GeoDataFrame
+) -> np.ndarray:
     """Give every block of a community to one natural village: cells around the villages that follow streets.
 
     Seeds: the blocks an imported village polygon covers (imported polygons
@@ -118,9 +83,45 @@ def village_of_blocks(blocks: gpd.GeoDataFrame, edges_i: np.ndarray, edges_j: np
     return out
 
 
-def village_areas(communities_metric: gpd.GeoDataFrame, villages_metric: gpd.GeoDataFrame,
-                  buildings_metric: gpd.GeoDataFrame, roads_metric: gpd.GeoDataFrame,
-                  waterways_metric: gpd.GeoDataFrame | None, rules: Rules) -> gpd.GeoDataFrame:
+def _split_shared_blocks(blocks: gpd.GeoDataFrame, points: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Split every block that holds several village points between them (Voronoi cells of the points).
+
+    Without it, two villages in one block (a community with few roads) would
+    seed the same block and all but one would vanish.
+    """
+    pts = points.geometry.values
+    hit_pt, hit_block = shapely.STRtree(blocks.geometry.values).query(pts, predicate="intersects")
+    if not len(hit_block):
+        return blocks
+    counts = np.bincount(hit_block, minlength=len(blocks))
+    shared = np.flatnonzero(counts > 1)
+    if not len(shared):
+        return blocks
+    geoms, kinds = [], []
+    for b in range(len(blocks)):
+        geom = blocks.geometry.values[b]
+        if b not in shared:
+            geoms.append(geom)
+            kinds.append(blocks["kind"].iloc[b])
+            continue
+        mine = pts[hit_pt[hit_block == b]]
+        cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(mine), extend_to=geom))
+        for cell in cells:
+            part = shapely.intersection(cell, geom)
+            if not part.is_empty and part.area > 1e-6:
+                geoms.append(part)
+                kinds.append("village_cell")
+    return gpd.GeoDataFrame({"kind": kinds}, geometry=geoms, crs=blocks.crs)
+
+
+def village_areas(
+    communities_metric: gpd.GeoDataFrame,
+    villages_metric: gpd.GeoDataFrame,
+    buildings_metric: gpd.GeoDataFrame,
+    roads_metric: gpd.GeoDataFrame,
+    waterways_metric: gpd.GeoDataFrame | None,
+    rules: Rules,
+) -> gpd.GeoDataFrame:
     """Derive the area of every natural village: its community's blocks, given out by :func:`village_of_blocks`.
 
     The areas of a community's villages tile the community, follow streets and
@@ -144,17 +145,56 @@ def village_areas(communities_metric: gpd.GeoDataFrame, villages_metric: gpd.Geo
         mine = villages_metric[villages_metric["community_fid"] == com.fid]
         if mine.empty:
             continue
-        near = lines[lines.intersects(com.geometry)] if len(lines) else lines
-        bld = buildings_metric[buildings_metric["community_fid"] == com.fid]
-        blocks = community_blocks(com.geometry, near, bld.assign(households=0.0), rules.grid)
-        adj = adjacency(blocks.geometry.values)
-        owner = village_of_blocks(blocks, adj.i, adj.j, mine)
         names = dict(zip(mine["fid"].astype(str), mine["name"]))
-        imported = {str(f) for f, g in zip(mine["fid"], mine.geometry) if g.geom_type != "Point"}
+        is_poly = mine.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+        # Imported polygons win: each keeps its own area (clipped to the community, overlaps to the first).
+        taken = None
+        for v in mine[is_poly].itertuples():
+            geom = shapely.intersection(v.geometry, com.geometry)
+            if taken is not None:
+                geom = shapely.difference(geom, taken)
+            if geom.is_empty:
+                continue
+            taken = geom if taken is None else shapely.union(taken, geom)
+            rows.append(
+                {
+                    "fid": f"area-{v.fid}",
+                    "name": v.name,
+                    "village_fid": str(v.fid),
+                    "community_fid": com.fid,
+                    "derived": False,
+                    "geometry": geom,
+                }
+            )
+        rest = com.geometry if taken is None else shapely.difference(com.geometry, taken)
+        if rest.is_empty or rest.area < 1e-6:
+            continue
+        points = mine[~is_poly]
+        near = lines[lines.intersects(rest)] if len(lines) else lines
+        bld = buildings_metric[buildings_metric["community_fid"] == com.fid]
+        blocks = community_blocks(rest, near, bld.assign(households=0.0), rules.grid)
+        if points.empty:
+            # The imported polygons leave land over: it joins the nearest of them.
+            polys = [r for r in rows if r["community_fid"] == com.fid]
+            ptree = shapely.STRtree([r["geometry"] for r in polys])
+            for b, geom in zip(ptree.nearest(blocks.geometry.values), blocks.geometry.values):
+                polys[int(b)]["geometry"] = shapely.union(polys[int(b)]["geometry"], geom)
+            continue
+        blocks = _split_shared_blocks(blocks, points)
+        adj = adjacency(blocks.geometry.values)
+        owner = village_of_blocks(blocks, adj.i, adj.j, points)
         for fid in pd.unique(owner):
             geom = shapely.union_all(blocks.geometry.values[owner == fid])
-            rows.append({"fid": f"area-{fid}", "name": names.get(fid), "village_fid": fid, "community_fid": com.fid,
-                         "derived": fid not in imported, "geometry": geom})
+            rows.append(
+                {
+                    "fid": f"area-{fid}",
+                    "name": names.get(fid),
+                    "village_fid": fid,
+                    "community_fid": com.fid,
+                    "derived": True,
+                    "geometry": geom,
+                }
+            )
     if not rows:
         return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)

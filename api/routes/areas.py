@@ -132,6 +132,20 @@ async def upload_import(
                 shutil.copyfileobj(up.file, out)
             saved.append(dest)
         main = _main_file(saved)
+        if layer == "grids":
+            from api.grid_plans import import_grids
+
+            return await run_in_threadpool(
+                import_grids,
+                ctx,
+                main,
+                area=name,
+                column_map=parse_column_map(map),
+                crs=crs,
+                datum=datum,
+                encoding=encoding,
+                author=author,
+            )
         if layer == "osm":
             if admin_level is None:
                 raise InputError(
