@@ -428,7 +428,11 @@ def grids_draw(
     author: Annotated[str | None, typer.Option("--author")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Draw one grid plan per community and save it (it becomes adopted until another is adopted)."""
+    """Draw one grid plan per community and save it.
+
+    A new plan is its community's adopted plan unless a plan of that community was adopted explicitly
+    (`wangge grids adopt`): then that one stays adopted until another is.
+    """
     from api.grid_plans import draw_grids
 
     with _progress() as progress:
@@ -560,5 +564,36 @@ def serve_cmd(
     uvicorn.run(application, host=host, port=port, log_level="info")
 
 
+def main() -> None:
+    """The ``wangge`` entry point: usage errors exit 2, and with ``--json`` still print one JSON object."""
+    try:
+        result = app(standalone_mode=False)
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        err.print("aborted")
+        raise SystemExit(130) from None
+    except typer.TyperException as exc:  # click's usage errors (typer vendors click)
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show(file=sys.stderr)
+        else:
+            err.print(str(exc))
+        if "--json" in sys.argv[1:]:
+            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            _emit(
+                {
+                    "error": {
+                        "type": "UsageError",
+                        "title": "Invalid command line",
+                        "title_zh": "命令行参数无效",
+                        "detail": message,
+                    }
+                }
+            )
+        raise SystemExit(getattr(exc, "exit_code", 2) or 2) from None
+    raise SystemExit(result if isinstance(result, int) else 0)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -414,6 +414,8 @@ def export_plans(
     x0, y0, x1, y1 = study.layer("communities").total_bounds
     target_crs = check_export_crs(fmt, crs, (x0, y0, x1, y1)) if fmt in VECTOR_FORMATS else None
     pph = ctx.rules.households.persons_per_household
+    issued_on = ctx.rules.documents.issued_on
+    issued = date.fromisoformat(issued_on) if issued_on else date.today()
     files = []
     for n, plan_id in enumerate(ids):
         meta = ctx.store.plans.get(area, plan_id)
@@ -473,7 +475,7 @@ def export_plans(
                     subtitle=f"社区代码 {com['code12']} · 方案 {plan_id} 第{ver}版 · "
                     f"{len(frame)} 个网格 · {int(frame['households'].sum()):,} 户",
                     office=ctx.rules.documents.issuing_office,
-                    issued=date.today(),
+                    issued=issued,
                     notes=notes,
                 )
             )

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.errors import problem_body
+from api.errors import log, problem_body
 from geo.errors import NotFoundError, WanggeError
 
 
@@ -79,7 +79,8 @@ class JobRunner:
             except WanggeError as exc:
                 job.error = problem_body(exc)
                 job.status = "failed"
-            except Exception:  # an internal error: say so without internals
+            except Exception:  # an internal error: log it, answer without internals
+                log.exception("job %s (%s) failed", job.id, job.kind)
                 job.error = {
                     "type": "about:blank",
                     "title": "Internal error",

@@ -24,13 +24,13 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from geo.blocks import adjacency, community_blocks, cut_lines
+from geo.blocks import community_blocks, cut_lines
 from geo.checks import plan_report
-from geo.grids import DrawOptions, _contract, draw_community
+from geo.grids import DrawOptions, draw_community
 from geo.io import read_area_package
-from geo.partition import Band, Graph, solve_exact, solve_heuristic
+from geo.network import road_graph
+from geo.partition import Band, solve_exact
 from geo.rules import DEFAULT_RULES
 
 AREAS = ("liechtenstein", "monaco")
@@ -76,6 +76,7 @@ class Case:
     villages: gpd.GeoDataFrame
     blocks: gpd.GeoDataFrame
     band: Band
+    road_net: Any = None
 
 
 def setup(data_dir: Any) -> list[Case]:
@@ -92,55 +93,100 @@ def setup(data_dir: Any) -> list[Case]:
         lines = cut_lines(by_fid("roads"), by_fid("waterways"), rules.grid)
         buildings = by_fid("buildings")
         villages = by_fid("natural_village_areas")
+        net = road_graph(by_fid("roads"))
         for _, com in coms.sort_values("code12").iterrows():
             b = buildings[buildings["community_fid"] == com["fid"]]
             near = lines[lines.intersects(com.geometry)]
             v = villages[villages["community_fid"] == com["fid"]] if len(villages) else villages
             band = DrawOptions().band_for(str(com["area_class"]), rules)
             blocks = community_blocks(com.geometry, near, b, rules.grid, max_households=band.high)
-            cases.append(Case(name, com, b, near, v, blocks, band))
+            cases.append(Case(name, com, b, near, v, blocks, band, net))
     return cases
 
 
 def _score(case: Case, labels: np.ndarray, seconds: float, method: str) -> dict[str, Any]:
     grids = case.blocks.assign(label=labels).dissolve("label").reset_index()
     grids["code"] = [f"{case.community['code12']}{i + 1:03d}" for i in range(len(grids))]
-    rows, crow = plan_report(grids, case.community, buildings=case.buildings, lines=case.lines,
-                             village_areas=case.villages, rules=DEFAULT_RULES, band=case.band)
+    rows, crow = plan_report(
+        grids,
+        case.community,
+        buildings=case.buildings,
+        lines=case.lines,
+        village_areas=case.villages,
+        rules=DEFAULT_RULES,
+        band=case.band,
+    )
     return {
-        "area": case.area, "community": case.community["name"], "class": case.community["area_class"],
-        "method": method, "seconds": round(seconds, 2), "blocks": len(case.blocks), "grids": len(rows),
-        "in_band": int(rows["in_band"].sum()), "in_band_share": round(float(rows["in_band"].mean()), 3),
+        "area": case.area,
+        "community": case.community["name"],
+        "class": case.community["area_class"],
+        "method": method,
+        "seconds": round(seconds, 2),
+        "blocks": len(case.blocks),
+        "grids": len(rows),
+        "in_band": int(rows["in_band"].sum()),
+        "in_band_share": round(float(rows["in_band"].mean()), 3),
         "explained_outliers": int((~rows["in_band"] & rows["reason"].notna()).sum()),
-        "min_households": int(rows["households"].min()), "max_households": int(rows["households"].max()),
+        "min_households": int(rows["households"].min()),
+        "max_households": int(rows["households"].max()),
         "mean_polsby_popper": round(float(rows["polsby_popper"].mean()), 3),
         "street_share": round(crow["street_boundary_m"] / crow["shared_boundary_m"], 3)
-        if crow["shared_boundary_m"] > 0 else None,
+        if crow["shared_boundary_m"] > 0
+        else None,
+        "line_share": round(crow["line_boundary_m"] / crow["shared_boundary_m"], 3)
+        if crow["shared_boundary_m"] > 0
+        else None,
         "contiguous_share": round(float(rows["contiguous"].mean()), 3),
-        "gap_m2": crow["gap_m2"], "overlap_m2": crow["overlap_m2"],
+        "gap_m2": crow["gap_m2"],
+        "overlap_m2": crow["overlap_m2"],
         "boundary_m": crow["shared_boundary_m"],
     }
 
 
 def run_wangge(case: Case) -> dict[str, Any]:
     t = time.perf_counter()
-    plan = draw_community(case.community, buildings=case.buildings, lines=case.lines, village_areas=case.villages,
-                          rules=DEFAULT_RULES)
+    plan = draw_community(
+        case.community,
+        buildings=case.buildings,
+        lines=case.lines,
+        village_areas=case.villages,
+        rules=DEFAULT_RULES,
+        road_net=case.road_net,
+    )
     seconds = time.perf_counter() - t
-    rows, crow = plan_report(plan.grids, case.community, buildings=case.buildings, lines=case.lines,
-                             village_areas=case.villages, rules=DEFAULT_RULES, band=case.band)
+    rows, crow = plan_report(
+        plan.grids,
+        case.community,
+        buildings=case.buildings,
+        lines=case.lines,
+        village_areas=case.villages,
+        rules=DEFAULT_RULES,
+        band=case.band,
+    )
     return {
-        "area": case.area, "community": case.community["name"], "class": case.community["area_class"],
-        "method": f"wangge ({plan.info['method']})", "seconds": round(seconds, 2), "blocks": len(plan.blocks),
-        "grids": len(rows), "in_band": int(rows["in_band"].sum()),
+        "area": case.area,
+        "community": case.community["name"],
+        "class": case.community["area_class"],
+        "method": f"wangge ({plan.info['method']})",
+        "seconds": round(seconds, 2),
+        "blocks": len(plan.blocks),
+        "grids": len(rows),
+        "in_band": int(rows["in_band"].sum()),
         "in_band_share": round(float(rows["in_band"].mean()), 3),
         "explained_outliers": int((~rows["in_band"] & rows["reason"].notna()).sum()),
-        "min_households": int(rows["households"].min()), "max_households": int(rows["households"].max()),
+        "min_households": int(rows["households"].min()),
+        "max_households": int(rows["households"].max()),
         "mean_polsby_popper": round(float(rows["polsby_popper"].mean()), 3),
         "street_share": round(crow["street_boundary_m"] / crow["shared_boundary_m"], 3)
-        if crow["shared_boundary_m"] > 0 else None,
+        if crow["shared_boundary_m"] > 0
+        else None,
+        "line_share": round(crow["line_boundary_m"] / crow["shared_boundary_m"], 3)
+        if crow["shared_boundary_m"] > 0
+        else None,
         "contiguous_share": round(float(rows["contiguous"].mean()), 3),
-        "gap_m2": crow["gap_m2"], "overlap_m2": crow["overlap_m2"], "boundary_m": crow["shared_boundary_m"],
+        "gap_m2": crow["gap_m2"],
+        "overlap_m2": crow["overlap_m2"],
+        "boundary_m": crow["shared_boundary_m"],
         "k": len(rows),
     }
 
@@ -160,8 +206,16 @@ def run_maxp(case: Case) -> dict[str, Any]:
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = MaxPHeuristic(gdf, _weights(gdf), ["households"], "households", case.band.low, top_n=2,
-                              max_iterations_construction=10, max_iterations_sa=1)
+        model = MaxPHeuristic(
+            gdf,
+            _weights(gdf),
+            ["households"],
+            "households",
+            case.band.low,
+            top_n=2,
+            max_iterations_construction=10,
+            max_iterations_sa=1,
+        )
         np.random.seed(0)  # MaxP draws from numpy's global generator; fix it for a repeatable run
         model.solve()
     seconds = time.perf_counter() - t
@@ -176,8 +230,7 @@ def run_skater(case: Case, k: int) -> tuple[dict[str, Any], np.ndarray]:
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = Skater(gdf, _weights(gdf), ["households"], n_clusters=min(k, len(gdf)), floor=1,
-                       islands="increase")
+        model = Skater(gdf, _weights(gdf), ["households"], n_clusters=min(k, len(gdf)), floor=1, islands="increase")
         model.solve()
     seconds = time.perf_counter() - t
     labels = np.asarray(model.labels_)
@@ -214,11 +267,17 @@ def run_recom(case: Case, k: int, seed_labels: np.ndarray) -> dict[str, Any]:
     best = dict(part.assignment)
     best_ok = -1
     try:
+
         def proposal(p: Any, *, rng: Any = None) -> Any:
             return recom(p, pop_col="households", pop_target=ideal, epsilon=0.25, node_repeats=0, rng=rng)
 
-        chain = MarkovChain(proposal_fn=proposal, constraints=[contiguous], acceptance_fn=always_accept,
-                            initial_partition=part, total_steps=RECOM_STEPS)
+        chain = MarkovChain(
+            proposal_fn=proposal,
+            constraints=[contiguous],
+            acceptance_fn=always_accept,
+            initial_partition=part,
+            total_steps=RECOM_STEPS,
+        )
         for state in chain:
             ok = sum(case.band.low <= v <= case.band.high for v in state["population"].values())
             if ok > best_ok:
@@ -235,42 +294,37 @@ def run_recom(case: Case, k: int, seed_labels: np.ndarray) -> dict[str, Any]:
 
 
 def run_exact_reference(case: Case) -> list[dict[str, Any]]:
-    """Prove the optimum where it can be proved, and compare wangge's default cost on the same piece."""
-    rules = DEFAULT_RULES
-    adj = adjacency(case.blocks.geometry.values, case.lines)
-    graph = Graph.build(case.blocks["households"].to_numpy(), adj.i, adj.j, adj.cost(rules.grid))
+    """Prove the optimum of the very problems wangge's default solved, where that can be proved."""
+    plan = draw_community(
+        case.community,
+        buildings=case.buildings,
+        lines=case.lines,
+        village_areas=case.villages,
+        rules=DEFAULT_RULES,
+        road_net=case.road_net,
+    )
     out = []
-    rural = case.community["area_class"] == "rural"
-    blocks = case.blocks.copy()
-    if rural and len(case.villages):
-        tree = shapely.STRtree(case.villages.geometry.values)
-        p, v = tree.query(shapely.point_on_surface(blocks.geometry.values), predicate="within")
-        vill = np.full(len(blocks), None, dtype=object)
-        vill[p] = case.villages["village_fid"].to_numpy()[v]
-        blocks["village_fid"] = vill
-    else:
-        blocks["village_fid"] = None
-    for piece in graph.components():
-        h = float(graph.weight[piece].sum())
-        if h < case.band.low:
-            continue
-        sub, _ = _contract(graph, blocks, piece, case.band, rural)
-        k = max(1, min(round(h / (rules.grid.urban_target if not rural else rules.grid.rural_target)),
-                       int(h // case.band.low)))
-        if k < 2 or k > EXACT_MAX_GRIDS or sub.n > EXACT_MAX_NODES or not case.band.fits(h, k):
+    for graph, k, sol in plan.problems:
+        if k < 2 or k > EXACT_MAX_GRIDS or graph.n > EXACT_MAX_NODES or sol.violation > 0:
             continue
         t = time.perf_counter()
-        heur = solve_heuristic(sub, k, case.band, seed=rules.grid.seed, restarts=rules.grid.heuristic_restarts,
-                               trees=rules.grid.heuristic_trees_per_split, rounds=rules.grid.recombination_rounds)
-        th = time.perf_counter() - t
-        t = time.perf_counter()
-        exact = solve_exact(sub, k, case.band, start=None, node_limit=EXACT_NODE_LIMIT)
+        exact = solve_exact(graph, k, case.band, start=None, node_limit=EXACT_NODE_LIMIT)
         te = time.perf_counter() - t
         if exact is None:
             continue
-        out.append({"area": case.area, "community": case.community["name"], "nodes": sub.n, "k": k,
-                    "optimum_proven": exact.proven_optimal, "gap": exact.gap, "exact_cost": round(exact.cost, 1),
-                    "exact_seconds": round(te, 2), "wangge_cost": round(heur.cost, 1),
-                    "wangge_seconds": round(th, 2), "wangge_violation": heur.violation,
-                    "above_optimum": round(heur.cost / exact.cost - 1, 4) if exact.cost > 0 else 0.0})
+        out.append(
+            {
+                "area": case.area,
+                "community": case.community["name"],
+                "nodes": graph.n,
+                "k": k,
+                "optimum_proven": exact.proven_optimal,
+                "gap": exact.gap,
+                "exact_cost": round(exact.cost, 1),
+                "exact_seconds": round(te, 2),
+                "wangge_method": sol.method,
+                "wangge_cost": round(sol.cost, 1),
+                "above_optimum": round(sol.cost / exact.cost - 1, 4) if exact.cost > 0 else 0.0,
+            }
+        )
     return out

@@ -27,8 +27,9 @@ def _table(frame: pd.DataFrame) -> str:
     cols = list(frame.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join("" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
-                                       for v in row) + " |")
+        lines.append(
+            "| " + " | ".join("" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in row) + " |"
+        )
     return "\n".join(lines)
 
 
@@ -38,13 +39,20 @@ def partition_section() -> tuple[str, dict[str, object]]:
     cases = bp.setup(DATA)
     rows, exact_rows = [], []
     for n, case in enumerate(cases, start=1):
-        print(f"[{n}/{len(cases)}] {case.area} {case.community['name']} ({len(case.blocks)} blocks)", file=sys.stderr,
-              flush=True)
+        print(
+            f"[{n}/{len(cases)}] {case.area} {case.community['name']} ({len(case.blocks)} blocks)",
+            file=sys.stderr,
+            flush=True,
+        )
         ours = bp.run_wangge(case)
         k = ours.pop("k")
         rows.append(ours)
-        base = {"area": case.area, "community": case.community["name"], "class": case.community["area_class"],
-                "blocks": len(case.blocks)}
+        base = {
+            "area": case.area,
+            "community": case.community["name"],
+            "class": case.community["area_class"],
+            "blocks": len(case.blocks),
+        }
         status, got = bp.with_timeout(bp.run_maxp, case)
         rows.append(got if status == "ok" else {**base, "method": "spopt MaxPHeuristic", "note": got})
         status, got = bp.with_timeout(bp.run_skater, case, k)
@@ -65,11 +73,18 @@ def partition_section() -> tuple[str, dict[str, object]]:
     frame = frame.copy()
     done = frame[frame["grids"].notna()]
     agg = done.groupby("family").agg(
-        communities=("community", "count"), seconds=("seconds", "sum"), grids=("grids", "sum"),
-        in_band=("in_band", "sum"), explained=("explained_outliers", "sum"),
-        mean_polsby_popper=("mean_polsby_popper", "mean"), street_share=("street_share", "mean"),
-        contiguous_share=("contiguous_share", "mean"), max_gap_m2=("gap_m2", "max"),
-        max_overlap_m2=("overlap_m2", "max"))
+        communities=("community", "count"),
+        seconds=("seconds", "sum"),
+        grids=("grids", "sum"),
+        in_band=("in_band", "sum"),
+        explained=("explained_outliers", "sum"),
+        mean_polsby_popper=("mean_polsby_popper", "mean"),
+        street_share=("street_share", "mean"),
+        line_share=("line_share", "mean"),
+        contiguous_share=("contiguous_share", "mean"),
+        max_gap_m2=("gap_m2", "max"),
+        max_overlap_m2=("overlap_m2", "max"),
+    )
     agg["in_band_share"] = (agg["in_band"] / agg["grids"]).round(3)
     agg["unexplained_outliers"] = agg["grids"] - agg["in_band"] - agg["explained"]
     agg = agg.round(3).reset_index()
@@ -80,34 +95,67 @@ def partition_section() -> tuple[str, dict[str, object]]:
         theirs = done[done["family"] == family].set_index("community")
         mine = mine_all.loc[mine_all.index.isin(theirs.index)]
         share = lambda f: f["in_band"].sum() / f["grids"].sum()  # noqa: E731
-        ratios.append({
-            "versus": family,
-            "communities (of 20)": len(theirs),
-            "did not finish": int((failed["family"] == family).sum()),
-            "speed (their s / our s)": round(theirs["seconds"].sum() / mine["seconds"].sum(), 2),
-            "Polsby-Popper (ours / theirs)": round(mine["mean_polsby_popper"].mean()
-                                                   / theirs["mean_polsby_popper"].mean(), 2),
-            "in band (ours / theirs)": f"{share(mine):.0%} / {share(theirs):.0%}",
-            "street share (ours / theirs)": f"{mine['street_share'].mean():.0%} / {theirs['street_share'].mean():.0%}",
-            "contiguous (ours / theirs)": f"{mine['contiguous_share'].mean():.0%} / "
-                                          f"{theirs['contiguous_share'].mean():.0%}",
-        })
+        ratios.append(
+            {
+                "versus": family,
+                "communities (of 20)": len(theirs),
+                "did not finish": int((failed["family"] == family).sum()),
+                "speed (their s / our s)": round(theirs["seconds"].sum() / mine["seconds"].sum(), 2),
+                "Polsby-Popper (ours / theirs)": round(
+                    mine["mean_polsby_popper"].mean() / theirs["mean_polsby_popper"].mean(), 2
+                ),
+                "in band (ours / theirs)": f"{share(mine):.0%} / {share(theirs):.0%}",
+                "street share (ours / theirs)": f"{mine['street_share'].mean():.0%} / {theirs['street_share'].mean():.0%}",
+                "contiguous (ours / theirs)": f"{mine['contiguous_share'].mean():.0%} / "
+                f"{theirs['contiguous_share'].mean():.0%}",
+            }
+        )
     exact = pd.DataFrame(exact_rows)
-    md = ["## Grid drawing (issue 4)", "",
-          "Every community of both demo areas; the anchors partition wangge's own blocks and household estimates "
-          "(the blocks a community is cut into, with blocks above the band's ceiling split between buildings); "
-          "every plan is scored by `geo.checks.plan_report`. wangge's time includes cutting the blocks.", "",
-          "### Ratios", "", _table(pd.DataFrame(ratios)), "",
-          "### Totals by method", "",
-          _table(agg[["family", "communities", "seconds", "grids", "in_band_share", "unexplained_outliers",
-                      "mean_polsby_popper", "street_share", "contiguous_share", "max_gap_m2", "max_overlap_m2"]]),
-          "", "### Against the proven optimum", "",
-          "Pieces small enough for the HiGHS flow model to prove the optimum (at most "
-          f"{bp.EXACT_MAX_NODES} nodes, {bp.EXACT_MAX_GRIDS} grids, node limit {bp.EXACT_NODE_LIMIT}); "
-          "cost is the weighted length of boundary between grids.", "",
-          _table(exact) if len(exact) else "(no piece small enough)", "",
-          "### Every community", "",
-          _table(frame.drop(columns=["family"]).fillna("")), ""]
+    md = [
+        "## Grid drawing (issue 4)",
+        "",
+        "Every community of both demo areas; the anchors partition wangge's own blocks and household estimates "
+        "(the blocks a community is cut into, with blocks above the band's ceiling split between buildings); "
+        "every plan is scored by `geo.checks.plan_report`. wangge's time includes cutting the blocks.",
+        "",
+        "### Ratios",
+        "",
+        _table(pd.DataFrame(ratios)),
+        "",
+        "### Totals by method",
+        "",
+        _table(
+            agg[
+                [
+                    "family",
+                    "communities",
+                    "seconds",
+                    "grids",
+                    "in_band_share",
+                    "unexplained_outliers",
+                    "mean_polsby_popper",
+                    "street_share",
+                    "line_share",
+                    "contiguous_share",
+                    "max_gap_m2",
+                    "max_overlap_m2",
+                ]
+            ]
+        ),
+        "",
+        "### Against the proven optimum",
+        "",
+        "Pieces small enough for the HiGHS flow model to prove the optimum (at most "
+        f"{bp.EXACT_MAX_NODES} nodes, {bp.EXACT_MAX_GRIDS} grids, node limit {bp.EXACT_NODE_LIMIT}); "
+        "cost is the weighted length of boundary between grids.",
+        "",
+        _table(exact) if len(exact) else "(no piece small enough)",
+        "",
+        "### Every community",
+        "",
+        _table(frame.drop(columns=["family"]).fillna("")),
+        "",
+    ]
     summary = {
         "wangge_in_band_share": float(ours["in_band_share"]),
         "wangge_unexplained": int(ours["unexplained_outliers"]),
@@ -124,10 +172,12 @@ def main() -> None:
     sections.append(text)
     summaries["partition"] = summary
     header = [
-        "# Benchmarks", "",
+        "# Benchmarks",
+        "",
         f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by `make bench` on {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}; {time.perf_counter() - t0:.0f} s in all. "
-        "Reproduce with `make bench`.", "",
+        "Reproduce with `make bench`.",
+        "",
     ]
     (HERE / "RESULTS.md").write_text("\n".join(header + sections) + "\n", encoding="utf-8")
     print(json.dumps({"summary": summaries}, indent=1))

@@ -30,8 +30,9 @@ LINE_KINDS = ("street", "secondary", "waterway")
 _NOT_LINES = ("construction", "proposed", "platform", "raceway", "abandoned", "razed", "elevator", "corridor")
 
 
-def cut_lines(roads_metric: gpd.GeoDataFrame, waterways_metric: gpd.GeoDataFrame | None, rules: GridRules
-              ) -> gpd.GeoDataFrame:
+def cut_lines(
+    roads_metric: gpd.GeoDataFrame, waterways_metric: gpd.GeoDataFrame | None, rules: GridRules
+) -> gpd.GeoDataFrame:
     """Classify the lines that may cut a community: ``street``, ``secondary`` or ``waterway``.
 
     Roads in ``rules.street_classes`` are streets; any other highway (footway,
@@ -43,17 +44,28 @@ def cut_lines(roads_metric: gpd.GeoDataFrame, waterways_metric: gpd.GeoDataFrame
         hw = roads_metric["highway"].fillna("").astype(str)
         keep = ~hw.isin(_NOT_LINES)
         kind = np.where(hw.isin(rules.street_classes), "street", "secondary")
-        frames.append(gpd.GeoDataFrame({"kind": kind[keep.to_numpy()]}, geometry=roads_metric.geometry[keep].values,
-                                       crs=roads_metric.crs))
+        frames.append(
+            gpd.GeoDataFrame(
+                {"kind": kind[keep.to_numpy()]}, geometry=roads_metric.geometry[keep].values, crs=roads_metric.crs
+            )
+        )
+    if waterways_metric is not None and len(waterways_metric) and "waterway" in waterways_metric:
+        waterways_metric = waterways_metric[waterways_metric["waterway"].isin(rules.waterway_classes)]
     if waterways_metric is not None and len(waterways_metric):
-        frames.append(gpd.GeoDataFrame({"kind": ["waterway"] * len(waterways_metric)},
-                                       geometry=waterways_metric.geometry.values, crs=waterways_metric.crs))
+        frames.append(
+            gpd.GeoDataFrame(
+                {"kind": ["waterway"] * len(waterways_metric)},
+                geometry=waterways_metric.geometry.values,
+                crs=waterways_metric.crs,
+            )
+        )
     if not frames:
         crs = roads_metric.crs if roads_metric is not None else None
         return gpd.GeoDataFrame({"kind": []}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
     out = pd.concat(frames, ignore_index=True)
-    out = out[out.geometry.notna() & ~out.geometry.is_empty & out.geometry.geom_type.isin(
-        ["LineString", "MultiLineString"])]
+    out = out[
+        out.geometry.notna() & ~out.geometry.is_empty & out.geometry.geom_type.isin(["LineString", "MultiLineString"])
+    ]
     return gpd.GeoDataFrame(out, geometry="geometry", crs=frames[0].crs).reset_index(drop=True)
 
 
@@ -91,17 +103,28 @@ class Adjacency:
 
     def cost(self, rules: GridRules) -> np.ndarray:
         """The cost of a grid boundary along each shared edge (the partition minimises its sum)."""
-        return (self.street_m + rules.boundary_weight_secondary * self.secondary_m
-                + rules.boundary_weight_off_street * self.other_m)
+        return (
+            self.street_m
+            + rules.boundary_weight_secondary * self.secondary_m
+            + rules.boundary_weight_off_street * self.other_m
+        )
 
     def frame(self) -> pd.DataFrame:
         """As a table."""
-        return pd.DataFrame({"i": self.i, "j": self.j, "length_m": self.length_m, "street_m": self.street_m,
-                             "secondary_m": self.secondary_m})
+        return pd.DataFrame(
+            {
+                "i": self.i,
+                "j": self.j,
+                "length_m": self.length_m,
+                "street_m": self.street_m,
+                "secondary_m": self.secondary_m,
+            }
+        )
 
 
-def adjacency(polys: np.ndarray, lines: gpd.GeoDataFrame | None = None, *, tolerance_m: float = 0.05,
-              min_shared_m: float = 0.01) -> Adjacency:
+def adjacency(
+    polys: np.ndarray, lines: gpd.GeoDataFrame | None = None, *, tolerance_m: float = 0.05, min_shared_m: float = 0.01
+) -> Adjacency:
     """Find which polygons share a boundary (rook contiguity) and how much of it runs on each kind of line.
 
     Parameters
@@ -129,8 +152,9 @@ def adjacency(polys: np.ndarray, lines: gpd.GeoDataFrame | None = None, *, toler
     return Adjacency(a.astype(int), b.astype(int), length, np.minimum(street, length), secondary)
 
 
-def _length_on_lines(shared: np.ndarray, lines: gpd.GeoDataFrame | None, tolerance_m: float
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def _length_on_lines(
+    shared: np.ndarray, lines: gpd.GeoDataFrame | None, tolerance_m: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Length of each shared boundary lying on a street, and on a secondary line or waterway.
 
     Each boundary is cut into its straight segments; a segment runs on a line
@@ -171,8 +195,9 @@ def _find(parent: np.ndarray, x: int) -> int:
     return x
 
 
-def merge_slivers(polys: np.ndarray, lines: gpd.GeoDataFrame, rules: GridRules,
-                  protect: np.ndarray | None = None) -> np.ndarray:
+def merge_slivers(
+    polys: np.ndarray, lines: gpd.GeoDataFrame, rules: GridRules, protect: np.ndarray | None = None
+) -> np.ndarray:
     """Merge slivers (small or thin faces) into the neighbour across the weakest line.
 
     A face is a sliver when its area is below ``rules.min_block_area_m2`` or
@@ -261,8 +286,23 @@ def split_between_buildings(block: BaseGeometry, footprints: np.ndarray, *, spac
     return result
 
 
-def community_blocks(community: BaseGeometry, lines: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame,
-                     rules: GridRules, *, max_households: float | None = None) -> gpd.GeoDataFrame:
+def _faces_merged(area: BaseGeometry, lines: gpd.GeoDataFrame, pts: np.ndarray, rules: GridRules) -> np.ndarray:
+    polys = faces(area, lines)
+    protect = np.zeros(len(polys), dtype=bool)
+    if len(pts):
+        _, hit = shapely.STRtree(polys).query(pts, predicate="within")
+        protect[np.unique(hit)] = True
+    return merge_slivers(polys, lines, rules, protect)
+
+
+def community_blocks(
+    community: BaseGeometry,
+    lines: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    rules: GridRules,
+    *,
+    max_households: float | None = None,
+) -> gpd.GeoDataFrame:
     """Cut one community into blocks that tile it, carrying households and building counts.
 
     Parameters
@@ -286,16 +326,27 @@ def community_blocks(community: BaseGeometry, lines: gpd.GeoDataFrame, buildings
     """
     from geo.codes import reading_order
 
-    polys = faces(community, lines)
     pts = shapely.point_on_surface(buildings.geometry.values) if len(buildings) else np.array([], dtype=object)
-    protect = np.zeros(len(polys), dtype=bool)
-    if len(pts):
-        _, hit = shapely.STRtree(polys).query(pts, predicate="within")
-        protect[np.unique(hit)] = True
-    polys = merge_slivers(polys, lines, rules, protect)
     hh = buildings["households"].fillna(0).to_numpy(dtype=float) if len(buildings) else np.zeros(0)
-    est = (buildings["households_source"].eq("estimated") & (buildings["households"].fillna(0) > 0)).to_numpy() \
-        if len(buildings) else np.zeros(0, dtype=bool)
+    when_needed = rules.cut_secondary_lines == "when_needed" and max_households is not None and len(lines)
+    primary = lines[lines["kind"] != "secondary"] if when_needed else lines
+    polys = _faces_merged(community, primary, pts, rules)
+    if when_needed:
+        # Paths and service roads cut only the blocks the band cannot hold (issue 4 as written).
+        owner0 = _owner(polys, pts)
+        loads0 = np.bincount(owner0[owner0 >= 0], weights=hh[owner0 >= 0], minlength=len(polys))
+        recut: list[BaseGeometry] = []
+        for b, poly in enumerate(polys):
+            if loads0[b] > max_households:
+                recut.extend(_faces_merged(poly, lines[lines.intersects(poly)], pts, rules))
+            else:
+                recut.append(poly)
+        polys = np.array(recut, dtype=object)
+    est = (
+        (buildings["households_source"].eq("estimated") & (buildings["households"].fillna(0) > 0)).to_numpy()
+        if len(buildings)
+        else np.zeros(0, dtype=bool)
+    )
     owner = _owner(polys, pts)
     kinds = ["block"] * len(polys)
     if max_households is not None and len(pts):
@@ -333,10 +384,17 @@ def community_blocks(community: BaseGeometry, lines: gpd.GeoDataFrame, buildings
     biggest = np.zeros(len(polys))
     if has.any():
         np.maximum.at(biggest, owner[has], hh[has])
-    frame = gpd.GeoDataFrame({
-        "kind": kinds, "households": households.round(2), "buildings": counts,
-        "households_estimated": estimated, "max_building_households": biggest,
-    }, geometry=list(polys), crs=lines.crs if lines is not None and lines.crs is not None else buildings.crs)
+    frame = gpd.GeoDataFrame(
+        {
+            "kind": kinds,
+            "households": households.round(2),
+            "buildings": counts,
+            "households_estimated": estimated,
+            "max_building_households": biggest,
+        },
+        geometry=list(polys),
+        crs=lines.crs if lines is not None and lines.crs is not None else buildings.crs,
+    )
     order = reading_order(frame.geometry)
     frame = frame.iloc[order].reset_index(drop=True)
     frame.insert(0, "block_id", [f"B{n:04d}" for n in range(1, len(frame) + 1)])

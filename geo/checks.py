@@ -5,7 +5,7 @@ Per grid: ``code``, ``community_code``, ``households``,
 ``street_boundary_share``, ``contiguous``, ``in_band``, ``whole_villages``
 (rural), ``reason`` — plus ``exceptions`` (``exclave_attached``),
 ``split_villages`` (the natural villages it shares with another grid),
-``main_street_boundary_share``, ``max_building_households``, ``code_issue``.
+``line_boundary_share``, ``max_building_households``, ``code_issue``.
 
 Per community: ``code12``, ``name``, ``grids``, ``households``, ``gap_m2``,
 ``overlap_m2``, ``outside_m2``, ``feasible_grids`` (the caller adds
@@ -25,8 +25,9 @@ Definitions (DOMAIN §2):
   (``exclave_attached``, a recorded exception, not a failure).
 * **street boundary share**: of the boundary a grid shares with other grids
   (the community's outer edge excluded), the part within
-  ``grid.street_tolerance_m`` (5 m) of a mapped road, path or waterway;
-  ``main_street_boundary_share`` counts streets of ``grid.street_classes`` only.
+  ``grid.street_tolerance_m`` (5 m) of a street (``grid.street_classes``);
+  ``line_boundary_share`` counts any mapped line a worker can see on the
+  ground: streets, paths, service roads, waterways.
 * **Polsby–Popper**: 4πA / P².
 """
 
@@ -57,6 +58,9 @@ REASONS_ZH = {
 }
 
 
+_SHARED_TOLERANCE_M = 0.05
+
+
 def _shared_lengths(
     grids: np.ndarray, zone_any: BaseGeometry | None, zone_street: BaseGeometry | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -68,12 +72,14 @@ def _shared_lengths(
     if n < 2:
         return shared, near_any, near_street
     tree = shapely.STRtree(grids)
-    a, b = tree.query(grids, predicate="intersects")
+    a, b = tree.query(grids, predicate="dwithin", distance=_SHARED_TOLERANCE_M)
     sel = a < b
     a, b = a[sel], b[sel]
     if not len(a):
         return shared, near_any, near_street
-    lines = shapely.intersection(shapely.boundary(grids[a]), shapely.boundary(grids[b]))
+    # Neighbours' outlines coincide only up to rounding (a plan read back from lon/lat, an imported plan):
+    # the shared boundary is the part of one outline within a few centimetres of the other grid.
+    lines = shapely.intersection(shapely.boundary(grids[a]), shapely.buffer(grids[b], _SHARED_TOLERANCE_M))
     length = shapely.length(lines)
     on_any = shapely.length(shapely.intersection(lines, zone_any)) if zone_any is not None else np.zeros(len(a))
     on_street = (
@@ -202,8 +208,8 @@ def plan_report(
                 "buildings": int(building_counts[g]),
                 "area_m2": round(area, 1),
                 "polsby_popper": round(pp, 4),
-                "street_boundary_share": round(near_any[g] / shared[g], 4) if shared[g] > 0 else None,
-                "main_street_boundary_share": round(near_street[g] / shared[g], 4) if shared[g] > 0 else None,
+                "street_boundary_share": round(near_street[g] / shared[g], 4) if shared[g] > 0 else None,
+                "line_boundary_share": round(near_any[g] / shared[g], 4) if shared[g] > 0 else None,
                 "shared_boundary_m": round(float(shared[g]), 1),
                 "contiguous": contiguous,
                 "exceptions": exceptions,
@@ -230,10 +236,14 @@ def plan_report(
         "overlap_m2": round(max(overlap, 0.0), 3),
         "outside_m2": round(float(shapely.difference(union, com_geom).area), 3),
         "feasible_grids": list(feasible),
+        "tiles": bool(
+            shapely.difference(com_geom, union).area + max(overlap, 0.0) + shapely.difference(union, com_geom).area
+            <= rules.grid.tiling_tolerance_m2
+        ),
         "buildings_outside_grids": int((~has).sum()),
         "shared_boundary_m": round(float(shared.sum()) / 2, 1),
-        "street_boundary_m": round(float(near_any.sum()) / 2, 1),
-        "main_street_boundary_m": round(float(near_street.sum()) / 2, 1),
+        "street_boundary_m": round(float(near_street.sum()) / 2, 1),
+        "line_boundary_m": round(float(near_any.sum()) / 2, 1),
     }
     return report_rows, community_row
 
@@ -321,7 +331,7 @@ def summarise(grid_rows: list[pd.DataFrame], community_rows: list[dict[str, Any]
     n = len(grids)
     shared = sum(c["shared_boundary_m"] for c in community_rows)
     street = sum(c["street_boundary_m"] for c in community_rows)
-    main = sum(c["main_street_boundary_m"] for c in community_rows)
+    line = sum(c["line_boundary_m"] for c in community_rows)
     out_of_band = grids[~grids["in_band"]] if n else grids
     return {
         "plans": len(community_rows),
@@ -332,9 +342,10 @@ def summarise(grid_rows: list[pd.DataFrame], community_rows: list[dict[str, Any]
         "max_gap_m2": max((c["gap_m2"] for c in community_rows), default=0.0),
         "max_overlap_m2": max((c["overlap_m2"] for c in community_rows), default=0.0),
         "max_outside_m2": max((c["outside_m2"] for c in community_rows), default=0.0),
+        "tiling_failures": sum(not c["tiles"] for c in community_rows),
         "mean_polsby_popper": round(float(grids["polsby_popper"].mean()), 4) if n else None,
         "street_boundary_share": round(street / shared, 4) if shared > 0 else None,
-        "main_street_boundary_share": round(main / shared, 4) if shared > 0 else None,
+        "line_boundary_share": round(line / shared, 4) if shared > 0 else None,
         "households": int(sum(c["households"] for c in community_rows)),
         "households_estimated": any(c["households_estimated"] for c in community_rows),
         "code_issues": int(grids["code_issue"].notna().sum()) if n else 0,

@@ -26,8 +26,13 @@ def _side(nx: np.ndarray, ny: np.ndarray) -> np.ndarray:
 
 
 def four_sides(
-    grids: gpd.GeoDataFrame, *, roads: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, community_fid: str,
-    tolerance_m: float = 8.0, step_m: float = 5.0,
+    grids: gpd.GeoDataFrame,
+    *,
+    roads: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    community_fid: str,
+    tolerance_m: float = 8.0,
+    step_m: float = 5.0,
 ) -> pd.DataFrame:
     """Describe the four sides of every grid of one community.
 
@@ -44,10 +49,17 @@ def four_sides(
     -------
     DataFrame with ``code`` and ``east``, ``south``, ``west``, ``north`` (text).
     """
-    named = roads[roads["name"].map(text).notna() | roads.get("ref", pd.Series(index=roads.index, dtype=object))
-                  .map(text).notna()] if len(roads) else roads
-    road_label = [text(n) or text(r) for n, r in zip(named["name"], named.get("ref", [None] * len(named)))] \
-        if len(named) else []
+    named = (
+        roads[
+            roads["name"].map(text).notna()
+            | roads.get("ref", pd.Series(index=roads.index, dtype=object)).map(text).notna()
+        ]
+        if len(roads)
+        else roads
+    )
+    road_label = (
+        [text(n) or text(r) for n, r in zip(named["name"], named.get("ref", [None] * len(named)))] if len(named) else []
+    )
     road_tree = shapely.STRtree(named.geometry.values) if len(named) else None
     grid_geoms = grids.geometry.values
     grid_tree = shapely.STRtree(grid_geoms)

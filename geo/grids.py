@@ -77,6 +77,8 @@ class DrawnPlan:
     blocks: gpd.GeoDataFrame
     grids: gpd.GeoDataFrame
     info: dict[str, Any] = field(default_factory=dict)
+    # The partition problems solved (graph, grid count, solution), for benchmarks; not stored.
+    problems: list[tuple[Graph, int, Solution]] = field(default_factory=list, repr=False)
 
 
 def feasible_range(households: float, band: Band) -> tuple[int, int]:
@@ -204,6 +206,7 @@ def draw_community(
                 feasible=list(allowed),
             )
 
+    problems: list[tuple[Graph, int, Solution]] = []
     assignment = np.full(len(blocks), -1)
     grid_notes: dict[int, dict[str, Any]] = {}
     methods: list[dict[str, Any]] = []
@@ -264,7 +267,16 @@ def draw_community(
         if idx == main and fixed_total is not None:
             k = max(1, fixed_total - other_k - len(oversized))
         sol, used_k, tried = _solve_piece(
-            work, blocks, piece, k, band, rules, rural, seed, allow_other_counts=fixed_total is None or idx != main
+            work,
+            blocks,
+            piece,
+            k,
+            band,
+            rules,
+            rural,
+            seed,
+            allow_other_counts=fixed_total is None or idx != main,
+            problems=problems,
         )
         for p in range(used_k):
             members = piece[sol.part == p]
@@ -335,6 +347,7 @@ def draw_community(
         blocks=blocks,
         grids=grids,
         info=info,
+        problems=problems,
     )
 
 
@@ -385,8 +398,12 @@ def _contract(
         node = np.full(len(piece), -1)
         for v in pd.unique(vill):
             mask = vill == v
-            if v is not None and float(w[mask].sum()) <= band.high:
-                node[mask] = next_id
+            if v is None or float(w[mask].sum()) > band.high:
+                continue
+            # One node per connected run of the village's blocks: a village whose blocks do not touch
+            # (cut differently from the blocks its area was derived on) must not make a grid in two pieces.
+            for comp in graph.components(piece[mask]):
+                node[np.isin(piece, comp)] = next_id
                 next_id += 1
         for p in np.flatnonzero(node < 0):
             node[p] = next_id
@@ -420,6 +437,7 @@ def _solve_piece(
     seed: int,
     *,
     allow_other_counts: bool,
+    problems: list[tuple[Graph, int, Solution]] | None = None,
 ) -> tuple[Solution, int, list[int]]:
     g = rules.grid
     sub, node = _contract(graph, blocks, piece, band, rural)
@@ -435,8 +453,6 @@ def _solve_piece(
     counts = [k]
     if allow_other_counts:
         lo, hi = feasible_range(h, band)
-        target = h / k if k else h
-        del target
         extra = sorted((c for c in range(max(lo, 1), min(hi, sub.n) + 1) if c != k), key=lambda c: (abs(c - k), c))
         counts += extra[:2]
     best: tuple[Solution, int] | None = None
@@ -463,6 +479,8 @@ def _solve_piece(
             break
     assert best is not None
     sol, kk = best
+    if problems is not None:
+        problems.append((sub, kk, sol))
     part = sol.part[node]
     return Solution(part, sol.cost, sol.violation, sol.method, sol.gap, sol.proven_optimal, sol.stats), kk, tried
 

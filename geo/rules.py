@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -113,12 +113,15 @@ class GridRules(_Section):
         "tertiary_link",
     )
     rural_target: int = 300
+    # Paths, service roads and waterways cut blocks "always" (the partition then prefers streets by cost),
+    # or only "when_needed": inside a street block holding more households than the band's ceiling.
+    cut_secondary_lines: Literal["always", "when_needed"] = "always"
     # Blocks: faces smaller or thinner than this are slivers, merged into a neighbour.
     min_block_area_m2: float = Field(100.0, ge=0)
     min_block_width_m: float = Field(3.0, ge=0)
     # Cost of a metre of grid boundary: on a street 1, on a path, service road or
     # waterway this much, between buildings (on no mapped line) this much.
-    boundary_weight_secondary: float = Field(1.5, ge=1)
+    boundary_weight_secondary: float = Field(2.5, ge=1)
     boundary_weight_off_street: float = Field(4.0, ge=1)
     waterway_classes: tuple[str, ...] = ("river", "stream", "canal", "drain", "ditch")
     # Partition limits: deterministic (counts, never seconds), so a plan is reproducible anywhere.
@@ -228,6 +231,16 @@ class DocumentRules(_Section):
 
     issuing_office: str = "（发文单位）"
     county_name: str = ""
+    # The date printed on maps and tables (ISO, e.g. "2026-12-01"); empty: the day they are made.
+    issued_on: str = ""
+
+    @model_validator(mode="after")
+    def _date(self) -> DocumentRules:
+        if self.issued_on:
+            from datetime import date
+
+            date.fromisoformat(self.issued_on)  # a ValueError here becomes a RulesError naming the key
+        return self
 
 
 class Rules(_Section):

@@ -30,7 +30,7 @@ def _grid_features(grids: gpd.GeoDataFrame, rows: dict[str, dict[str, Any]]) -> 
                     "code": str(g["code"]),
                     "name": g.get("name") or "",
                     "colour": colour,
-                    "households": r.get("households"),
+                    "households": f"{r.get('households')}{'（估算）' if r.get('households_estimated') else ''}",
                     "estimated": bool(r.get("households_estimated")),
                     "in_band": bool(r.get("in_band", True)),
                     "reason": reason,

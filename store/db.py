@@ -120,4 +120,25 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
     metadata.create_all(engine)
+    _add_missing_columns(engine)
     return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Bring a store made by an older version up to date: add the nullable columns it lacks.
+
+    New columns are always nullable, so an ``ALTER TABLE … ADD COLUMN`` keeps every row; a change that
+    needs more than that gets a migration of its own.
+    """
+    from sqlalchemy import inspect
+
+    insp = inspect(engine)
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            if not insp.has_table(table.name):
+                continue
+            have = {c["name"] for c in insp.get_columns(table.name)}
+            for col in table.columns:
+                if col.name not in have and col.nullable:
+                    kind = col.type.compile(dialect=engine.dialect)
+                    conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{col.name}" {kind}')

@@ -58,6 +58,8 @@ plans = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(100)),
     Column("adopted_at", DateTime(timezone=True)),
+    # Adoptions are ordered by this counter, not by the clock: two adoptions in one second keep their order.
+    Column("adopted_seq", Integer),
     UniqueConstraint("area_id", "plan_id", name="uq_plan"),
 )
 
@@ -255,7 +257,12 @@ class PlanStore:
         with self.store.write() as conn:
             area_id = self._area_id(conn, area)
             row = self._plan_row(conn, area_id, plan_id)
-            conn.execute(update(plans).where(plans.c.id == row.id).values(adopted_at=datetime.now(UTC)))
+            seq = conn.execute(select(func.max(plans.c.adopted_seq)).where(plans.c.area_id == area_id)).scalar()
+            conn.execute(
+                update(plans)
+                .where(plans.c.id == row.id)
+                .values(adopted_at=datetime.now(UTC), adopted_seq=(seq or 0) + 1)
+            )
         return self.get(area, plan_id)
 
     def _plan_row(self, conn: Connection, area_id: int, plan_id: str) -> Any:
@@ -289,8 +296,8 @@ class PlanStore:
             by_com.setdefault(r.community_fid, []).append(r)
         out = set()
         for rs in by_com.values():
-            explicit = [r for r in rs if r.adopted_at is not None]
-            pick = max(explicit, key=lambda r: (r.adopted_at, r.id)) if explicit else max(rs, key=lambda r: r.id)
+            explicit = [r for r in rs if r.adopted_seq is not None]
+            pick = max(explicit, key=lambda r: r.adopted_seq) if explicit else max(rs, key=lambda r: r.id)
             out.add(pick.id)
         return out
 

@@ -185,7 +185,7 @@ def write_grid_table(rows: pd.DataFrame, path: Path, *, title: str, notes: list[
                 round(float(r.area_m2)),
                 "",
                 "",
-                r.reason or "",
+                REASONS_ZH.get(str(r.reason), "") if r.reason else "",
             ]
         )
     for row in ws.iter_rows(min_row=2, max_row=ws.max_row, max_col=len(headers)):

@@ -227,9 +227,15 @@ def read_features(
                 if tags.get("waterway") in _WATERWAYS:
                     try:
                         if any(inside(n.lon, n.lat) for n in obj.nodes if n.location.valid()):
-                            waterways.append({"fid": f"w{obj.id}", "osm_id": obj.id, "waterway": tags.get("waterway"),
-                                              "name": tags.get("name"),
-                                              "geometry": shapely.from_wkb(wkb.create_linestring(obj))})
+                            waterways.append(
+                                {
+                                    "fid": f"w{obj.id}",
+                                    "osm_id": obj.id,
+                                    "waterway": tags.get("waterway"),
+                                    "name": tags.get("name"),
+                                    "geometry": shapely.from_wkb(wkb.create_linestring(obj)),
+                                }
+                            )
                     except RuntimeError:
                         pass
                 if "highway" not in tags or tags.get("area") == "yes":

@@ -148,20 +148,61 @@ def test_help(args, demo_store_url):
 
 def test_grids_draw_validate_adopt_export_json(tmp_path):
     store = f"sqlite:///{tmp_path / 'g.db'}"
-    run(["import-osm", str(write_town(tmp_path / "t.osm.pbf")), "--area", "ceshi", "--community-admin-level", "10",
-         "--within", "1"], store)
+    run(
+        [
+            "import-osm",
+            str(write_town(tmp_path / "t.osm.pbf")),
+            "--area",
+            "ceshi",
+            "--community-admin-level",
+            "10",
+            "--within",
+            "1",
+        ],
+        store,
+    )
     p, out = run(["grids", "draw", "ceshi", "--rural-band", "20", "60", "--json"], store)
     assert p.returncode == 0, p.stderr
     s = out["summary"]
-    for key in ("plans", "grids", "in_band_share", "unexplained_outliers", "contiguous_share", "max_gap_m2",
-                "max_overlap_m2", "mean_polsby_popper", "street_boundary_share", "seconds"):
+    for key in (
+        "plans",
+        "grids",
+        "in_band_share",
+        "unexplained_outliers",
+        "contiguous_share",
+        "max_gap_m2",
+        "max_overlap_m2",
+        "mean_polsby_popper",
+        "street_boundary_share",
+        "seconds",
+    ):
         assert key in s, key
     assert isinstance(s["plans"], int) and isinstance(s["grids"], int) and 0 <= s["in_band_share"] <= 1
-    for key in ("code12", "name", "plan_id", "version", "grids", "households", "gap_m2", "overlap_m2",
-                "feasible_grids"):
+    for key in (
+        "code12",
+        "name",
+        "plan_id",
+        "version",
+        "grids",
+        "households",
+        "gap_m2",
+        "overlap_m2",
+        "feasible_grids",
+    ):
         assert key in out["communities"][0], key
-    for key in ("code", "community_code", "households", "households_estimated", "area_m2", "polsby_popper",
-                "street_boundary_share", "contiguous", "in_band", "whole_villages", "reason"):
+    for key in (
+        "code",
+        "community_code",
+        "households",
+        "households_estimated",
+        "area_m2",
+        "polsby_popper",
+        "street_boundary_share",
+        "contiguous",
+        "in_band",
+        "whole_villages",
+        "reason",
+    ):
         assert key in out["grids"][0], key
     plan_id = out["communities"][0]["plan_id"]
     p, out = run(["grids", "validate", "ceshi", "--plan", plan_id, "--json"], store)
