@@ -105,7 +105,8 @@ def partition_section() -> tuple[str, dict[str, object]]:
                     mine["mean_polsby_popper"].mean() / theirs["mean_polsby_popper"].mean(), 2
                 ),
                 "in band (ours / theirs)": f"{share(mine):.0%} / {share(theirs):.0%}",
-                "street share (ours / theirs)": f"{mine['street_share'].mean():.0%} / {theirs['street_share'].mean():.0%}",
+                "street share (ours / theirs)": f"{mine['street_share'].mean():.0%} / "
+                f"{theirs['street_share'].mean():.0%}",
                 "contiguous (ours / theirs)": f"{mine['contiguous_share'].mean():.0%} / "
                 f"{theirs['contiguous_share'].mean():.0%}",
             }
