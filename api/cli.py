@@ -514,6 +514,157 @@ def grids_export(
             typer.echo(f)
 
 
+PlanOpt = Annotated[str, typer.Option("--plan", help="Plan id.")]
+
+
+@grids_app.command("edit")
+@command
+def grids_edit(
+    area: Annotated[str, typer.Argument(help="Study area name.")],
+    plan: PlanOpt,
+    ops: Annotated[Path, typer.Option("--ops", help="Edit batch JSON: base_version, message, ops (- for stdin).")],
+    author: Annotated[str | None, typer.Option("--author")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only: print the verdict, save nothing.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply a batch of edits (all or nothing, one version). Rejected or stale: exit 2 with the reasons."""
+    from api.plan_edits import edit_plan
+
+    text = sys.stdin.read() if str(ops) == "-" else _read_text(ops)
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        from geo.errors import InputError
+
+        raise InputError(f"{ops}: not JSON ({exc})", detail_zh=f"{ops} 不是有效的 JSON") from None
+    out = edit_plan(_context(), area, plan, payload, author=author, dry_run=dry_run)
+    if as_json:
+        _emit(out)
+        return
+    s = out["summary"]
+    verb = "checked" if dry_run else f"saved as version {s['version']} of {s['plan_id']}"
+    typer.echo(
+        f"{verb}: {s['blocks_moved']} block(s), {s['households_moved']:.0f} households moved; "
+        f"{s['grids']} grids, {s['in_band_share']:.0%} in band"
+    )
+    if out.get("forked_from"):
+        typer.echo(f"{out['forked_from']} is published: the edit started the new draft {s['plan_id']}")
+    for w in out["verdict"]["warnings"]:
+        typer.echo(f"  warning: {w['message']}")
+
+
+def _read_text(path: Path) -> str:
+    from geo.errors import InputError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path} does not exist", detail_zh=f"{path} 不存在") from None
+
+
+@grids_app.command("versions")
+@command
+def grids_versions(
+    area: Annotated[str, typer.Argument(help="Study area name.")], plan: PlanOpt, as_json: JsonOpt = False
+) -> None:
+    """List a plan's versions: who, when, what."""
+    from api.plan_edits import plan_versions
+
+    out = plan_versions(_context(), area, plan)
+    if as_json:
+        _emit(out)
+        return
+    for v in out["versions"]:
+        ch = v["changes"] or {}
+        typer.echo(
+            f"v{v['version']:<3} {v['created_at'][:19]}  {v['author'] or '-':<12} "
+            f"{len(ch.get('blocks_moved', [])):>3} blocks  {v['message'] or ''}"
+        )
+
+
+@grids_app.command("diff")
+@command
+def grids_diff(
+    area: Annotated[str, typer.Argument(help="Study area name.")],
+    plan: PlanOpt,
+    from_version: Annotated[int, typer.Option("--from")],
+    to_version: Annotated[int, typer.Option("--to")],
+    as_json: JsonOpt = False,
+) -> None:
+    """What changed between two versions."""
+    from api.plan_edits import diff_versions
+
+    out = diff_versions(_context(), area, plan, from_version, to_version)
+    if as_json:
+        _emit(out)
+        return
+    s = out["summary"]
+    typer.echo(f"v{s['from']} -> v{s['to']}: {s['blocks_moved']} block(s), {s['households_moved']:.0f} households")
+    for g in out["grids"]:
+        typer.echo(f"  {g['code']}  {g['households_before']} -> {g['households_after']}")
+
+
+@grids_app.command("revert")
+@command
+def grids_revert(
+    area: Annotated[str, typer.Argument(help="Study area name.")],
+    plan: PlanOpt,
+    to: Annotated[int, typer.Option("--to", help="The version to bring back (as a new version).")],
+    base: Annotated[int | None, typer.Option("--base", help="The version you looked at (default: current).")] = None,
+    message: Annotated[str | None, typer.Option("--message")] = None,
+    author: Annotated[str | None, typer.Option("--author")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make a new version equal to an earlier one."""
+    from api.plan_edits import revert_plan
+
+    ctx = _context()
+    base_version = base if base is not None else ctx.store.plans.get(area, plan)["version"]
+    out = revert_plan(ctx, area, plan, to_version=to, base_version=base_version, message=message, author=author)
+    if as_json:
+        _emit(out)
+    else:
+        typer.echo(f"version {out['summary']['version']} of {out['summary']['plan_id']} = version {to}")
+
+
+def _state_cmd(area: str, plan: str, state: str, as_json: bool) -> None:
+    from api.plan_edits import change_state
+
+    out = change_state(_context(), area, plan, state)
+    if as_json:
+        _emit(out)
+    else:
+        s = out["summary"]
+        typer.echo(f"{s['plan_id']} is {s['state']}{' and adopted' if s['adopted'] else ''}")
+
+
+@grids_app.command("review")
+@command
+def grids_review(
+    area: Annotated[str, typer.Argument(help="Study area name.")], plan: PlanOpt, as_json: JsonOpt = False
+) -> None:
+    """Mark a draft plan reviewed."""
+    _state_cmd(area, plan, "reviewed", as_json)
+
+
+@grids_app.command("reopen")
+@command
+def grids_reopen(
+    area: Annotated[str, typer.Argument(help="Study area name.")], plan: PlanOpt, as_json: JsonOpt = False
+) -> None:
+    """Send a reviewed plan back to draft."""
+    _state_cmd(area, plan, "draft", as_json)
+
+
+@grids_app.command("publish")
+@command
+def grids_publish(
+    area: Annotated[str, typer.Argument(help="Study area name.")], plan: PlanOpt, as_json: JsonOpt = False
+) -> None:
+    """Publish a reviewed plan: read-only from now on, and its community's adopted plan."""
+    _state_cmd(area, plan, "published", as_json)
+
+
 @grids_app.command("plans")
 @command
 def grids_plans(area: Annotated[str, typer.Argument(help="Study area name.")], as_json: JsonOpt = False) -> None:

@@ -185,6 +185,22 @@ def draw_grids(
                 "blocks": plan.blocks,
                 "grids": grids_frame,
                 "report": {"community": crow, "grids": rows.replace({np.nan: None}).to_dict(orient="records")},
+                "graph": plan.graph,
+                "content": {
+                    "assignment": {str(b): str(c) for b, c in zip(plan.blocks["block_id"], plan.blocks["grid_code"])},
+                    "grid_attrs": {
+                        str(r.code): {
+                            "name": r.name,
+                            "grid_type": r.grid_type,
+                            "worker": None,
+                            "phone": None,
+                            "locked": False,
+                            "parents": [],
+                        }
+                        for r in plan.grids.itertuples()
+                    },
+                    "retired": {},
+                },
                 "operation": {
                     "op": "draw",
                     "options": {"band": band, "rural_band": rural_band, "grids": grids, "seed": plan.info["seed"]},

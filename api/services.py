@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ class Context:
     store: Store
     rules: Rules
     code_list: CodeList | None = None
+    # Per-process cache of what never changes within a plan (its blocks and their graph).
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def open(cls, *, store_url: str, rules: Rules, data_dir: Path | None = None) -> Context:

@@ -77,6 +77,8 @@ class DrawnPlan:
     blocks: gpd.GeoDataFrame
     grids: gpd.GeoDataFrame
     info: dict[str, Any] = field(default_factory=dict)
+    # The block graph (block ids, and i, j, cost per shared edge), stored with the plan for its edits.
+    graph: dict[str, Any] = field(default_factory=dict, repr=False)
     # The partition problems solved (graph, grid count, solution), for benchmarks; not stored.
     problems: list[tuple[Graph, int, Solution]] = field(default_factory=list, repr=False)
 
@@ -348,6 +350,12 @@ def draw_community(
         grids=grids,
         info=info,
         problems=problems,
+        graph={
+            "blocks": blocks["block_id"].tolist(),
+            "i": adj.i.tolist(),
+            "j": adj.j.tolist(),
+            "cost": [round(float(c), 3) for c in graph.cost],
+        },
     )
 
 

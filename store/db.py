@@ -34,6 +34,7 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import NullPool
 
 metadata = MetaData()
 
@@ -96,6 +97,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if u.database and u.database != ":memory:":
             Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        # No pool: a SQLite connection is a file handle, cheap to open, and a pool of a few would make fifty
+        # concurrent editors wait on the pool (and time out) instead of on SQLite's own lock.
+        kwargs.setdefault("poolclass", NullPool)
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")

@@ -31,13 +31,14 @@ from sqlalchemy import (
     and_,
     func,
     insert,
+    literal,
     select,
     update,
 )
 from sqlalchemy.engine import Connection
 
 from geo.crs import STORAGE_CRS
-from geo.errors import NotFoundError
+from geo.errors import ConflictError, NotFoundError
 from store.db import areas, metadata
 
 plans = Table(
@@ -60,6 +61,8 @@ plans = Table(
     Column("adopted_at", DateTime(timezone=True)),
     # Adoptions are ordered by this counter, not by the clock: two adoptions in one second keep their order.
     Column("adopted_seq", Integer),
+    # The block graph (i, j, cost of a grid boundary along each shared edge), so edits need not reload the area.
+    Column("graph", JSON),
     UniqueConstraint("area_id", "plan_id", name="uq_plan"),
 )
 
@@ -86,6 +89,11 @@ plan_versions = Table(
     Column("operation", JSON, nullable=False, default=dict),
     Column("report", JSON, nullable=False, default=dict),
     Column("warnings", JSON, nullable=False, default=list),
+    # The version itself: which grid every block is in, the grids' attributes, retired codes, what changed.
+    Column("assignment", JSON),
+    Column("grid_attrs", JSON),
+    Column("retired", JSON),
+    Column("changes", JSON),
     UniqueConstraint("plan", "version", name="uq_plan_version"),
 )
 
@@ -176,6 +184,7 @@ class PlanStore:
                         current_version=1,
                         created_at=now,
                         created_by=author,
+                        graph=_clean(e.get("graph")) if e.get("graph") is not None else None,
                     )
                 ).inserted_primary_key[0]
                 blocks = e.get("blocks")
@@ -196,6 +205,7 @@ class PlanStore:
                     operation=e.get("operation", {}),
                     report=e.get("report", {}),
                     warnings=e.get("warnings", []),
+                    content=e.get("content"),
                 )
                 ids.append(plan_id)
         return ids
@@ -213,7 +223,9 @@ class PlanStore:
         operation: dict[str, Any],
         report: dict[str, Any],
         warnings: list[Any],
+        content: dict[str, Any] | None = None,
     ) -> None:
+        c = content or {}
         conn.execute(
             insert(plan_versions).values(
                 plan=pk,
@@ -224,6 +236,10 @@ class PlanStore:
                 operation=_clean(operation),
                 report=_clean(report),
                 warnings=_clean(warnings),
+                assignment=_clean(c.get("assignment")),
+                grid_attrs=_clean(c.get("grid_attrs")),
+                retired=_clean(c.get("retired", {})),
+                changes=_clean(c.get("changes", {})),
             )
         )
         recs = _frame_records(grids, "code")
@@ -381,3 +397,250 @@ class PlanStore:
             geometry=shapely.from_wkb([r.geom for r in recs]),
             crs=STORAGE_CRS,
         )
+
+    # -- versions -------------------------------------------------------------------------------------------
+
+    def version_row(self, area: str, plan_id: str, version: int | None = None) -> dict[str, Any]:
+        """A version's stored content: assignment, grid attributes, retired codes, changes, report, warnings."""
+        with self.store.engine.connect() as conn:
+            area_id = self._area_id(conn, area)
+            row = self._plan_row(conn, area_id, plan_id)
+            v = row.current_version if version is None else version
+            ver = conn.execute(
+                select(plan_versions).where(and_(plan_versions.c.plan == row.id, plan_versions.c.version == v))
+            ).first()
+        if ver is None:
+            raise NotFoundError(
+                f"Plan {plan_id} has no version {v} (current: {row.current_version})",
+                detail_zh=f"方案 {plan_id} 没有第 {v} 版",
+                current_version=row.current_version,
+            )
+        return {
+            "plan_id": plan_id,
+            "version": ver.version,
+            "created_at": ver.created_at.isoformat(),
+            "author": ver.author,
+            "message": ver.message,
+            "operation": ver.operation,
+            "report": ver.report,
+            "warnings": ver.warnings,
+            "assignment": ver.assignment,
+            "grid_attrs": ver.grid_attrs,
+            "retired": ver.retired or {},
+            "changes": ver.changes or {},
+            "current_version": row.current_version,
+            "state": row.state,
+            "graph": row.graph,
+            "info": row.info,
+            "source": row.source,
+            "community_fid": row.community_fid,
+            "community_code": row.community_code,
+            "community_name": row.community_name,
+        }
+
+    def versions(self, area: str, plan_id: str) -> list[dict[str, Any]]:
+        """A plan's versions, oldest first (without their content)."""
+        with self.store.engine.connect() as conn:
+            area_id = self._area_id(conn, area)
+            row = self._plan_row(conn, area_id, plan_id)
+            rows = conn.execute(
+                select(
+                    plan_versions.c.version,
+                    plan_versions.c.created_at,
+                    plan_versions.c.author,
+                    plan_versions.c.message,
+                    plan_versions.c.operation,
+                    plan_versions.c.warnings,
+                    plan_versions.c.changes,
+                )
+                .where(plan_versions.c.plan == row.id)
+                .order_by(plan_versions.c.version)
+            ).all()
+        return [
+            {
+                "version": r.version,
+                "created_at": r.created_at.isoformat(),
+                "author": r.author,
+                "message": r.message,
+                "operation": r.operation,
+                "warnings": len(r.warnings or []),
+                "changes": r.changes or {},
+            }
+            for r in rows
+        ]
+
+    def save_version(
+        self,
+        area: str,
+        plan_id: str,
+        *,
+        base_version: int,
+        grids: gpd.GeoDataFrame,
+        content: dict[str, Any],
+        operation: dict[str, Any],
+        message: str | None,
+        author: str | None,
+        report: dict[str, Any],
+        warnings: list[Any],
+        blocks: gpd.GeoDataFrame | None = None,
+        graph: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Add a version in one transaction, if the plan is still at ``base_version``.
+
+        Editing a published plan starts a new draft plan (its parent recorded) holding the published version
+        as version 1 and the edit as version 2; the published plan stays as it was, and adopted.
+
+        Raises
+        ------
+        ConflictError
+            The plan moved on since ``base_version`` (the message and context give the current version).
+        """
+        now = datetime.now(UTC)
+        with self.store.write() as conn:
+            area_id = self._area_id(conn, area)
+            row = self._plan_row(conn, area_id, plan_id)
+            if row.current_version != base_version:
+                raise ConflictError(
+                    f"Plan {plan_id} is at version {row.current_version}, not {base_version}: someone saved in "
+                    "between. Reload and edit the current version.",
+                    detail_zh=f"方案 {plan_id} 已更新到第 {row.current_version} 版（您基于第 {base_version} 版），"
+                    "请刷新后在最新版本上编辑",
+                    plan_id=plan_id,
+                    current_version=row.current_version,
+                    base_version=base_version,
+                )
+            target_pk, target_id, version = row.id, plan_id, row.current_version + 1
+            if row.state == "published":
+                target_id = self.next_plan_id(conn, area_id, row.community_code)
+                target_pk = conn.execute(
+                    insert(plans).values(
+                        area_id=area_id,
+                        plan_id=target_id,
+                        community_fid=row.community_fid,
+                        community_code=row.community_code,
+                        community_name=row.community_name,
+                        source=row.source,
+                        state="draft",
+                        parent_plan_id=plan_id,
+                        method=row.method,
+                        info=row.info,
+                        current_version=1,
+                        created_at=now,
+                        created_by=author,
+                        graph=row.graph,
+                    )
+                ).inserted_primary_key[0]
+                # Copy the block set and the published version into the new plan (portable SQL, no copies in Python).
+                pb, pv, pg = plan_blocks.c, plan_versions.c, plan_grids.c
+                conn.execute(
+                    insert(plan_blocks).from_select(
+                        ["plan", "block_id", "geom", "props"],
+                        select(literal(target_pk), pb.block_id, pb.geom, pb.props).where(pb.plan == row.id),
+                    )
+                )
+                conn.execute(
+                    insert(plan_versions).from_select(
+                        [
+                            "plan",
+                            "version",
+                            "created_at",
+                            "author",
+                            "message",
+                            "operation",
+                            "report",
+                            "warnings",
+                            "assignment",
+                            "grid_attrs",
+                            "retired",
+                            "changes",
+                        ],
+                        select(
+                            literal(target_pk),
+                            literal(1),
+                            pv.created_at,
+                            pv.author,
+                            pv.message,
+                            pv.operation,
+                            pv.report,
+                            pv.warnings,
+                            pv.assignment,
+                            pv.grid_attrs,
+                            pv.retired,
+                            pv.changes,
+                        ).where(and_(pv.plan == row.id, pv.version == row.current_version)),
+                    )
+                )
+                conn.execute(
+                    insert(plan_grids).from_select(
+                        ["plan", "version", "code", "minx", "miny", "maxx", "maxy", "geom", "props"],
+                        select(
+                            literal(target_pk),
+                            literal(1),
+                            pg.code,
+                            pg.minx,
+                            pg.miny,
+                            pg.maxx,
+                            pg.maxy,
+                            pg.geom,
+                            pg.props,
+                        ).where(and_(pg.plan == row.id, pg.version == row.current_version)),
+                    )
+                )
+                version = 2
+            if blocks is not None and len(blocks):  # an imported plan snapped to blocks on its first edit
+                recs = _frame_records(blocks, "block_id")
+                conn.execute(
+                    insert(plan_blocks),
+                    [
+                        {"plan": target_pk, "block_id": r["id_value"], "geom": r["geom"], "props": r["props"]}
+                        for r in recs
+                    ],
+                )
+            if graph is not None:
+                conn.execute(update(plans).where(plans.c.id == target_pk).values(graph=_clean(graph)))
+            self._write_version(
+                conn,
+                target_pk,
+                version,
+                grids,
+                now=now,
+                author=author,
+                message=message,
+                operation=operation,
+                report=report,
+                warnings=warnings,
+                content=content,
+            )
+            conn.execute(update(plans).where(plans.c.id == target_pk).values(current_version=version))
+        return {"plan_id": target_id, "version": version, "forked_from": plan_id if target_id != plan_id else None}
+
+    def set_state(self, area: str, plan_id: str, state: str, *, base_version: int | None = None) -> dict[str, Any]:
+        """Move a plan through draft -> reviewed -> published (reviewed -> draft sends it back).
+
+        Publishing makes the plan read-only and its community's adopted plan.
+        """
+        allowed = {("draft", "reviewed"), ("reviewed", "draft"), ("reviewed", "published")}
+        with self.store.write() as conn:
+            area_id = self._area_id(conn, area)
+            row = self._plan_row(conn, area_id, plan_id)
+            if base_version is not None and row.current_version != base_version:
+                raise ConflictError(
+                    f"Plan {plan_id} is at version {row.current_version}, not {base_version}",
+                    detail_zh=f"方案 {plan_id} 已更新到第 {row.current_version} 版",
+                    current_version=row.current_version,
+                )
+            if (row.state, state) not in allowed:
+                from geo.errors import InputError
+
+                hint = " (review it first)" if (row.state, state) == ("draft", "published") else ""
+                raise InputError(
+                    f"Plan {plan_id} is {row.state}; it cannot become {state}{hint}",
+                    detail_zh=f"方案 {plan_id} 当前为 {row.state}，不能改为 {state}",
+                    state=row.state,
+                )
+            values: dict[str, Any] = {"state": state}
+            if state == "published":
+                seq = conn.execute(select(func.max(plans.c.adopted_seq)).where(plans.c.area_id == area_id)).scalar()
+                values.update(adopted_at=datetime.now(UTC), adopted_seq=(seq or 0) + 1)
+            conn.execute(update(plans).where(plans.c.id == row.id).values(**values))
+        return self.get(area, plan_id)

@@ -1,0 +1,406 @@
+"""Redrawing use cases shared by the API and the CLI: edit, versions, diff, revert, review and publish.
+
+An edit names the version it was made on (``base_version``); if the plan
+moved on, nothing changes and a :class:`~geo.errors.ConflictError` (409) says
+which version is current. A batch is applied all or nothing and saved as one
+version in one transaction. The state a plan is edited from is cached per
+process (blocks and their graph never change within a plan), so validating and
+saving an edit reads only the version and writes only the new one.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+
+from api.services import Context
+from geo.area import valid_polygons
+from geo.blocks import adjacency, community_blocks, cut_lines
+from geo.crs import STORAGE_CRS
+from geo.edits import EditError, PlanState, apply_ops, build_state, describe_change, grid_table, judge, snap_to_blocks
+from geo.errors import InputError, NotFoundError
+from geo.partition import Band
+
+
+class EditRejectedError(InputError):
+    """A batch that breaks a hard rule; ``context['verdict']`` lists every problem and suggested fixes."""
+
+    title_en = "Edit rejected"
+    title_zh = "编辑未通过校验"
+
+
+def _band(meta: dict[str, Any], ctx: Context, area_class: str) -> Band:
+    b = (meta.get("info") or {}).get("band")
+    return Band(*map(float, b)) if b else Band(*map(float, ctx.rules.band_for(area_class)))
+
+
+def _fixed_parts(ctx: Context, area: str, plan_id: str, ver: dict[str, Any]) -> dict[str, Any]:
+    """Blocks (metric), their graph, the community and its key places: what never changes within a plan."""
+    key = (area, plan_id)
+    cache = ctx.cache.setdefault("plan_parts", {})
+    if key in cache:
+        return cache[key]  # type: ignore[no-any-return]
+    summary = ctx.store.summary(area)
+    from pyproj import CRS
+
+    crs = CRS.from_user_input(summary["crs"])
+    coms = valid_polygons(ctx.store.load_layer(area, "communities"))
+    com = coms[coms["fid"] == ver["community_fid"]]
+    if com.empty:
+        raise NotFoundError(f"Plan {plan_id}'s community is no longer in the area", detail_zh="方案所属社区已不存在")
+    com_m = com.to_crs(crs).iloc[0]
+    kp = ctx.store.load_layer(area, "key_places")
+    kp = kp[kp["community_fid"] == ver["community_fid"]].to_crs(crs) if len(kp) else None
+    blocks = ctx.store.plans.blocks(area, plan_id)
+    parts: dict[str, Any] = {"crs": crs, "community": com_m, "key_places": kp}
+    if len(blocks):
+        blocks = blocks.to_crs(crs).sort_values("block_id").reset_index(drop=True)
+        graph = ver.get("graph") or {}
+        if graph.get("blocks") == blocks["block_id"].tolist():
+            adj = (
+                np.array(graph["i"], dtype=int),
+                np.array(graph["j"], dtype=int),
+                np.array(graph["cost"], dtype=float),
+            )
+        else:  # a plan stored before graphs were kept: measure it once
+            a = adjacency(blocks.geometry.values)
+            adj = (a.i, a.j, a.length_m)
+        parts.update(blocks=blocks, adjacency=adj)
+    cache[key] = parts
+    return parts
+
+
+def load_state(
+    ctx: Context, area: str, plan_id: str, version: int | None = None
+) -> tuple[PlanState, dict[str, Any], dict[str, Any]]:
+    """The plan at a version as a :class:`PlanState` (imported plans: snapped to blocks first).
+
+    Returns the state, the version row and, for an imported plan snapped here,
+    what the snapping did (``blocks``, ``graph``, ``area_moved_m2``), else {}.
+    """
+    ver = ctx.store.plans.version_row(area, plan_id, version)
+    parts = _fixed_parts(ctx, area, plan_id, ver)
+    com = parts["community"]
+    area_class = str(com.get("area_class") or "rural")
+    snapped: dict[str, Any] = {}
+    if "blocks" not in parts:
+        snapped = _snap_imported(ctx, area, plan_id, ver, parts)
+        parts = {**parts, "blocks": snapped["blocks_metric"], "adjacency": snapped["adjacency"]}
+        assignment, attrs = snapped["assignment"], snapped["grid_attrs"]
+    else:
+        assignment = ver["assignment"]
+        attrs = ver["grid_attrs"] or {}
+        if assignment is None:  # a plan drawn before versions kept their assignment: rebuild it from grids
+            grids = ctx.store.plans.grids(area, plan_id, ver["version"])
+            assignment = {str(b): str(g["code"]) for _, g in grids.iterrows() for b in (g.get("blocks") or [])}
+            attrs = {
+                str(g["code"]): {"name": g.get("name"), "grid_type": g.get("grid_type") or "base"}
+                for _, g in grids.iterrows()
+            }
+    state = build_state(
+        code12=str(ver["community_code"]),
+        community_name=str(ver["community_name"]),
+        area_class=area_class,
+        band=_band(ver, ctx, area_class),
+        blocks=parts["blocks"],
+        assignment=assignment,
+        grids=attrs,
+        retired=ver.get("retired"),
+        adjacency=parts["adjacency"],
+        key_places=parts["key_places"],
+        community=com.geometry,
+    )
+    return state, ver, snapped
+
+
+def _snap_imported(ctx: Context, area: str, plan_id: str, ver: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
+    """Cut the community into blocks and give each block to the imported grid covering most of it."""
+    study = ctx.store.load_area(area)
+    crs = parts["crs"]
+    com = parts["community"]
+    lines = cut_lines(study.metric("roads"), study.metric("waterways"), ctx.rules.grid)
+    near = lines[lines.intersects(com.geometry)]
+    b = study.metric("buildings")
+    b = b[b["community_fid"] == ver["community_fid"]]
+    band = _band(ver, ctx, str(com.get("area_class") or "rural"))
+    blocks = community_blocks(com.geometry, near, b, ctx.rules.grid, max_households=band.high)
+    adj = adjacency(blocks.geometry.values, near)
+    grids = ctx.store.plans.grids(area, plan_id, ver["version"]).to_crs(crs)
+    assignment, moved = snap_to_blocks(grids, blocks)
+    attrs = {
+        str(r["code"]): {
+            "name": r.get("name"),
+            "grid_type": r.get("grid_type") or "base",
+            "worker": r.get("worker"),
+            "phone": r.get("phone"),
+        }
+        for _, r in grids.iterrows()
+    }
+    return {
+        "blocks_metric": blocks,
+        "adjacency": (adj.i, adj.j, adj.cost(ctx.rules.grid)),
+        "assignment": assignment,
+        "grid_attrs": attrs,
+        "area_moved_m2": moved,
+        "graph": {
+            "blocks": blocks["block_id"].tolist(),
+            "i": adj.i.tolist(),
+            "j": adj.j.tolist(),
+            "cost": [round(float(c), 3) for c in adj.cost(ctx.rules.grid)],
+        },
+    }
+
+
+def _content(state: PlanState, changes: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "assignment": {str(b): str(c) for b, c in zip(state.blocks["block_id"], state.assignment)},
+        "grid_attrs": state.grids,
+        "retired": state.retired,
+        "changes": changes,
+    }
+
+
+def _grid_rows(table: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    return [
+        {k: v for k, v in r.items() if k != "geometry"}
+        for r in table.drop(columns="geometry").replace({np.nan: None}).to_dict(orient="records")
+    ]
+
+
+def edit_plan(
+    ctx: Context, area: str, plan_id: str, payload: dict[str, Any], *, author: str | None = None, dry_run: bool = False
+) -> dict[str, Any]:
+    """Apply a batch of edits (``{"base_version", "message", "ops"}``) and save it as one version.
+
+    Returns
+    -------
+    dict
+        ``summary`` (``plan_id``, ``version``, ``grids``, ``in_band_share``, ``blocks_moved``,
+        ``households_moved``, ``warnings``, ``seconds``), ``verdict``, ``grids`` and, for an edit of a
+        published plan, ``forked_from``.
+
+    Raises
+    ------
+    ConflictError
+        ``base_version`` is not the current version (409).
+    EditRejectedError
+        A hard rule breaks (422, with every problem and suggested fixes).
+    EditError
+        An operation that cannot be applied as written (422).
+    """
+    t0 = time.perf_counter()
+    if not isinstance(payload, dict):
+        raise EditError(
+            "The edit must be a JSON object with base_version, message and ops",
+            detail_zh="编辑内容应为包含 base_version、message、ops 的 JSON 对象",
+        )
+    base = payload.get("base_version")
+    if not isinstance(base, int):
+        raise EditError(
+            "Give base_version: the version you edited (an integer)",
+            detail_zh="请给出 base_version（您编辑所基于的版本号）",
+        )
+    state, ver, snapped = load_state(ctx, area, plan_id, None)
+    if ver["current_version"] != base:
+        from geo.errors import ConflictError
+
+        raise ConflictError(
+            f"Plan {plan_id} is at version {ver['current_version']}, not {base}: someone saved in between. "
+            "Reload and edit the current version.",
+            detail_zh=f"方案 {plan_id} 已更新到第 {ver['current_version']} 版（您基于第 {base} 版），请刷新后再编辑",
+            plan_id=plan_id,
+            current_version=ver["current_version"],
+            base_version=base,
+        )
+    new, verdict = apply_ops(state, payload.get("ops"), rules=ctx.rules, crs=state.blocks.crs)
+    if snapped:
+        verdict.changes["snapped_to_blocks"] = {
+            "area_moved_m2": snapped["area_moved_m2"],
+            "blocks": len(snapped["blocks_metric"]),
+        }
+    if not verdict.ok:
+        raise EditRejectedError(
+            "The edit breaks " + "; ".join(p.message for p in verdict.errors),
+            detail_zh="编辑未通过：" + "；".join(p.message_zh for p in verdict.errors),
+            verdict=verdict.as_dict(),
+            current_version=ver["current_version"],
+        )
+    table = grid_table(new)
+    s = {
+        "plan_id": plan_id,
+        "version": ver["current_version"],
+        "grids": len(table),
+        "in_band_share": round(float(table["in_band"].mean()), 4) if len(table) else None,
+        "blocks_moved": len(verdict.changes["blocks_moved"]),
+        "households_moved": verdict.changes["households_moved"],
+        "warnings": len(verdict.warnings),
+        "dry_run": dry_run,
+    }
+    if dry_run:
+        s["seconds"] = round(time.perf_counter() - t0, 3)
+        return {"summary": s, "verdict": verdict.as_dict(), "grids": _grid_rows(table)}
+    saved = ctx.store.plans.save_version(
+        area,
+        plan_id,
+        base_version=base,
+        grids=table.to_crs(STORAGE_CRS),
+        content=_content(new, verdict.changes),
+        operation={"ops": payload["ops"], **({"snapped": verdict.changes["snapped_to_blocks"]} if snapped else {})},
+        message=payload.get("message"),
+        author=author,
+        report={"grids": _grid_rows(table)},
+        warnings=[p.as_dict() for p in verdict.warnings],
+        blocks=snapped["blocks_metric"]
+        .to_crs(STORAGE_CRS)
+        .assign(grid_code=[new.assignment[i] for i in range(len(new.assignment))])
+        if snapped
+        else None,
+        graph=snapped.get("graph") if snapped else None,
+    )
+    if saved["forked_from"]:
+        ctx.cache.get("plan_parts", {}).pop((area, saved["plan_id"]), None)
+    s.update(plan_id=saved["plan_id"], version=saved["version"], seconds=round(time.perf_counter() - t0, 3))
+    return {"summary": s, "verdict": verdict.as_dict(), "grids": _grid_rows(table), "forked_from": saved["forked_from"]}
+
+
+def plan_versions(ctx: Context, area: str, plan_id: str) -> dict[str, Any]:
+    """The versions of a plan."""
+    items = ctx.store.plans.versions(area, plan_id)
+    meta = ctx.store.plans.get(area, plan_id)
+    return {
+        "summary": {"versions": len(items), "current_version": meta["version"], "state": meta["state"]},
+        "versions": items,
+    }
+
+
+def diff_versions(ctx: Context, area: str, plan_id: str, a: int, b: int, *, geojson: bool = False) -> dict[str, Any]:
+    """What changed between two versions: blocks that moved, households per grid, grids added and retired."""
+    sa, _, _ = load_state(ctx, area, plan_id, a)
+    sb, _, _ = load_state(ctx, area, plan_id, b)
+    change = describe_change(sa, sb)
+    before = {c: round(sa.households(c)) for c in sa.grids}
+    after = {c: round(sb.households(c)) for c in sb.grids}
+    grids = [
+        {"code": c, "households_before": before.get(c), "households_after": after.get(c)}
+        for c in sorted(set(before) | set(after))
+        if before.get(c) != after.get(c) or c in change["attributes_changed"]
+    ]
+    out: dict[str, Any] = {
+        "summary": {
+            "from": a,
+            "to": b,
+            "blocks_moved": len(change["blocks_moved"]),
+            "households_moved": change["households_moved"],
+            "grids_changed": len(change["grids_changed"]),
+        },
+        "changes": change,
+        "grids": grids,
+    }
+    if geojson:
+        moved = set(change["blocks_moved"])
+        blocks = sb.blocks[sb.blocks["block_id"].isin(moved)].copy()
+        idx = sb.index
+        blocks["from"] = [str(sa.assignment[idx[b]]) for b in blocks["block_id"]]
+        blocks["to"] = [str(sb.assignment[idx[b]]) for b in blocks["block_id"]]
+        out["features"] = blocks[["block_id", "from", "to", "households", "geometry"]].to_crs(STORAGE_CRS)
+    return out
+
+
+def revert_plan(
+    ctx: Context,
+    area: str,
+    plan_id: str,
+    *,
+    to_version: int,
+    base_version: int,
+    message: str | None = None,
+    author: str | None = None,
+) -> dict[str, Any]:
+    """Make a new version equal to an earlier one (history is never rewritten)."""
+    current, ver, _ = load_state(ctx, area, plan_id, None)
+    if ver["current_version"] != base_version:
+        from geo.errors import ConflictError
+
+        raise ConflictError(
+            f"Plan {plan_id} is at version {ver['current_version']}, not {base_version}",
+            detail_zh=f"方案 {plan_id} 已更新到第 {ver['current_version']} 版",
+            current_version=ver["current_version"],
+        )
+    target, _, _ = load_state(ctx, area, plan_id, to_version)
+    restore_codes(current, target)
+    verdict = judge(current, target, rules=ctx.rules)
+    table = grid_table(target)
+    saved = ctx.store.plans.save_version(
+        area,
+        plan_id,
+        base_version=base_version,
+        grids=table.to_crs(STORAGE_CRS),
+        content=_content(target, verdict.changes),
+        operation={"op": "revert", "to_version": to_version},
+        message=message or f"revert to version {to_version}",
+        author=author,
+        report={"grids": _grid_rows(table)},
+        warnings=[p.as_dict() for p in verdict.warnings],
+    )
+    return {
+        "summary": {
+            "plan_id": saved["plan_id"],
+            "version": saved["version"],
+            "reverted_to": to_version,
+            "blocks_moved": len(verdict.changes["blocks_moved"]),
+        },
+        "verdict": verdict.as_dict(),
+        "forked_from": saved["forked_from"],
+    }
+
+
+def restore_codes(current: PlanState, target: PlanState) -> None:
+    """Make an earlier state current again without reusing a code retired since (DOMAIN §3).
+
+    A grid whose code was retired after that version comes back under a new serial (its old code
+    recorded as parent); a grid of the current version that the earlier one lacks is retired, with the
+    grids that take its blocks as successors.
+    """
+    retired = {**target.retired, **current.retired}
+    used = {int(c[-3:]) for c in [*current.grids, *current.retired, *target.grids, *target.retired]}
+    for code in sorted(target.grids):
+        if code in current.retired:
+            serial = max(used) + 1
+            if serial > 999:
+                raise EditError(f"No serial left to bring back grid {code}", detail_zh="网格序号已用尽")
+            used.add(serial)
+            new_code = f"{target.code12}{serial:03d}"
+            target.grids[new_code] = {**target.grids.pop(code), "parents": [code]}
+            target.assignment[target.assignment == code] = new_code
+    for code in current.grids:
+        if code not in target.grids:
+            retired[code] = sorted(set(target.assignment[current.assignment == code]))
+    target.retired = {k: v for k, v in retired.items() if k not in target.grids}
+
+
+def change_state(
+    ctx: Context, area: str, plan_id: str, state: str, *, base_version: int | None = None
+) -> dict[str, Any]:
+    """Review, send back or publish a plan."""
+    if state not in ("draft", "reviewed", "published"):
+        raise InputError(f"Unknown state {state!r}: draft, reviewed or published", detail_zh=f"未知状态 {state!r}")
+    got = ctx.store.plans.set_state(area, plan_id, state, base_version=base_version)
+    return {
+        "summary": {"plan_id": plan_id, "state": got["state"], "adopted": got["adopted"], "version": got["version"]},
+        "plan": {k: v for k, v in got.items() if k != "report"},
+    }
+
+
+def blocks_at(ctx: Context, area: str, plan_id: str, version: int | None = None) -> gpd.GeoDataFrame:
+    """The plan's blocks (EPSG:4326) with the grid each is in at a version, for the edit page."""
+    state, ver, _ = load_state(ctx, area, plan_id, version)
+    frame = state.blocks[["block_id", "households", "geometry"]].copy()
+    frame["grid_code"] = state.assignment
+    frame["locked"] = [bool(state.grids[c].get("locked")) for c in state.assignment]
+    frame["households"] = frame["households"].round(1)
+    out = frame.to_crs(STORAGE_CRS)
+    out.attrs["version"] = ver["version"]
+    return out
