@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry import shape
-from shapely.ops import split as split_polygon
 from shapely.geometry.base import BaseGeometry
+from shapely.ops import split as split_polygon
 
 from geo.errors import InputError
 from geo.partition import Band, Graph, solve_heuristic
