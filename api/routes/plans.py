@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api import grid_plans
+from api import grid_plans, plan_edits
 from api.deps import ContextDep, SettingsDep
 from api.routes.areas import GEOJSON
 from geo.errors import InputError
@@ -118,13 +118,120 @@ def plan_grids(
 
 @router.get(
     "/areas/{name}/plans/{plan_id}/blocks",
-    summary="The blocks a plan was drawn on, as GeoJSON",
+    summary="A plan's blocks and their grids, as GeoJSON",
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}}}},
 )
-def plan_blocks(name: str, plan_id: str, ctx: ContextDep) -> Response:
-    frame = ctx.store.plans.blocks(name, plan_id)
-    return Response(frame.to_json(na="null", drop_id=True, ensure_ascii=False), media_type=GEOJSON)
+async def plan_blocks(
+    name: str, plan_id: str, ctx: ContextDep, version: Annotated[int | None, Query(ge=1)] = None
+) -> Response:
+    meta = ctx.store.plans.get(name, plan_id)
+    if meta["source"] == "imported" and not len(ctx.store.plans.blocks(name, plan_id)):
+        return Response('{"type": "FeatureCollection", "features": []}', media_type=GEOJSON)
+    frame = await run_in_threadpool(plan_edits.blocks_at, ctx, name, plan_id, version)
+    return Response(
+        frame.to_json(na="null", drop_id=True, ensure_ascii=False),
+        media_type=GEOJSON,
+        headers={"X-Wangge-Version": str(frame.attrs.get("version", ""))},
+    )
+
+
+class EditRequest(BaseModel):
+    """A batch of edits: all or nothing, one version (see docs/edit-ops.md)."""
+
+    base_version: int = Field(description="the version the edit was made on; a stale one gets 409")
+    message: str | None = None
+    ops: list[dict[str, Any]] = Field(description="move, merge, split, carve, set, lock, unlock, redraw_unlocked")
+    author: str | None = None
+
+
+@router.post(
+    "/areas/{name}/plans/{plan_id}/edits",
+    summary="Edit a plan 编辑方案",
+    status_code=201,
+    responses={409: {"description": "stale base_version"}, 422: {"description": "rejected, with reasons"}},
+)
+async def edit(
+    name: str,
+    plan_id: str,
+    body: EditRequest,
+    ctx: ContextDep,
+    request: Request,
+    dry_run: Annotated[bool, Query(description="check only: the verdict, nothing saved")] = False,
+) -> JSONResponse:
+    payload = {"base_version": body.base_version, "message": body.message, "ops": body.ops}
+    out = await run_in_threadpool(
+        plan_edits.edit_plan, ctx, name, plan_id, payload, author=_author(request, body.author), dry_run=dry_run
+    )
+    return JSONResponse(out, status_code=200 if dry_run else 201)
+
+
+@router.get("/areas/{name}/plans/{plan_id}/versions", summary="A plan's versions 版本历史")
+def versions(name: str, plan_id: str, ctx: ContextDep) -> dict[str, Any]:
+    return plan_edits.plan_versions(ctx, name, plan_id)
+
+
+@router.get("/areas/{name}/plans/{plan_id}/versions/{version}", summary="One version 版本详情")
+def version(name: str, plan_id: str, version: int, ctx: ContextDep) -> dict[str, Any]:
+    row = ctx.store.plans.version_row(name, plan_id, version)
+    return {k: v for k, v in row.items() if k not in ("graph", "info")}
+
+
+@router.get(
+    "/areas/{name}/plans/{plan_id}/diff",
+    summary="Differences between two versions 版本对比",
+    responses={200: {"content": {"application/json": {}, GEOJSON: {}}}},
+)
+async def diff(
+    name: str,
+    plan_id: str,
+    ctx: ContextDep,
+    from_version: Annotated[int, Query(alias="from", ge=1)],
+    to_version: Annotated[int, Query(alias="to", ge=1)],
+    format: Annotated[str, Query(description="json, or geojson: the blocks that moved")] = "json",
+) -> Any:
+    out = await run_in_threadpool(
+        plan_edits.diff_versions, ctx, name, plan_id, from_version, to_version, geojson=format == "geojson"
+    )
+    if format == "geojson":
+        return Response(out["features"].to_json(na="null", drop_id=True, ensure_ascii=False), media_type=GEOJSON)
+    return out
+
+
+class RevertRequest(BaseModel):
+    """Make a new version equal to an earlier one."""
+
+    to_version: int
+    base_version: int
+    message: str | None = None
+    author: str | None = None
+
+
+@router.post("/areas/{name}/plans/{plan_id}/revert", summary="Revert to a version 回退", status_code=201)
+async def revert(name: str, plan_id: str, body: RevertRequest, ctx: ContextDep, request: Request) -> JSONResponse:
+    out = await run_in_threadpool(
+        plan_edits.revert_plan,
+        ctx,
+        name,
+        plan_id,
+        to_version=body.to_version,
+        base_version=body.base_version,
+        message=body.message,
+        author=_author(request, body.author),
+    )
+    return JSONResponse(out, status_code=201)
+
+
+class StateRequest(BaseModel):
+    """draft -> reviewed -> published (reviewed -> draft sends it back)."""
+
+    state: str
+    base_version: int | None = None
+
+
+@router.post("/areas/{name}/plans/{plan_id}/state", summary="Review or publish 审核 / 发布")
+def set_state(name: str, plan_id: str, body: StateRequest, ctx: ContextDep) -> dict[str, Any]:
+    return plan_edits.change_state(ctx, name, plan_id, body.state, base_version=body.base_version)
 
 
 @router.post("/areas/{name}/plans/{plan_id}/adopt", summary="Adopt a plan 采用方案")
@@ -177,6 +284,25 @@ async def export(
         shutil.rmtree(tmp, ignore_errors=True)
     return Response(
         content, media_type=_MEDIA[fmt], headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+@router.get("/areas/{name}/plans/{plan_id}/edit", response_class=HTMLResponse, summary="Edit page 网格调整页面")
+def edit_page(name: str, plan_id: str, ctx: ContextDep) -> str:
+    import json
+    from html import escape
+
+    meta = ctx.store.plans.get(name, plan_id)
+    band = (meta.get("info") or {}).get("band") or list(ctx.rules.grid.urban_band)
+    template = (Path(__file__).resolve().parents[2] / "maps" / "templates" / "edit.html").read_text(encoding="utf-8")
+    title = f"{meta['community_name'] or ''}（{meta['community_code']}）"
+    return (
+        template.replace("{{TITLE}}", escape(title))
+        .replace("{{AREA}}", escape(name))
+        .replace("{{PLAN}}", escape(plan_id))
+        .replace("{{AREA_JSON}}", json.dumps(name))
+        .replace("{{PLAN_JSON}}", json.dumps(plan_id))
+        .replace("{{BAND_JSON}}", json.dumps(band))
     )
 
 
