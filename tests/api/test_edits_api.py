@@ -1,0 +1,126 @@
+"""Editing through the API: 409 on stale versions, 422 with reasons, and concurrent editors lose nothing."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api import plan_edits as pe
+from api.grid_plans import draw_grids
+from api.main import create_app
+from api.services import Context, load_package
+from api.settings import Settings
+from geo.rules import DEFAULT_RULES
+from store.areas import Store
+from tests.conftest import DATA
+from tests.edit_helpers import breaking_block, movable_block
+
+
+@pytest.fixture()
+def api(tmp_path):
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    ctx = Context(store=Store.from_url(url), rules=DEFAULT_RULES)
+    load_package(ctx, DATA / "monaco.gpkg")
+    pid = draw_grids(ctx, "monaco", communities=["La Condamine"])["communities"][0]["plan_id"]
+    app = create_app(Settings(store_url=url, data_dir=DATA), context=ctx)
+    with TestClient(app) as c:
+        yield c, ctx, pid
+
+
+def test_edit_then_stale_edit_is_409_with_the_current_version(api):
+    c, ctx, pid = api
+    state, _, _ = pe.load_state(ctx, "monaco", pid)
+    block, _, b = movable_block(state)
+    url = f"/areas/monaco/plans/{pid}/edits"
+    r = c.post(url, json={"base_version": 1, "message": "move", "ops": [{"op": "move", "blocks": [block], "to": b}]})
+    assert r.status_code == 201 and r.json()["summary"]["version"] == 2
+    r = c.post(url, json={"base_version": 1, "message": "late", "ops": [{"op": "set", "grid": b, "name": "x"}]})
+    assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["context"]["current_version"] == 2 and r.json()["type"] == "/problems/conflict"
+    assert len(c.get(f"/areas/monaco/plans/{pid}/versions").json()["versions"]) == 2
+
+
+def test_invalid_edits_are_422_with_reasons(api):
+    c, ctx, pid = api
+    state, _, _ = pe.load_state(ctx, "monaco", pid)
+    block, a, b = breaking_block(state)
+    url = f"/areas/monaco/plans/{pid}/edits"
+    r = c.post(url, json={"base_version": 1, "ops": [{"op": "move", "blocks": [block], "to": b}]})
+    assert r.status_code == 422
+    body = r.json()
+    assert body["type"] == "/problems/invalid-input" or body["title"] == "Edit rejected"
+    err = body["context"]["verdict"]["errors"][0]
+    assert err["rule"] == "contiguity" and err["grid"] == a and err["suggestion"]["op"] == "move"
+    r = c.post(url, json={"base_version": 1, "ops": [{"op": "teleport"}]})
+    assert r.status_code == 422 and "teleport" not in r.json()["detail"] and "op" in r.json()["detail"]
+    r = c.post(url, json={"base_version": 1, "ops": [{"op": "move", "blocks": ["B9999"], "to": b}]})
+    assert r.status_code == 422 and "B9999" in r.json()["detail"]
+    r = c.post(url, json={"base_version": 1, "ops": [{"op": "merge", "grids": ["440310001003999", b]}]})
+    assert r.status_code == 422
+    assert len(c.get(f"/areas/monaco/plans/{pid}/versions").json()["versions"]) == 1
+
+
+def test_dry_run_saves_nothing(api):
+    c, ctx, pid = api
+    state, _, _ = pe.load_state(ctx, "monaco", pid)
+    block, _, b = movable_block(state)
+    r = c.post(
+        f"/areas/monaco/plans/{pid}/edits?dry_run=true",
+        json={"base_version": 1, "ops": [{"op": "move", "blocks": [block], "to": b}]},
+    )
+    assert r.status_code == 200 and r.json()["summary"]["dry_run"] and r.json()["verdict"]["ok"]
+    assert c.get(f"/areas/monaco/plans/{pid}").json()["version"] == 1
+
+
+def test_history_diff_revert_and_publish(api):
+    c, ctx, pid = api
+    state, _, _ = pe.load_state(ctx, "monaco", pid)
+    block, a, b = movable_block(state)
+    c.post(
+        f"/areas/monaco/plans/{pid}/edits",
+        json={"base_version": 1, "message": "m", "ops": [{"op": "move", "blocks": [block], "to": b}]},
+    )
+    d = c.get(f"/areas/monaco/plans/{pid}/diff", params={"from": 1, "to": 2}).json()
+    assert d["changes"]["blocks_moved"] == [block]
+    fc = c.get(f"/areas/monaco/plans/{pid}/diff", params={"from": 1, "to": 2, "format": "geojson"}).json()
+    assert fc["features"][0]["properties"] == {**fc["features"][0]["properties"], "from": a, "to": b}
+    v2 = c.get(f"/areas/monaco/plans/{pid}/versions/2").json()
+    assert v2["assignment"][block] == b and v2["message"] == "m"
+    r = c.post(f"/areas/monaco/plans/{pid}/revert", json={"to_version": 1, "base_version": 2})
+    assert r.status_code == 201 and r.json()["summary"]["version"] == 3
+    blocks = c.get(f"/areas/monaco/plans/{pid}/blocks").json()["features"]
+    assert next(f for f in blocks if f["properties"]["block_id"] == block)["properties"]["grid_code"] == a
+    assert c.post(f"/areas/monaco/plans/{pid}/state", json={"state": "published"}).status_code == 422
+    assert c.post(f"/areas/monaco/plans/{pid}/state", json={"state": "reviewed"}).status_code == 200
+    r = c.post(f"/areas/monaco/plans/{pid}/state", json={"state": "published", "base_version": 3})
+    assert r.status_code == 200 and r.json()["summary"]["adopted"]
+
+
+def test_concurrent_editors_get_success_or_409_never_5xx(api):
+    """Twelve editors save at once from the same version: one wins, the others are told to reload."""
+    c, ctx, pid = api
+    state, _, _ = pe.load_state(ctx, "monaco", pid)
+    codes = sorted(state.grids)
+
+    def attempt(n):
+        return c.post(
+            f"/areas/monaco/plans/{pid}/edits",
+            json={
+                "base_version": 1,
+                "message": f"editor {n}",
+                "ops": [{"op": "set", "grid": codes[n % len(codes)], "worker": f"网格员{n}"}],
+            },
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        codes_seen = list(pool.map(attempt, range(12)))
+    assert sorted(set(codes_seen)) == [201, 409] and codes_seen.count(201) == 1
+    versions = c.get(f"/areas/monaco/plans/{pid}/versions").json()["versions"]
+    assert len(versions) == 2  # the one accepted edit, nothing lost, nothing doubled
+
+
+def test_edit_page_is_served_offline(api):
+    c, _, pid = api
+    r = c.get(f"/areas/monaco/plans/{pid}/edit")
+    assert r.status_code == 200 and "网格调整" in r.text and "/static/vendor/leaflet/leaflet.js" in r.text
+    assert "https://" not in r.text.replace("https://www.openstreetmap.org", "")

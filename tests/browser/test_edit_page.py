@@ -1,0 +1,86 @@
+"""End to end in headless Chromium: open the edit page, move a block with real clicks, save, see the new version."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from api import plan_edits as pe
+from api.grid_plans import draw_grids
+from api.services import Context, load_package
+from geo.rules import DEFAULT_RULES
+from store.areas import Store
+from tests.browser.test_map_browser import browser  # noqa: F401 - the shared Chromium fixture
+from tests.conftest import DATA, REPO
+from tests.edit_helpers import movable_block
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture()
+def served_plan(tmp_path):
+    url = f"sqlite:///{tmp_path / 'edit.db'}"
+    ctx = Context(store=Store.from_url(url), rules=DEFAULT_RULES)
+    load_package(ctx, DATA / "monaco.gpkg")
+    pid = draw_grids(ctx, "monaco", communities=["La Condamine"])["communities"][0]["plan_id"]
+    state, _, _ = pe.load_state(ctx, "monaco", pid)
+    block, a, b = movable_block(state)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "WANGGE_STORE_URL": url, "WANGGE_DATA_DIR": str(DATA)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield base, ctx, pid, block, a, b, state
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_move_a_block_with_clicks_and_save(served_plan, browser):  # noqa: F811
+    base, ctx, pid, block, a, b, state = served_plan
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(f"{base}/areas/monaco/plans/{pid}/edit", wait_until="networkidle")
+    assert page.locator("#version").inner_text() == "1"
+    # Zoom to the block, then click it where it is drawn, as a person would.
+    page.evaluate(f"""() => {{ let target = null; blocksLayer.eachLayer(l => {{
+        if (l.feature.properties.block_id === {block!r}) target = l; }}); map.fitBounds(target.getBounds(), {{maxZoom: 19}}); }}""")
+    page.wait_for_timeout(600)
+    x, y = page.evaluate(f"""() => {{ let target = null; blocksLayer.eachLayer(l => {{
+        if (l.feature.properties.block_id === {block!r}) target = l; }});
+        const p = map.latLngToContainerPoint(target.getCenter ? target.getCenter() : target.getBounds().getCenter());
+        const r = document.getElementById('map').getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }}""")
+    page.mouse.click(x, y)
+    assert page.locator("#sel-count").inner_text() == "1"
+    page.select_option("#target", b)
+    page.click("#op-move")
+    page.wait_for_selector("#verdict .box.ok")
+    expected = round(state.households(b) + float(state.blocks.set_index("block_id").at[block, "households"]))
+    cell = page.locator("#grids tbody tr", has_text=b[-3:]).locator("td").nth(2)
+    assert abs(int(cell.inner_text()) - expected) <= 1  # households updated before saving
+    page.fill("#commit-msg", "沿街调整一个街区")
+    page.click("#save")
+    page.wait_for_function("document.getElementById('version').textContent === '2'")
+    page.wait_for_function("document.getElementById('history').textContent.includes('第2版')")
+    assert "沿街调整一个街区" in page.locator("#history").inner_text()
+    saved = ctx.store.plans.version_row("monaco", pid, 2)
+    assert saved["assignment"][block] == b and saved["message"] == "沿街调整一个街区"
+    assert {r.split("/")[2] for r in requests} == {base.split("/")[2]}
+    page.close()
