@@ -61,7 +61,8 @@ def test_move_a_block_with_clicks_and_save(served_plan, browser):  # noqa: F811
     assert page.locator("#version").inner_text() == "1"
     # Zoom to the block, then click it where it is drawn, as a person would.
     page.evaluate(f"""() => {{ let target = null; blocksLayer.eachLayer(l => {{
-        if (l.feature.properties.block_id === {block!r}) target = l; }}); map.fitBounds(target.getBounds(), {{maxZoom: 19}}); }}""")
+        if (l.feature.properties.block_id === {block!r}) target = l; }});
+        map.fitBounds(target.getBounds(), {{maxZoom: 19}}); }}""")
     page.wait_for_timeout(600)
     x, y = page.evaluate(f"""() => {{ let target = null; blocksLayer.eachLayer(l => {{
         if (l.feature.properties.block_id === {block!r}) target = l; }});
