@@ -228,12 +228,12 @@ def edit_plan(
             verdict=verdict.as_dict(),
             current_version=ver["current_version"],
         )
-    table = grid_table(new)
+    rows = grid_summary(new)
     s = {
         "plan_id": plan_id,
         "version": ver["current_version"],
-        "grids": len(table),
-        "in_band_share": round(float(table["in_band"].mean()), 4) if len(table) else None,
+        "grids": len(rows),
+        "in_band_share": round(sum(r["in_band"] for r in rows) / len(rows), 4) if rows else None,
         "blocks_moved": len(verdict.changes["blocks_moved"]),
         "households_moved": verdict.changes["households_moved"],
         "warnings": len(verdict.warnings),
@@ -241,7 +241,11 @@ def edit_plan(
     }
     if dry_run:
         s["seconds"] = round(time.perf_counter() - t0, 3)
-        return {"summary": s, "verdict": verdict.as_dict(), "grids": _grid_rows(table)}
+        return {"summary": s, "verdict": verdict.as_dict(), "grids": rows}
+    # Only the grids the edit changed get new geometry; the others are carried over in the database.
+    changed = set(verdict.changes["grids_changed"]) | set(verdict.changes["grids_added"])
+    whole = bool(snapped) or ver["assignment"] is None
+    table = grid_table(new, only=None if whole else changed)
     saved = ctx.store.plans.save_version(
         area,
         plan_id,
@@ -251,7 +255,7 @@ def edit_plan(
         operation={"ops": payload["ops"], **({"snapped": verdict.changes["snapped_to_blocks"]} if snapped else {})},
         message=payload.get("message"),
         author=author,
-        report={"grids": _grid_rows(table)},
+        report={"grids": rows},
         warnings=[p.as_dict() for p in verdict.warnings],
         blocks=snapped["blocks_metric"]
         .to_crs(STORAGE_CRS)
@@ -259,11 +263,31 @@ def edit_plan(
         if snapped
         else None,
         graph=snapped.get("graph") if snapped else None,
+        carry_codes=None if whole else sorted(set(new.grids) - changed),
     )
     if saved["forked_from"]:
         ctx.cache.get("plan_parts", {}).pop((area, saved["plan_id"]), None)
     s.update(plan_id=saved["plan_id"], version=saved["version"], seconds=round(time.perf_counter() - t0, 3))
-    return {"summary": s, "verdict": verdict.as_dict(), "grids": _grid_rows(table), "forked_from": saved["forked_from"]}
+    return {"summary": s, "verdict": verdict.as_dict(), "grids": rows, "forked_from": saved["forked_from"]}
+
+
+def grid_summary(state: PlanState) -> list[dict[str, Any]]:
+    """Every grid's code, attributes, households and band status (no geometry: cheap for any plan size)."""
+    codes = np.array(sorted(state.grids), dtype=object)
+    hh = state.blocks["households"].to_numpy()
+    idx = np.searchsorted(codes, state.assignment)
+    loads = np.bincount(idx, weights=hh, minlength=len(codes))
+    counts = np.bincount(idx, minlength=len(codes))
+    out = []
+    for code, h, n in zip(codes, loads, counts):
+        a = state.grids[code]
+        out.append({
+            "code": str(code), "name": a.get("name") or f"{state.community_name}第{int(code[-3:])}网格",
+            "grid_type": a.get("grid_type", "base"), "worker": a.get("worker"), "phone": a.get("phone"),
+            "locked": bool(a.get("locked")), "households": int(round(float(h))), "blocks": int(n),
+            "in_band": bool(state.band.low <= h <= state.band.high) or a.get("grid_type") == "dedicated",
+        })
+    return out
 
 
 def plan_versions(ctx: Context, area: str, plan_id: str) -> dict[str, Any]:

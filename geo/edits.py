@@ -557,6 +557,9 @@ def apply_ops(state: PlanState, ops: list[dict[str, Any]], *, rules: Rules, crs:
             exc.message = f"Operation {n} ({kind}): {exc.message}"
             exc.context["operation"] = n
             raise
+    if (new.assignment == state.assignment).all() and new.grids == state.grids and new.retired == state.retired:
+        raise EditError("The edit changes nothing (the blocks are already in that grid, the values already set)",
+                        detail_zh="本次编辑没有任何改变（街区已在该网格内，或属性已是该值）")
     # grids emptied by moves are retired into the grid that took most of their blocks
     for code in list(new.grids):
         if not new.members(code).size:
@@ -567,80 +570,61 @@ def apply_ops(state: PlanState, ops: list[dict[str, Any]], *, rules: Rules, crs:
 
 
 def judge(before: PlanState, after: PlanState, *, rules: Rules) -> Verdict:
-    """Check the hard and soft rules on an edited state, and describe the change."""
+    """Check the hard and soft rules on an edited state, and describe the change.
+
+    Only the grids the edit touched are checked for contiguity: a grid the edit did not change is as it
+    was accepted before. Pieces that touch at a point count as one (as in the validation report).
+    """
     v = Verdict()
+    v.changes = describe_change(before, after)
+    touched = set(v.changes["grids_changed"]) & set(after.grids)
     hh = after.blocks["households"].to_numpy()
     ids = after.blocks["block_id"].to_numpy()
-    for code in sorted(after.grids):
-        members = after.members(code)
-        comps = after.components(members)
-        if len(comps) > 1:
-            main, rest = comps[0], comps[1:]
-            for comp in rest:
-                if _is_small_exclave(after, comp, main):
-                    continue  # an exclave below the floor: the recorded exception, not a break
-                target = _best_neighbour_grid(after, comp, exclude=code)
-                blocks = [str(ids[i]) for i in comp]
-                fix = {"op": "move", "blocks": blocks, "to": target} if target else None
-                where = f"blocks {', '.join(blocks[:6])}{'…' if len(blocks) > 6 else ''}"
-                v.errors.append(
-                    Problem(
-                        rule="contiguity",
-                        grid=code,
-                        blocks=blocks,
-                        suggestion=fix,
-                        message=f"grid {code} would fall in pieces: {where} ({hh[comp].sum():.0f} households) are cut "
-                        f"off" + (f"; also move them to grid {target} to keep {code} in one piece" if target else ""),
-                        message_zh=f"网格 {code} 将不连通：{where} 被分离"
-                        + (f"；可将其一并移入网格 {target}" if target else ""),
-                    )
-                )
-    band = after.band
-    for code in sorted(after.grids):
-        a = after.grids[code]
-        h = after.households(code)
-        if a.get("grid_type") == "dedicated":
+    geoms = after.blocks.geometry.values
+    for code in sorted(touched):
+        comps = after.components(after.members(code))
+        if len(comps) < 2:
             continue
-        if not band.low <= h <= band.high:
-            biggest = (
-                float(after.blocks["max_building_households"].to_numpy()[after.members(code)].max())
-                if "max_building_households" in after.blocks
-                else 0.0
-            )
-            reason = "oversized_building" if biggest > band.high else None
-            v.warnings.append(
-                Problem(
-                    rule="band",
-                    grid=code,
-                    message=f"grid {code} holds {h:.0f} households, outside the band {band.low:.0f}-{band.high:.0f}"
+        main = comps[0]
+        main_geom = shapely.union_all(geoms[main])
+        for comp in comps[1:]:
+            if shapely.intersects(main_geom, shapely.union_all(geoms[comp])) or _is_small_exclave(after, comp, main):
+                continue  # touching at a point, or an exclave below the floor: the recorded exception
+            target = _best_neighbour_grid(after, comp, exclude=code)
+            blocks = [str(ids[i]) for i in comp]
+            fix = {"op": "move", "blocks": blocks, "to": target} if target else None
+            where = f"blocks {', '.join(blocks[:6])}{'…' if len(blocks) > 6 else ''}"
+            v.errors.append(Problem(
+                rule="contiguity", grid=code, blocks=blocks, suggestion=fix,
+                message=f"grid {code} would fall in pieces: {where} ({hh[comp].sum():.0f} households) are cut off"
+                        + (f"; also move them to grid {target} to keep {code} in one piece" if target else ""),
+                message_zh=f"网格 {code} 将不连通：{where} 被分离" + (f"；可将其一并移入网格 {target}" if target else ""),
+            ))
+    band = after.band
+    codes = np.array(sorted(after.grids), dtype=object)
+    loads = dict(zip(codes, np.bincount(np.searchsorted(codes, after.assignment), weights=hh, minlength=len(codes))))
+    biggest_col = after.blocks["max_building_households"].to_numpy() if "max_building_households" in after.blocks \
+        else np.zeros(len(hh))
+    for code in codes:
+        a = after.grids[code]
+        h = float(loads[code])
+        if a.get("grid_type") == "dedicated" or band.low <= h <= band.high:
+            continue
+        biggest = float(biggest_col[after.members(code)].max())
+        reason = "oversized_building" if biggest > band.high else None
+        v.warnings.append(Problem(
+            rule="band", grid=str(code),
+            message=f"grid {code} holds {h:.0f} households, outside the band {band.low:.0f}-{band.high:.0f}"
                     + (f" ({reason})" if reason else ""),
-                    message_zh=f"网格 {code} 户数 {h:.0f}，超出 {band.low:.0f}-{band.high:.0f} 区间",
-                )
-            )
-    changed = sorted(
-        {
-            c
-            for c in set(before.assignment) | set(after.assignment)
-            if not np.array_equal(
-                before.members(c) if c in set(before.assignment) else np.array([]),
-                after.members(c) if c in set(after.assignment) else np.array([]),
-            )
-        }
-    )
-    for code in changed:
-        if code in after.grids and after.members(code).size:
-            geom = shapely.union_all(after.blocks.geometry.values[after.members(code)])
-            pp = 4 * math.pi * geom.area / geom.length**2 if geom.length else 0.0
-            if pp < MIN_POLSBY_POPPER:
-                v.warnings.append(
-                    Problem(
-                        rule="compactness",
-                        grid=code,
-                        message=f"grid {code} is elongated (Polsby-Popper {pp:.2f})",
-                        message_zh=f"网格 {code} 形状狭长（紧凑度 {pp:.2f}）",
-                    )
-                )
-    v.changes = describe_change(before, after)
+            message_zh=f"网格 {code} 户数 {h:.0f}，超出 {band.low:.0f}-{band.high:.0f} 区间",
+        ))
+    for code in sorted(touched):
+        geom = shapely.union_all(geoms[after.members(code)])
+        pp = 4 * math.pi * geom.area / geom.length**2 if geom.length else 0.0
+        if pp < MIN_POLSBY_POPPER:
+            v.warnings.append(Problem(rule="compactness", grid=code,
+                                      message=f"grid {code} is elongated (Polsby-Popper {pp:.2f})",
+                                      message_zh=f"网格 {code} 形状狭长（紧凑度 {pp:.2f}）"))
     return v
 
 
@@ -677,29 +661,33 @@ def describe_change(before: PlanState, after: PlanState) -> dict[str, Any]:
     for i in moved:
         key = (str(before.assignment[i]), str(after.assignment[i]))
         flows[key] = flows.get(key, 0.0) + float(hh[i])
-    attrs = sorted(
-        c
-        for c in set(before.grids) & set(after.grids)
-        if {k: v for k, v in before.grids[c].items() if k != "parents"}
-        != {k: v for k, v in after.grids[c].items() if k != "parents"}
-    )
-    touched = sorted({c for pair in flows for c in pair} | set(attrs))
+    attrs = sorted(c for c in set(before.grids) & set(after.grids)
+                   if {k: v for k, v in before.grids[c].items() if k != "parents"}
+                   != {k: v for k, v in after.grids[c].items() if k != "parents"})
+    added = sorted(set(after.grids) - set(before.grids))
+    retired = sorted(set(before.grids) - set(after.grids))
+    touched = sorted({c for pair in flows for c in pair} | set(attrs) | set(added))
     return {
         "blocks_moved": [str(ids[i]) for i in moved],
         "households_moved": round(float(hh[moved].sum()), 1),
         "flows": [{"from": a, "to": b, "households": round(h, 1)} for (a, b), h in sorted(flows.items())],
-        "grids_added": sorted(set(after.grids) - set(before.grids)),
-        "grids_retired": sorted(set(before.grids) - set(after.grids)),
+        "grids_added": added,
+        "grids_retired": retired,
         "grids_changed": touched,
         "attributes_changed": attrs,
     }
 
 
-def grid_table(state: PlanState) -> gpd.GeoDataFrame:
-    """The state's grids (metric CRS): code, attributes, households, blocks, Polsby-Popper, in band."""
+def grid_table(state: PlanState, only: set[str] | None = None) -> gpd.GeoDataFrame:
+    """The state's grids (metric CRS): code, attributes, households, blocks, Polsby-Popper, in band.
+
+    ``only`` limits the table to some grids (the ones an edit changed).
+    """
     rows = []
     hh = state.blocks["households"].to_numpy()
     for code in sorted(state.grids):
+        if only is not None and code not in only:
+            continue
         members = state.members(code)
         geom = shapely.union_all(state.blocks.geometry.values[members])
         a = state.grids[code]
@@ -721,6 +709,8 @@ def grid_table(state: PlanState) -> gpd.GeoDataFrame:
                 "geometry": geom,
             }
         )
+    if not rows:
+        return gpd.GeoDataFrame({"code": []}, geometry=gpd.GeoSeries([], crs=state.blocks.crs), crs=state.blocks.crs)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=state.blocks.crs)
 
 

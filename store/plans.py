@@ -484,8 +484,12 @@ class PlanStore:
         warnings: list[Any],
         blocks: gpd.GeoDataFrame | None = None,
         graph: dict[str, Any] | None = None,
+        carry_codes: list[str] | None = None,
     ) -> dict[str, Any]:
         """Add a version in one transaction, if the plan is still at ``base_version``.
+
+        ``grids`` holds the grids the edit changed; ``carry_codes`` names the unchanged ones, copied from
+        the base version inside the database (an edit of one grid writes one grid).
 
         Editing a published plan starts a new draft plan (its parent recorded) holding the published version
         as version 1 and the edit as version 2; the published plan stays as it was, and adopted.
@@ -611,6 +615,16 @@ class PlanStore:
                 warnings=warnings,
                 content=content,
             )
+            if carry_codes:
+                # The grids the edit left alone are copied from the version it was made on, in the database.
+                pg = plan_grids.c
+                source_pk, source_version = (target_pk, version - 1) if target_id != plan_id else (
+                    row.id, row.current_version)
+                conn.execute(insert(plan_grids).from_select(
+                    ["plan", "version", "code", "minx", "miny", "maxx", "maxy", "geom", "props"],
+                    select(literal(target_pk), literal(version), pg.code, pg.minx, pg.miny, pg.maxx, pg.maxy,
+                           pg.geom, pg.props).where(and_(pg.plan == source_pk, pg.version == source_version,
+                                                         pg.code.in_(carry_codes)))))
             conn.execute(update(plans).where(plans.c.id == target_pk).values(current_version=version))
         return {"plan_id": target_id, "version": version, "forked_from": plan_id if target_id != plan_id else None}
 
