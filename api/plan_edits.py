@@ -281,12 +281,19 @@ def grid_summary(state: PlanState) -> list[dict[str, Any]]:
     out = []
     for code, h, n in zip(codes, loads, counts):
         a = state.grids[code]
-        out.append({
-            "code": str(code), "name": a.get("name") or f"{state.community_name}第{int(code[-3:])}网格",
-            "grid_type": a.get("grid_type", "base"), "worker": a.get("worker"), "phone": a.get("phone"),
-            "locked": bool(a.get("locked")), "households": int(round(float(h))), "blocks": int(n),
-            "in_band": bool(state.band.low <= h <= state.band.high) or a.get("grid_type") == "dedicated",
-        })
+        out.append(
+            {
+                "code": str(code),
+                "name": a.get("name") or f"{state.community_name}第{int(code[-3:])}网格",
+                "grid_type": a.get("grid_type", "base"),
+                "worker": a.get("worker"),
+                "phone": a.get("phone"),
+                "locked": bool(a.get("locked")),
+                "households": int(round(float(h))),
+                "blocks": int(n),
+                "in_band": bool(state.band.low <= h <= state.band.high) or a.get("grid_type") == "dedicated",
+            }
+        )
     return out
 
 

@@ -45,8 +45,9 @@ def _movable(state: Any) -> list[tuple[str, str, str]]:
         a, b = str(state.assignment[i]), str(state.assignment[j])
         if a == b or i in seen:
             continue
-        _, v = apply_ops(state, [{"op": "move", "blocks": [str(ids[i])], "to": b}], rules=DEFAULT_RULES,
-                         crs=state.blocks.crs)
+        _, v = apply_ops(
+            state, [{"op": "move", "blocks": [str(ids[i])], "to": b}], rules=DEFAULT_RULES, crs=state.blocks.crs
+        )
         if v.ok:
             out.append((str(ids[i]), a, b))
             seen.add(i)
@@ -64,19 +65,32 @@ def _latency(ctx: Context, area: str, plan_id: str, runs: int = 30) -> dict[str,
         block, a, b = moves[n % len(moves)]
         version = ctx.store.plans.get(area, plan_id)["version"]
         t = time.perf_counter()
-        pe.edit_plan(ctx, area, plan_id, {"base_version": version, "message": "bench",
-                                          "ops": [{"op": "move", "blocks": [block], "to": b}]})
+        pe.edit_plan(
+            ctx,
+            area,
+            plan_id,
+            {"base_version": version, "message": "bench", "ops": [{"op": "move", "blocks": [block], "to": b}]},
+        )
         dt = time.perf_counter() - t
         if cold is None:
             cold = dt
         times.append(dt)
         version += 1
-        pe.edit_plan(ctx, area, plan_id, {"base_version": version, "message": "bench back",
-                                          "ops": [{"op": "move", "blocks": [block], "to": a}]})
-    return {"blocks": len(state.blocks), "grids": len(state.grids), "edits": runs,
-            "median_ms": round(statistics.median(times) * 1000, 1),
-            "p95_ms": round(sorted(times)[int(0.95 * (len(times) - 1))] * 1000, 1),
-            "max_ms": round(max(times) * 1000, 1), "first_edit_ms": round((cold or 0) * 1000, 1)}
+        pe.edit_plan(
+            ctx,
+            area,
+            plan_id,
+            {"base_version": version, "message": "bench back", "ops": [{"op": "move", "blocks": [block], "to": a}]},
+        )
+    return {
+        "blocks": len(state.blocks),
+        "grids": len(state.grids),
+        "edits": runs,
+        "median_ms": round(statistics.median(times) * 1000, 1),
+        "p95_ms": round(sorted(times)[int(0.95 * (len(times) - 1))] * 1000, 1),
+        "max_ms": round(max(times) * 1000, 1),
+        "first_edit_ms": round((cold or 0) * 1000, 1),
+    }
 
 
 def _oberland(ctx: Context) -> str:
@@ -96,8 +110,14 @@ def _oberland(ctx: Context) -> str:
     from geo.derive import derive
 
     bench = area.with_layers(communities=pd.concat([rest, joined], ignore_index=True))
-    bench = type(area)(name="oberland-bench", metric_crs=bench.metric_crs, layers=bench.layers,
-                       title="benchmark", datum=bench.datum, meta={})
+    bench = type(area)(
+        name="oberland-bench",
+        metric_crs=bench.metric_crs,
+        layers=bench.layers,
+        title="benchmark",
+        datum=bench.datum,
+        meta={},
+    )
     bench, _ = derive(bench, DEFAULT_RULES)
     ctx.store.save_area(bench)
     report = draw_grids(ctx, "oberland-bench", communities=["330523105999"])
@@ -115,8 +135,15 @@ def latency(ctx: Context) -> list[dict[str, Any]]:
     return rows
 
 
-async def _load(base: str, plan_id: str, area: str, codes: list[str], moves: list[tuple[str, str, str]],
-                editors: int, seconds: float) -> dict[str, Any]:
+async def _load(
+    base: str,
+    plan_id: str,
+    area: str,
+    codes: list[str],
+    moves: list[tuple[str, str, str]],
+    editors: int,
+    seconds: float,
+) -> dict[str, Any]:
     import httpx
 
     statuses: dict[int, int] = {}
@@ -136,8 +163,10 @@ async def _load(base: str, plan_id: str, area: str, codes: list[str], moves: lis
                     block, a, b = rng.choice(moves)
                     op = {"op": "move", "blocks": [block], "to": rng.choice([a, b])}
                 t = time.perf_counter()
-                r = await client.post(f"/areas/{area}/plans/{plan_id}/edits",
-                                      json={"base_version": meta["version"], "message": f"editor {n}", "ops": [op]})
+                r = await client.post(
+                    f"/areas/{area}/plans/{plan_id}/edits",
+                    json={"base_version": meta["version"], "message": f"editor {n}", "ops": [op]},
+                )
                 latencies.append(time.perf_counter() - t)
                 statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
                 if r.status_code == 201:
@@ -146,11 +175,17 @@ async def _load(base: str, plan_id: str, area: str, codes: list[str], moves: lis
     await asyncio.gather(*(editor(n) for n in range(editors)))
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         versions = (await client.get(f"/areas/{area}/plans/{plan_id}/versions")).json()["versions"]
-    return {"editors": editors, "seconds": seconds, "requests": sum(statuses.values()), "accepted": accepted,
-            "statuses": dict(sorted(statuses.items())), "versions_after": len(versions),
-            "every_accepted_edit_in_history": len(versions) - 1 == accepted,
-            "server_errors": sum(v for k, v in statuses.items() if k >= 500),
-            "median_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None}
+    return {
+        "editors": editors,
+        "seconds": seconds,
+        "requests": sum(statuses.values()),
+        "accepted": accepted,
+        "statuses": dict(sorted(statuses.items())),
+        "versions_after": len(versions),
+        "every_accepted_edit_in_history": len(versions) - 1 == accepted,
+        "server_errors": sum(v for k, v in statuses.items() if k >= 500),
+        "median_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+    }
 
 
 def load_test(editors: int = 50, seconds: float = 60.0) -> dict[str, Any]:
@@ -166,8 +201,13 @@ def load_test(editors: int = 50, seconds: float = 60.0) -> dict[str, Any]:
         port = s.getsockname()[1]
     env = {**os.environ, "WANGGE_STORE_URL": url, "WANGGE_DATA_DIR": str(DATA)}
     log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], cwd=REPO, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     print(f"load test server log: {tmp / 'server.log'}", file=sys.stderr)
     try:
         import urllib.request
@@ -178,8 +218,9 @@ def load_test(editors: int = 50, seconds: float = 60.0) -> dict[str, Any]:
                 break
             except OSError:
                 time.sleep(0.2)
-        return asyncio.run(_load(f"http://127.0.0.1:{port}", plan_id, "monaco", sorted(state.grids), moves,
-                                 editors, seconds))
+        return asyncio.run(
+            _load(f"http://127.0.0.1:{port}", plan_id, "monaco", sorted(state.grids), moves, editors, seconds)
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -171,14 +171,22 @@ def edits_section() -> tuple[str, dict[str, object]]:
 
     print("redrawing: edit latency and 50 concurrent editors", file=sys.stderr, flush=True)
     latency, load = be.run()
-    md = ["## Redrawing (issue 5)", "",
-          "Validating and saving a one-block move through the code the API runs (target: under 200 ms), on the "
-          "demo community with most blocks and on about 2,000 blocks (Liechtenstein's six Oberland Gemeinden "
-          "joined into one community for the benchmark). The first edit of a plan in a process also reads its "
-          "blocks and graph.", "", _table(pd.DataFrame(latency)), "",
-          "Fifty editors on one plan for 60 s against `wangge serve` on loopback, each reading the current version "
-          "and saving an edit on it (half attribute changes, half block moves):", "",
-          _table(pd.DataFrame([{k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in load.items()}])), ""]
+    md = [
+        "## Redrawing (issue 5)",
+        "",
+        "Validating and saving a one-block move through the code the API runs (target: under 200 ms), on the "
+        "demo community with most blocks and on about 2,000 blocks (Liechtenstein's six Oberland Gemeinden "
+        "joined into one community for the benchmark). The first edit of a plan in a process also reads its "
+        "blocks and graph.",
+        "",
+        _table(pd.DataFrame(latency)),
+        "",
+        "Fifty editors on one plan for 60 s against `wangge serve` on loopback, each reading the current version "
+        "and saving an edit on it (half attribute changes, half block moves):",
+        "",
+        _table(pd.DataFrame([{k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in load.items()}])),
+        "",
+    ]
     return "\n".join(md), {"edit_latency": latency, "load": load}
 
 
@@ -205,11 +213,13 @@ def main() -> None:
         sections["edits"], summaries["edits"] = edits_section()
     merged = _merge_sections(sections)
     header = [
-        "# Benchmarks", "",
+        "# Benchmarks",
+        "",
         f"Last run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by `make bench` on {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()} ({', '.join(sorted(sections))}: "
         f"{time.perf_counter() - t0:.0f} s). Reproduce with `make bench`; one part with "
-        "`.venv/bin/python -m benchmarks.run partition` or `… edits`.", "",
+        "`.venv/bin/python -m benchmarks.run partition` or `… edits`.",
+        "",
     ]
     body = [f"<!-- section:{k} -->\n{merged[k]}<!-- /section -->\n" for k in ("partition", "edits") if k in merged]
     (HERE / "RESULTS.md").write_text("\n".join(header) + "\n" + "\n".join(body), encoding="utf-8")

@@ -558,8 +558,10 @@ def apply_ops(state: PlanState, ops: list[dict[str, Any]], *, rules: Rules, crs:
             exc.context["operation"] = n
             raise
     if (new.assignment == state.assignment).all() and new.grids == state.grids and new.retired == state.retired:
-        raise EditError("The edit changes nothing (the blocks are already in that grid, the values already set)",
-                        detail_zh="本次编辑没有任何改变（街区已在该网格内，或属性已是该值）")
+        raise EditError(
+            "The edit changes nothing (the blocks are already in that grid, the values already set)",
+            detail_zh="本次编辑没有任何改变（街区已在该网格内，或属性已是该值）",
+        )
     # grids emptied by moves are retired into the grid that took most of their blocks
     for code in list(new.grids):
         if not new.members(code).size:
@@ -594,17 +596,26 @@ def judge(before: PlanState, after: PlanState, *, rules: Rules) -> Verdict:
             blocks = [str(ids[i]) for i in comp]
             fix = {"op": "move", "blocks": blocks, "to": target} if target else None
             where = f"blocks {', '.join(blocks[:6])}{'…' if len(blocks) > 6 else ''}"
-            v.errors.append(Problem(
-                rule="contiguity", grid=code, blocks=blocks, suggestion=fix,
-                message=f"grid {code} would fall in pieces: {where} ({hh[comp].sum():.0f} households) are cut off"
-                        + (f"; also move them to grid {target} to keep {code} in one piece" if target else ""),
-                message_zh=f"网格 {code} 将不连通：{where} 被分离" + (f"；可将其一并移入网格 {target}" if target else ""),
-            ))
+            v.errors.append(
+                Problem(
+                    rule="contiguity",
+                    grid=code,
+                    blocks=blocks,
+                    suggestion=fix,
+                    message=f"grid {code} would fall in pieces: {where} ({hh[comp].sum():.0f} households) are cut off"
+                    + (f"; also move them to grid {target} to keep {code} in one piece" if target else ""),
+                    message_zh=f"网格 {code} 将不连通：{where} 被分离"
+                    + (f"；可将其一并移入网格 {target}" if target else ""),
+                )
+            )
     band = after.band
     codes = np.array(sorted(after.grids), dtype=object)
     loads = dict(zip(codes, np.bincount(np.searchsorted(codes, after.assignment), weights=hh, minlength=len(codes))))
-    biggest_col = after.blocks["max_building_households"].to_numpy() if "max_building_households" in after.blocks \
+    biggest_col = (
+        after.blocks["max_building_households"].to_numpy()
+        if "max_building_households" in after.blocks
         else np.zeros(len(hh))
+    )
     for code in codes:
         a = after.grids[code]
         h = float(loads[code])
@@ -612,19 +623,27 @@ def judge(before: PlanState, after: PlanState, *, rules: Rules) -> Verdict:
             continue
         biggest = float(biggest_col[after.members(code)].max())
         reason = "oversized_building" if biggest > band.high else None
-        v.warnings.append(Problem(
-            rule="band", grid=str(code),
-            message=f"grid {code} holds {h:.0f} households, outside the band {band.low:.0f}-{band.high:.0f}"
-                    + (f" ({reason})" if reason else ""),
-            message_zh=f"网格 {code} 户数 {h:.0f}，超出 {band.low:.0f}-{band.high:.0f} 区间",
-        ))
+        v.warnings.append(
+            Problem(
+                rule="band",
+                grid=str(code),
+                message=f"grid {code} holds {h:.0f} households, outside the band {band.low:.0f}-{band.high:.0f}"
+                + (f" ({reason})" if reason else ""),
+                message_zh=f"网格 {code} 户数 {h:.0f}，超出 {band.low:.0f}-{band.high:.0f} 区间",
+            )
+        )
     for code in sorted(touched):
         geom = shapely.union_all(geoms[after.members(code)])
         pp = 4 * math.pi * geom.area / geom.length**2 if geom.length else 0.0
         if pp < MIN_POLSBY_POPPER:
-            v.warnings.append(Problem(rule="compactness", grid=code,
-                                      message=f"grid {code} is elongated (Polsby-Popper {pp:.2f})",
-                                      message_zh=f"网格 {code} 形状狭长（紧凑度 {pp:.2f}）"))
+            v.warnings.append(
+                Problem(
+                    rule="compactness",
+                    grid=code,
+                    message=f"grid {code} is elongated (Polsby-Popper {pp:.2f})",
+                    message_zh=f"网格 {code} 形状狭长（紧凑度 {pp:.2f}）",
+                )
+            )
     return v
 
 
@@ -661,9 +680,12 @@ def describe_change(before: PlanState, after: PlanState) -> dict[str, Any]:
     for i in moved:
         key = (str(before.assignment[i]), str(after.assignment[i]))
         flows[key] = flows.get(key, 0.0) + float(hh[i])
-    attrs = sorted(c for c in set(before.grids) & set(after.grids)
-                   if {k: v for k, v in before.grids[c].items() if k != "parents"}
-                   != {k: v for k, v in after.grids[c].items() if k != "parents"})
+    attrs = sorted(
+        c
+        for c in set(before.grids) & set(after.grids)
+        if {k: v for k, v in before.grids[c].items() if k != "parents"}
+        != {k: v for k, v in after.grids[c].items() if k != "parents"}
+    )
     added = sorted(set(after.grids) - set(before.grids))
     retired = sorted(set(before.grids) - set(after.grids))
     touched = sorted({c for pair in flows for c in pair} | set(attrs) | set(added))

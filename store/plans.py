@@ -618,13 +618,25 @@ class PlanStore:
             if carry_codes:
                 # The grids the edit left alone are copied from the version it was made on, in the database.
                 pg = plan_grids.c
-                source_pk, source_version = (target_pk, version - 1) if target_id != plan_id else (
-                    row.id, row.current_version)
-                conn.execute(insert(plan_grids).from_select(
-                    ["plan", "version", "code", "minx", "miny", "maxx", "maxy", "geom", "props"],
-                    select(literal(target_pk), literal(version), pg.code, pg.minx, pg.miny, pg.maxx, pg.maxy,
-                           pg.geom, pg.props).where(and_(pg.plan == source_pk, pg.version == source_version,
-                                                         pg.code.in_(carry_codes)))))
+                source_pk, source_version = (
+                    (target_pk, version - 1) if target_id != plan_id else (row.id, row.current_version)
+                )
+                conn.execute(
+                    insert(plan_grids).from_select(
+                        ["plan", "version", "code", "minx", "miny", "maxx", "maxy", "geom", "props"],
+                        select(
+                            literal(target_pk),
+                            literal(version),
+                            pg.code,
+                            pg.minx,
+                            pg.miny,
+                            pg.maxx,
+                            pg.maxy,
+                            pg.geom,
+                            pg.props,
+                        ).where(and_(pg.plan == source_pk, pg.version == source_version, pg.code.in_(carry_codes))),
+                    )
+                )
             conn.execute(update(plans).where(plans.c.id == target_pk).values(current_version=version))
         return {"plan_id": target_id, "version": version, "forked_from": plan_id if target_id != plan_id else None}
 
