@@ -207,10 +207,14 @@ def main() -> None:
     sections: dict[str, str] = {}
     summaries: dict[str, object] = {}
     only = set(sys.argv[1:])
-    if not only or "partition" in only:
-        sections["partition"], summaries["partition"] = partition_section()
-    if not only or "edits" in only:
-        sections["edits"], summaries["edits"] = edits_section()
+    for name, section in (("partition", partition_section), ("edits", edits_section)):
+        if only and name not in only:
+            continue
+        t = time.perf_counter()
+        text, summaries[name] = section()
+        stamp = f"_Measured {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, {time.perf_counter() - t:.0f} s._\n\n"
+        head, _, rest = text.partition("\n\n")
+        sections[name] = f"{head}\n\n{stamp}{rest}"
     merged = _merge_sections(sections)
     header = [
         "# Benchmarks",

@@ -128,6 +128,12 @@ def grid_map(
         f"平均紧凑度 {s['mean_polsby_popper']:.2f} · 沿街边界 {(s['street_boundary_share'] or 0):.0%}</small>"
         '<div><i style="background:#ddd;border:2px solid #1a1a1a"></i>户数在区间内</div>'
         '<div><i style="background:#ddd;border:2px dashed #d62728"></i>户数超出区间（见提示原因）</div>'
+        + "<div><b>调整网格</b>："
+        + "、".join(
+            f'<a href="/areas/{escape(area.name)}/plans/{escape(c["plan_id"])}/edit">{escape(str(c["name"]))}</a>'
+            for c in report["communities"]
+        )
+        + "</div>"
     )
     return area_map(
         area,
