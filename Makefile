@@ -47,11 +47,14 @@ serve: install
 demo-data: install  ## rebuild data/*.gpkg from data/osm/*.osm.pbf
 	$(BIN)/python data/build_demo.py > /dev/null
 
+# The store tests also run on PostgreSQL: .ci/postgres.sh starts a throwaway server (installing Debian's
+# postgresql when missing) and the tests read its URL; it is stopped whatever the outcome.
 test: install-test chromium  ## install with test extras and run every test
-	$(BIN)/python -m pytest
+	@url=$$(.ci/postgres.sh start) || { echo "ERROR: could not start PostgreSQL for the store tests" >&2; exit 1; }; \
+	WANGGE_TEST_POSTGRES_URL="$$url" $(BIN)/python -m pytest; status=$$?; .ci/postgres.sh stop; exit $$status
 
-test-fast: install-test
-	$(BIN)/python -m pytest -m "not browser"
+test-fast: install-test  ## everything but the browser and PostgreSQL tests
+	$(BIN)/python -m pytest -m "not browser" --ignore=tests/store
 
 bench: install  ## run the benchmarks side by side with the anchor libraries; writes benchmarks/RESULTS.md
 	$(BIN)/pip install --quiet -e ".[bench]"

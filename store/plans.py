@@ -272,7 +272,7 @@ class PlanStore:
         """Make a plan its community's adopted plan."""
         with self.store.write() as conn:
             area_id = self._area_id(conn, area)
-            row = self._plan_row(conn, area_id, plan_id)
+            row = self._plan_row(conn, area_id, plan_id, lock=True)
             seq = conn.execute(select(func.max(plans.c.adopted_seq)).where(plans.c.area_id == area_id)).scalar()
             conn.execute(
                 update(plans)
@@ -281,8 +281,13 @@ class PlanStore:
             )
         return self.get(area, plan_id)
 
-    def _plan_row(self, conn: Connection, area_id: int, plan_id: str) -> Any:
-        row = conn.execute(select(plans).where(and_(plans.c.area_id == area_id, plans.c.plan_id == plan_id))).first()
+    def _plan_row(self, conn: Connection, area_id: int, plan_id: str, *, lock: bool = False) -> Any:
+        q = select(plans).where(and_(plans.c.area_id == area_id, plans.c.plan_id == plan_id))
+        if lock:
+            # PostgreSQL: hold the plan's row until the transaction ends, so two editors cannot both pass
+            # the version check (SQLite already holds the whole database from BEGIN IMMEDIATE).
+            q = q.with_for_update()
+        row = conn.execute(q).first()
         if row is None:
             known = [
                 r[0]
@@ -502,7 +507,7 @@ class PlanStore:
         now = datetime.now(UTC)
         with self.store.write() as conn:
             area_id = self._area_id(conn, area)
-            row = self._plan_row(conn, area_id, plan_id)
+            row = self._plan_row(conn, area_id, plan_id, lock=True)
             if row.current_version != base_version:
                 raise ConflictError(
                     f"Plan {plan_id} is at version {row.current_version}, not {base_version}: someone saved in "
@@ -648,7 +653,7 @@ class PlanStore:
         allowed = {("draft", "reviewed"), ("reviewed", "draft"), ("reviewed", "published")}
         with self.store.write() as conn:
             area_id = self._area_id(conn, area)
-            row = self._plan_row(conn, area_id, plan_id)
+            row = self._plan_row(conn, area_id, plan_id, lock=True)
             if base_version is not None and row.current_version != base_version:
                 raise ConflictError(
                     f"Plan {plan_id} is at version {row.current_version}, not {base_version}",

@@ -1,0 +1,71 @@
+"""The same store code on PostgreSQL: a shared deployment's backend (``make test`` starts a server for it).
+
+These tests need ``WANGGE_TEST_POSTGRES_URL``; ``make test`` (through ``.ci/postgres.sh``) starts a
+throwaway server and sets it. Without it they fail, saying so: they are never skipped.
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from api import plan_edits as pe
+from api.grid_plans import draw_grids, validate_grids
+from api.services import Context, load_package
+from geo.errors import ConflictError
+from geo.rules import DEFAULT_RULES
+from store.areas import Store
+from tests.conftest import DATA
+from tests.edit_helpers import movable_block
+
+
+@pytest.fixture(scope="module")
+def pg():
+    url = os.environ.get("WANGGE_TEST_POSTGRES_URL")
+    assert url, "WANGGE_TEST_POSTGRES_URL is not set: run the tests with `make test`, which starts PostgreSQL"
+    store = Store.from_url(url)
+    for name in store.area_names():
+        store.delete_area(name)
+    ctx = Context(store=store, rules=DEFAULT_RULES)
+    load_package(ctx, DATA / "monaco.gpkg")
+    yield ctx
+    store.delete_area("monaco")
+
+
+def test_areas_and_bbox_queries(pg):
+    s = pg.store.summary("monaco")
+    assert s["layers"]["buildings"] == 1245 and s["crs"] == "EPSG:32632"
+    some = pg.store.load_layer("monaco", "buildings", bbox=(7.420, 43.730, 7.425, 43.735))
+    assert 0 < len(some) < 1245
+
+
+def test_draw_edit_publish_and_fork(pg):
+    pid = draw_grids(pg, "monaco", communities=["La Condamine"])["communities"][0]["plan_id"]
+    state, _, _ = pe.load_state(pg, "monaco", pid)
+    block, a, b = movable_block(state)
+    out = pe.edit_plan(pg, "monaco", pid, {"base_version": 1, "ops": [{"op": "move", "blocks": [block], "to": b}]})
+    assert out["summary"]["version"] == 2
+    pe.change_state(pg, "monaco", pid, "reviewed")
+    pe.change_state(pg, "monaco", pid, "published")
+    fork = pe.edit_plan(pg, "monaco", pid, {"base_version": 2, "ops": [{"op": "set", "grid": a, "name": "东区"}]})
+    assert fork["forked_from"] == pid and fork["summary"]["version"] == 2
+    assert validate_grids(pg, "monaco", plan_ids=[fork["summary"]["plan_id"]])["summary"]["grids"] == 4
+
+
+def test_concurrent_editors_on_postgres_get_one_success_and_409s(pg):
+    pid = draw_grids(pg, "monaco", communities=["Larvotto"])["communities"][0]["plan_id"]
+    state, _, _ = pe.load_state(pg, "monaco", pid)
+    codes = sorted(state.grids)
+
+    def attempt(n):
+        try:
+            pe.edit_plan(pg, "monaco", pid, {"base_version": 1, "ops": [
+                {"op": "set", "grid": codes[n % len(codes)], "worker": f"w{n}"}]})
+            return "ok"
+        except ConflictError:
+            return "409"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(attempt, range(8)))
+    assert results.count("ok") == 1 and results.count("409") == 7
+    assert len(pg.store.plans.versions("monaco", pid)) == 2
