@@ -549,6 +549,8 @@ def grids_edit(
     )
     if out.get("forked_from"):
         typer.echo(f"{out['forked_from']} is published: the edit started the new draft {s['plan_id']}")
+    elif s.get("back_to_draft"):
+        typer.echo(f"{s['plan_id']} was reviewed: the edit sent it back to draft, to be reviewed again")
     for w in out["verdict"]["warnings"]:
         typer.echo(f"  warning: {w['message']}")
 
@@ -565,11 +567,25 @@ def _read_text(path: Path) -> str:
 @grids_app.command("versions")
 @command
 def grids_versions(
-    area: Annotated[str, typer.Argument(help="Study area name.")], plan: PlanOpt, as_json: JsonOpt = False
+    area: Annotated[str, typer.Argument(help="Study area name.")],
+    plan: PlanOpt,
+    version: Annotated[int | None, typer.Option("--version", help="Show this one version in full.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """List a plan's versions: who, when, what."""
-    from api.plan_edits import plan_versions
+    """List a plan's versions (who, when, what), or show one with --version."""
+    from api.plan_edits import one_version, plan_versions
 
+    if version is not None:
+        one = one_version(_context(), area, plan, version)
+        if as_json:
+            _emit(one)
+            return
+        v = one["version"]
+        typer.echo(f"v{v['version']} {v['created_at'][:19]} {v['author'] or '-'}: {v['message'] or ''}")
+        typer.echo(json.dumps(v["operation"], ensure_ascii=False))
+        for w in v["warnings"] or []:
+            typer.echo(f"  warning: {w['message']}")
+        return
     out = plan_versions(_context(), area, plan)
     if as_json:
         _emit(out)

@@ -18,7 +18,7 @@ from geo.blocks import cut_lines
 from geo.checks import plan_report, summarise
 from geo.codes import validate_professional_grid_code
 from geo.errors import EmptyLayerError, InputError, InvalidCodeError, NotFoundError
-from geo.grids import DrawOptions, draw_community
+from geo.grids import DrawnPlan, DrawOptions, draw_community, inherit_codes
 from geo.io.vector import read_table_or_layer
 from geo.layers import apply_column_map
 from geo.network import RoadGraph, road_graph
@@ -166,6 +166,7 @@ def draw_grids(
         plan = draw_community(
             com, buildings=b, lines=near, village_areas=v, rules=ctx.rules, options=options, road_net=frames.road_net
         )
+        plan, retired = _follow_published(ctx, area, fid, plan)
         rows, crow = plan_report(
             plan.grids, com, buildings=b, lines=near, village_areas=v, rules=ctx.rules, band=plan.band
         )
@@ -199,7 +200,7 @@ def draw_grids(
                         }
                         for r in plan.grids.itertuples()
                     },
-                    "retired": {},
+                    "retired": retired,
                 },
                 "operation": {
                     "op": "draw",
@@ -225,6 +226,22 @@ def draw_grids(
     summary = summarise([r for r, _, _ in report_frames], [c for _, c, _ in report_frames], time.perf_counter() - t0)
     _say(progress, "done", 1.0)
     return {"summary": summary, "communities": com_rows, "grids": grid_rows}
+
+
+def _follow_published(ctx: Context, area: str, fid: str, plan: DrawnPlan) -> tuple[DrawnPlan, dict[str, list[str]]]:
+    """Keep the published codes where a redrawn grid covers the same ground; never reuse an official code."""
+    published_id, used = ctx.store.plans.published_codes(area, fid)
+    if published_id is None:
+        return plan, {}
+    previous = ctx.store.plans.grids(area, published_id).to_crs(plan.grids.crs)
+    plan, retired = inherit_codes(plan, previous, used)
+    plan.info["codes"]["from_plan"] = published_id
+    # Every official code the new plan does not hold counts as retired, so later edits skip its serial too.
+    for serial in sorted(used):
+        code = f"{plan.code12}{serial:03d}"
+        if code not in set(plan.grids["code"]):
+            retired.setdefault(code, [])
+    return plan, retired
 
 
 def validate_grids(

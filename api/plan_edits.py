@@ -93,13 +93,16 @@ def load_state(
     else:
         assignment = ver["assignment"]
         attrs = ver["grid_attrs"] or {}
-        if assignment is None:  # a plan drawn before versions kept their assignment: rebuild it from grids
+        if assignment is None:
+            # A version without a stored assignment: a plan drawn before versions kept one (its grids list
+            # their blocks), or the imported version 1 of a plan snapped on a later edit (snap it again).
             grids = ctx.store.plans.grids(area, plan_id, ver["version"])
-            assignment = {str(b): str(g["code"]) for _, g in grids.iterrows() for b in (g.get("blocks") or [])}
-            attrs = {
-                str(g["code"]): {"name": g.get("name"), "grid_type": g.get("grid_type") or "base"}
-                for _, g in grids.iterrows()
-            }
+            listed = "blocks" in grids and grids["blocks"].map(lambda x: isinstance(x, list) and len(x) > 0).all()
+            if listed:
+                assignment = {str(b): str(g["code"]) for _, g in grids.iterrows() for b in g["blocks"]}
+            else:
+                assignment, _ = snap_to_blocks(grids.to_crs(parts["crs"]), parts["blocks"])
+            attrs = _imported_attrs(grids)
     state = build_state(
         code12=str(ver["community_code"]),
         community_name=str(ver["community_name"]),
@@ -130,15 +133,7 @@ def _snap_imported(ctx: Context, area: str, plan_id: str, ver: dict[str, Any], p
     adj = adjacency(blocks.geometry.values, near)
     grids = ctx.store.plans.grids(area, plan_id, ver["version"]).to_crs(crs)
     assignment, moved = snap_to_blocks(grids, blocks)
-    attrs = {
-        str(r["code"]): {
-            "name": r.get("name"),
-            "grid_type": r.get("grid_type") or "base",
-            "worker": r.get("worker"),
-            "phone": r.get("phone"),
-        }
-        for _, r in grids.iterrows()
-    }
+    attrs = _imported_attrs(grids)
     return {
         "blocks_metric": blocks,
         "adjacency": (adj.i, adj.j, adj.cost(ctx.rules.grid)),
@@ -152,6 +147,20 @@ def _snap_imported(ctx: Context, area: str, plan_id: str, ver: dict[str, Any], p
             "cost": [round(float(c), 3) for c in adj.cost(ctx.rules.grid)],
         },
     }
+
+
+# What a stored grid carries that a planner or an import gave it (the rest is measured from geometry).
+_GIVEN = ("name", "grid_type", "worker", "phone", "professional_code", "around")
+
+
+def _imported_attrs(grids: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
+    """Attributes of stored grids by code, keeping what an import brought (e.g. ``professional_code``)."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in grids.drop(columns="geometry").to_dict(orient="records"):
+        a = {k: r[k] for k in _GIVEN if isinstance(r.get(k), str) and r[k]}
+        a["grid_type"] = a.get("grid_type") or "base"
+        out[str(r["code"])] = a
+    return out
 
 
 def _content(state: PlanState, changes: dict[str, Any]) -> dict[str, Any]:
@@ -198,11 +207,22 @@ def edit_plan(
             detail_zh="编辑内容应为包含 base_version、message、ops 的 JSON 对象",
         )
     base = payload.get("base_version")
-    if not isinstance(base, int):
+    if not isinstance(base, int) or isinstance(base, bool):
         raise EditError(
             "Give base_version: the version you edited (an integer)",
             detail_zh="请给出 base_version（您编辑所基于的版本号）",
         )
+    unknown = sorted(set(payload) - {"base_version", "message", "ops", "author"})
+    if unknown:
+        raise EditError(
+            f"Unknown key(s) {', '.join(map(str, unknown))}: an edit has base_version, message and ops",
+            detail_zh=f"不认识的字段 {', '.join(map(str, unknown))}",
+        )
+    message = payload.get("message")
+    if message is not None and (not isinstance(message, str) or len(message) > 2000):
+        raise EditError("message must be text of at most 2000 characters", detail_zh="message 应为不超过2000字的文字")
+    if author is not None and len(author) > 100:
+        raise EditError("The author's name is longer than 100 characters", detail_zh="作者名超过100个字符")
     state, ver, snapped = load_state(ctx, area, plan_id, None)
     if ver["current_version"] != base:
         from geo.errors import ConflictError
@@ -265,9 +285,17 @@ def edit_plan(
         graph=snapped.get("graph") if snapped else None,
         carry_codes=None if whole else sorted(set(new.grids) - changed),
     )
-    if saved["forked_from"]:
-        ctx.cache.get("plan_parts", {}).pop((area, saved["plan_id"]), None)
-    s.update(plan_id=saved["plan_id"], version=saved["version"], seconds=round(time.perf_counter() - t0, 3))
+    if saved["forked_from"] or snapped:
+        # The cached parts no longer describe the plan: a fork is a new plan, a snapped plan now has blocks.
+        for pid in {plan_id, saved["plan_id"]}:
+            ctx.cache.get("plan_parts", {}).pop((area, pid), None)
+    s.update(
+        plan_id=saved["plan_id"],
+        version=saved["version"],
+        state=saved["state"],
+        back_to_draft=saved["was_reviewed"],
+        seconds=round(time.perf_counter() - t0, 3),
+    )
     return {"summary": s, "verdict": verdict.as_dict(), "grids": rows, "forked_from": saved["forked_from"]}
 
 
@@ -284,7 +312,7 @@ def grid_summary(state: PlanState) -> list[dict[str, Any]]:
         out.append(
             {
                 "code": str(code),
-                "name": a.get("name") or f"{state.community_name}第{int(code[-3:])}网格",
+                "name": state.grid_name(code),
                 "grid_type": a.get("grid_type", "base"),
                 "worker": a.get("worker"),
                 "phone": a.get("phone"),
@@ -304,6 +332,24 @@ def plan_versions(ctx: Context, area: str, plan_id: str) -> dict[str, Any]:
     return {
         "summary": {"versions": len(items), "current_version": meta["version"], "state": meta["state"]},
         "versions": items,
+    }
+
+
+def one_version(ctx: Context, area: str, plan_id: str, version: int) -> dict[str, Any]:
+    """One version in full: who, when, why, the operation, its changes, warnings and report."""
+    row = ctx.store.plans.version_row(area, plan_id, version)
+    v = {k: val for k, val in row.items() if k not in ("graph", "info")}
+    changes = row.get("changes") or {}
+    return {
+        "summary": {
+            "plan_id": plan_id,
+            "version": version,
+            "current_version": row["current_version"],
+            "blocks_moved": len(changes.get("blocks_moved", [])),
+            "households_moved": changes.get("households_moved", 0),
+            "warnings": len(row.get("warnings") or []),
+        },
+        "version": v,
     }
 
 
@@ -361,8 +407,24 @@ def revert_plan(
             current_version=ver["current_version"],
         )
     target, _, _ = load_state(ctx, area, plan_id, to_version)
+    if (
+        (target.assignment == current.assignment).all()
+        and target.grids == current.grids
+        and set(target.retired) <= set(current.retired)
+    ):
+        raise EditError(
+            f"Version {to_version} holds the same grids as the current version {base_version}: nothing to revert",
+            detail_zh=f"第 {to_version} 版与当前第 {base_version} 版相同，无需回退",
+        )
     restore_codes(current, target)
     verdict = judge(current, target, rules=ctx.rules)
+    if not verdict.ok:
+        raise EditRejectedError(
+            "Reverting breaks " + "; ".join(p.message for p in verdict.errors),
+            detail_zh="回退未通过：" + "；".join(p.message_zh for p in verdict.errors),
+            verdict=verdict.as_dict(),
+            current_version=ver["current_version"],
+        )
     table = grid_table(target)
     saved = ctx.store.plans.save_version(
         area,
@@ -382,6 +444,7 @@ def revert_plan(
             "version": saved["version"],
             "reverted_to": to_version,
             "blocks_moved": len(verdict.changes["blocks_moved"]),
+            "state": saved["state"],
         },
         "verdict": verdict.as_dict(),
         "forked_from": saved["forked_from"],
@@ -396,10 +459,11 @@ def restore_codes(current: PlanState, target: PlanState) -> None:
     grids that take its blocks as successors.
     """
     retired = {**target.retired, **current.retired}
-    used = {int(c[-3:]) for c in [*current.grids, *current.retired, *target.grids, *target.retired]}
+    everything = [*current.grids, *current.retired, *target.grids, *target.retired]
+    used = {n for c in everything if (n := current.serial(c)) is not None}
     for code in sorted(target.grids):
         if code in current.retired:
-            serial = max(used) + 1
+            serial = max(used, default=0) + 1
             if serial > 999:
                 raise EditError(f"No serial left to bring back grid {code}", detail_zh="网格序号已用尽")
             used.add(serial)

@@ -145,9 +145,23 @@ class PlanState:
         """A grid's households."""
         return float(self.blocks["households"].to_numpy()[self.members(code)].sum())
 
+    def serial(self, code: str) -> int | None:
+        """The 3-digit serial of one of this community's grid codes (None for any other label)."""
+        ok = len(code) == 15 and code.startswith(self.code12) and code[-3:].isdigit()
+        return int(code[-3:]) if ok else None
+
+    def grid_name(self, code: str) -> str:
+        """A grid's given name, else the usual "<community>第N网格"."""
+        given = self.grids.get(code, {}).get("name")
+        if given:
+            return str(given)
+        n = self.serial(code)
+        return f"{self.community_name}第{n}网格" if n is not None else f"{self.community_name}网格{code}"
+
     def next_code(self) -> str:
         """The next free code: one past the highest serial ever used (retired ones count)."""
-        used = [int(c[-3:]) for c in [*self.grids, *self.retired]]
+        # Only this community's 15-digit codes hold serials (an imported grid may carry any label).
+        used = [n for c in [*self.grids, *self.retired] if (n := self.serial(c)) is not None]
         serial = max(used, default=0) + 1
         if serial > 999:
             raise EditError(
@@ -287,6 +301,7 @@ def op_merge(state: PlanState, op: dict[str, Any]) -> None:
         raise EditError("merge: name at least two grids", detail_zh="合并至少需要两个网格")
     for c in codes:
         _locked(state, c, "merge")
+    _require_adjacent(state, codes)
     into = str(op["into"]) if op.get("into") else max(codes, key=lambda c: (state.households(c), c))
     if into not in codes:
         raise EditError(f"merge: 'into' {into} is not one of the merged grids", detail_zh="into 必须是被合并的网格之一")
@@ -297,6 +312,34 @@ def op_merge(state: PlanState, op: dict[str, Any]) -> None:
         state.retired[c] = [into]
         del state.grids[c]
     state.grids[into]["parents"] = sorted(set(state.grids[into].get("parents", [])) | set(codes) - {into})
+
+
+def _require_adjacent(state: PlanState, codes: list[str]) -> None:
+    """Refuse to merge grids that do not form one connected group (sharing a street edge or a corner)."""
+    wanted = set(codes)
+    touching: dict[str, set[str]] = {c: set() for c in codes}
+    for c in codes:
+        for b in state.members(c):
+            for nb in state.neighbours[b]:
+                other = str(state.assignment[nb])
+                if other in wanted and other != c:
+                    touching[c].add(other)
+    geoms = {c: shapely.union_all(state.blocks.geometry.values[state.members(c)]) for c in codes}
+    reached, stack = {codes[0]}, [codes[0]]
+    while stack:
+        c = stack.pop()
+        for other in codes:
+            if other not in reached and (other in touching[c] or shapely.intersects(geoms[c], geoms[other])):
+                reached.add(other)
+                stack.append(other)
+    apart = [c for c in codes if c not in reached]
+    if apart:
+        raise EditError(
+            f"merge: grid {', '.join(apart)} is not adjacent to grid {', '.join(sorted(reached))}; "
+            "only neighbouring grids can be merged",
+            detail_zh=f"合并：网格 {'、'.join(apart)} 与网格 {'、'.join(sorted(reached))} 不相邻，只能合并相邻网格",
+            grids=apart,
+        )
 
 
 def _assign_children(
@@ -454,21 +497,25 @@ def op_redraw_unlocked(state: PlanState, op: dict[str, Any], *, rules: Rules) ->
     """
     from geo.grids import urban_count
 
-    unlocked_codes = [c for c, a in state.grids.items() if not a.get("locked")]
+    # Dedicated grids are drawn by hand around a place: the engine keeps them as it keeps locked ones.
+    unlocked_codes = [c for c, a in state.grids.items() if not a.get("locked") and a.get("grid_type") != "dedicated"]
     free = np.flatnonzero(np.isin(state.assignment, unlocked_codes))
     if not len(free):
-        raise EditError("redraw_unlocked: every grid is locked", detail_zh="所有网格均已锁定，无可重划")
+        raise EditError(
+            "redraw_unlocked: every grid is locked or dedicated", detail_zh="所有网格均已锁定或为专属网格，无可重划"
+        )
     hh = state.blocks["households"].to_numpy()
     g = rules.grid
     target = g.urban_target if state.area_class == "urban" else g.rural_target
     old = state.assignment.copy()
     new_groups: list[np.ndarray] = []
     for comp in state.components(free):
-        h = float(hh[comp].sum())
-        if h < state.band.low and new_groups:
-            new_groups[-1] = np.concatenate([new_groups[-1], comp])  # too small for a grid: joins the last one
+        # A run of free blocks walled in by locked grids touches no other free run: joining it to another
+        # group would make a grid in pieces, so a run below the floor becomes one grid (a band warning).
+        k = min(urban_count(float(hh[comp].sum()), state.band, target), len(comp))
+        if k == 1:
+            new_groups.append(comp)
             continue
-        k = min(urban_count(h, state.band, target), len(comp))
         pos = {int(b): p for p, b in enumerate(comp)}
         sel = np.isin(state.edge_i, comp) & np.isin(state.edge_j, comp)
         sub = Graph.build(
@@ -519,6 +566,82 @@ def op_redraw_unlocked(state: PlanState, op: dict[str, Any], *, rules: Rules) ->
             state.grids.pop(c, None)
 
 
+# The fields each op takes, and what each field must be (a batch is checked before anything is applied).
+OP_FIELDS: dict[str, tuple[str, ...]] = {
+    "move": ("blocks", "to"),
+    "merge": ("grids", "into"),
+    "split": ("grid", "line", "k", "seed"),
+    "carve": ("around", "blocks", "radius_m", "name"),
+    "set": ("grid", *SETTABLE),
+    "lock": ("grids",),
+    "unlock": ("grids",),
+    "redraw_unlocked": ("seed",),
+}
+MAX_TEXT = 100  # characters in a name, worker or phone
+
+
+def _is_id(v: Any) -> bool:
+    return isinstance(v, str | int) and not isinstance(v, bool) and len(str(v)) <= MAX_TEXT
+
+
+def _field_ok(key: str, v: Any) -> str | None:
+    """None when a field's value has the right form, else what it should be."""
+    if key in ("blocks", "grids"):
+        return None if isinstance(v, list) and v and all(_is_id(x) for x in v) else "a non-empty list of ids"
+    if key in ("to", "grid", "into", "around"):
+        return None if _is_id(v) else "a grid code, block or key place id (text)"
+    if key in ("k", "seed"):
+        return None if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**31 else "a whole number"
+    if key == "radius_m":
+        ok = isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 5000
+        return None if ok else "a distance in metres, 0-5000"
+    if key == "line":
+        return None if isinstance(v, dict) and v.get("type") else "a GeoJSON LineString"
+    if key in ("name", "worker", "phone"):
+        return (
+            None
+            if v is None or (isinstance(v, str) and len(v) <= MAX_TEXT)
+            else f"text of at most {MAX_TEXT} characters"
+        )
+    if key == "grid_type":
+        return None if v in GRID_TYPES else f"one of {', '.join(GRID_TYPES)}"
+    return None
+
+
+def check_op(n: int, op: Any) -> str:
+    """Check one operation's form (its name, its fields and their types); return its name.
+
+    Raises
+    ------
+    EditError
+        Naming the operation's position and the field that is wrong.
+    """
+    if not isinstance(op, dict) or op.get("op") not in OPS:
+        raise EditError(
+            f"Operation {n}: 'op' must be one of {', '.join(OPS)}",
+            detail_zh=f"第 {n} 项操作：op 应为 {', '.join(OPS)} 之一",
+            operation=n,
+        )
+    kind = str(op["op"])
+    unknown = sorted(set(op) - {"op", *OP_FIELDS[kind]})
+    if unknown:
+        raise EditError(
+            f"Operation {n} ({kind}): unknown field(s) {', '.join(map(str, unknown))}; "
+            f"it takes {', '.join(OP_FIELDS[kind])}",
+            detail_zh=f"第 {n} 项操作（{kind}）：不认识的字段 {', '.join(map(str, unknown))}",
+            operation=n,
+        )
+    for key in OP_FIELDS[kind]:
+        if key in op and (want := _field_ok(key, op[key])) is not None:
+            raise EditError(
+                f"Operation {n} ({kind}): '{key}' must be {want}",
+                detail_zh=f"第 {n} 项操作（{kind}）：字段 {key} 的值无效",
+                operation=n,
+                field=key,
+            )
+    return kind
+
+
 def apply_ops(state: PlanState, ops: list[dict[str, Any]], *, rules: Rules, crs: Any) -> tuple[PlanState, Verdict]:
     """Apply a batch of operations to a copy of the state and judge the result.
 
@@ -529,15 +652,9 @@ def apply_ops(state: PlanState, ops: list[dict[str, Any]], *, rules: Rules, crs:
     """
     if not isinstance(ops, list) or not ops:
         raise EditError("Give 'ops' as a non-empty list", detail_zh="ops 应为非空列表")
+    kinds = [check_op(n, op) for n, op in enumerate(ops, start=1)]
     new = state.copy()
-    for n, op in enumerate(ops, start=1):
-        if not isinstance(op, dict) or op.get("op") not in OPS:
-            raise EditError(
-                f"Operation {n}: 'op' must be one of {', '.join(OPS)}",
-                detail_zh=f"第 {n} 项操作：op 应为 {', '.join(OPS)} 之一",
-                operation=n,
-            )
-        kind = op["op"]
+    for n, (op, kind) in enumerate(zip(ops, kinds), start=1):
         try:
             if kind == "move":
                 op_move(new, op)
@@ -555,8 +672,17 @@ def apply_ops(state: PlanState, ops: list[dict[str, Any]], *, rules: Rules, crs:
                 op_redraw_unlocked(new, op, rules=rules)
         except EditError as exc:
             exc.message = f"Operation {n} ({kind}): {exc.message}"
+            if exc.detail_zh:
+                exc.detail_zh = f"第 {n} 项操作（{kind}）：{exc.detail_zh}"
             exc.context["operation"] = n
             raise
+        except (TypeError, ValueError, shapely.errors.GEOSException) as exc:
+            # A value of the right type that still cannot be used (e.g. a degenerate line): the planner's input.
+            raise EditError(
+                f"Operation {n} ({kind}) cannot be applied: {exc}",
+                detail_zh=f"第 {n} 项操作（{kind}）无法执行：{exc}",
+                operation=n,
+            ) from exc
     if (new.assignment == state.assignment).all() and new.grids == state.grids and new.retired == state.retired:
         raise EditError(
             "The edit changes nothing (the blocks are already in that grid, the values already set)",
@@ -568,6 +694,9 @@ def apply_ops(state: PlanState, ops: list[dict[str, Any]], *, rules: Rules, crs:
             heirs = sorted(set(new.assignment[state.assignment == code])) if code in state.grids else []
             new.retired[code] = heirs
             del new.grids[code]
+            for heir in heirs:  # lineage: the grid that took the blocks descends from the emptied one too
+                if heir in new.grids:
+                    new.grids[heir]["parents"] = sorted({*new.grids[heir].get("parents", []), code})
     return new, judge(state, new, rules=rules)
 
 
@@ -717,12 +846,13 @@ def grid_table(state: PlanState, only: set[str] | None = None) -> gpd.GeoDataFra
         rows.append(
             {
                 "code": code,
-                "name": a.get("name") or f"{state.community_name}第{int(code[-3:])}网格",
+                "name": state.grid_name(code),
                 "grid_type": a.get("grid_type", "base"),
                 "worker": a.get("worker"),
                 "phone": a.get("phone"),
                 "locked": bool(a.get("locked")),
                 "parents": a.get("parents", []),
+                **{k: a[k] for k in ("professional_code", "around") if a.get(k) is not None},
                 "households": int(round(h)),
                 "in_band": bool(state.band.low <= h <= state.band.high) or a.get("grid_type") == "dedicated",
                 "blocks": [str(b) for b in state.blocks["block_id"].to_numpy()[members]],

@@ -31,6 +31,9 @@ class WanggeError(Exception):
         self.detail_zh = detail_zh
         self.context = context
 
+    def __str__(self) -> str:
+        return self.message  # a caller may sharpen the message (e.g. name the operation) after raising
+
 
 class InputError(WanggeError, ValueError):
     """Bad input in general (a file, a parameter, a value)."""

@@ -25,6 +25,7 @@ The steps (DOMAIN §2-3):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -533,3 +534,77 @@ def _grids_from_blocks(
         ["exclave_attached"] if notes.get(int(gid), {}).get("exclaves_attached") else [] for gid in frame["grid"]
     ]
     return frame
+
+
+def inherit_codes(
+    plan: DrawnPlan, published: gpd.GeoDataFrame | None, used: set[int]
+) -> tuple[DrawnPlan, dict[str, list[str]]]:
+    """Recode a fresh drawing of a community that already has a published plan (DOMAIN §3).
+
+    A published code is an official record: a redrawn grid covering mostly the same ground as a published
+    grid keeps its code (each new grid and each old code paired at most once, the pairs sharing the most
+    area first, and only where they share at least half of the smaller of the two); every other new grid
+    takes the next serial past every serial the community's published plans ever used, so a retired code
+    is never reused. Serial exhaustion is an error.
+
+    Parameters
+    ----------
+    plan
+        The fresh drawing (codes 001… in reading order).
+    published
+        The adopted published plan's grids, in the plan's CRS (None: no published plan).
+    used
+        Every serial the community's published plans used, current or retired.
+
+    Returns
+    -------
+    plan, retired
+        The recoded plan, and the published codes the new plan drops with the new codes that took their
+        ground (recorded as retired when the new plan is published).
+    """
+    if published is None or not len(published):
+        if not used:
+            return plan, {}
+        published = gpd.GeoDataFrame({"code": []}, geometry=gpd.GeoSeries([], crs=plan.grids.crs), crs=plan.grids.crs)
+    new_geoms = plan.grids.geometry.values
+    old_geoms = published.geometry.values
+    old_codes = published["code"].astype(str).to_numpy()
+    pairs: list[tuple[float, int, int]] = []
+    if len(old_geoms):
+        ni, oj = shapely.STRtree(old_geoms).query(new_geoms, predicate="intersects")
+        shared = shapely.area(shapely.intersection(new_geoms[ni], old_geoms[oj]))
+        smaller = np.minimum(shapely.area(new_geoms[ni]), shapely.area(old_geoms[oj]))
+        pairs = [(float(a), int(i), int(j)) for a, i, j, m in zip(shared, ni, oj, smaller) if a >= 0.5 * m]
+    code_of: dict[int, str] = {}
+    taken: set[int] = set()
+    for _a, i, j in sorted(pairs, key=lambda t: (-t[0], t[1], t[2])):
+        if i not in code_of and j not in taken:
+            code_of[i] = str(old_codes[j])
+            taken.add(j)
+    serial = max(used | {int(c[-3:]) for c in old_codes}, default=0)
+    for i in range(len(plan.grids)):  # the rest in reading order, past every serial used
+        if i not in code_of:
+            serial += 1
+            if serial > 999:
+                raise InputError(
+                    f"{plan.name} has used all 999 grid serials in its published plans; no new grid code is left",
+                    detail_zh=f"{plan.name} 已发布方案用尽 999 个网格序号",
+                )
+            code_of[i] = f"{plan.code12}{serial:03d}"
+    renamed = dict(zip(plan.grids["code"].astype(str), (code_of[i] for i in range(len(plan.grids)))))
+    grids = plan.grids.copy()
+    grids["code"] = grids["code"].map(renamed)
+    grids["serial"] = [int(c[-3:]) for c in grids["code"]]
+    grids["name"] = [f"{plan.name}第{s}网格" for s in grids["serial"]]
+    blocks = plan.blocks.copy()
+    blocks["grid_code"] = blocks["grid_code"].map(renamed)
+    retired: dict[str, list[str]] = {}
+    for j, code in enumerate(old_codes):
+        if j in taken:
+            continue
+        hit = shapely.area(shapely.intersection(new_geoms, old_geoms[j]))
+        heirs = [str(grids["code"].iloc[i]) for i in np.argsort(-hit) if hit[i] > 0]
+        retired[str(code)] = heirs[:3]
+    info = {**plan.info, "codes": {"kept": len(taken), "new": len(grids) - len(taken), "retired": len(retired)}}
+    out = dataclasses.replace(plan, blocks=blocks, grids=grids.sort_values("code").reset_index(drop=True), info=info)
+    return out, retired

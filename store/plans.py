@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from geo.crs import STORAGE_CRS
-from geo.errors import ConflictError, NotFoundError
+from geo.errors import ConflictError, InputError, NotFoundError
 from store.db import areas, metadata
 
 plans = Table(
@@ -273,6 +273,25 @@ class PlanStore:
         with self.store.write() as conn:
             area_id = self._area_id(conn, area)
             row = self._plan_row(conn, area_id, plan_id, lock=True)
+            if row.state != "published":
+                # A published plan is the official record: only publishing another plan replaces it.
+                published = conn.execute(
+                    select(plans.c.plan_id).where(
+                        and_(
+                            plans.c.area_id == area_id,
+                            plans.c.community_fid == row.community_fid,
+                            plans.c.state == "published",
+                        )
+                    )
+                ).first()
+                if published is not None:
+                    raise InputError(
+                        f"{row.community_name} has a published plan ({published.plan_id}); plan {plan_id} is "
+                        f"{row.state} and can replace it only by being reviewed and published",
+                        detail_zh=f"{row.community_name} 已有发布方案 {published.plan_id}；"
+                        f"方案 {plan_id} 须经审核发布后才能取代",
+                        published_plan_id=published.plan_id,
+                    )
             seq = conn.execute(select(func.max(plans.c.adopted_seq)).where(plans.c.area_id == area_id)).scalar()
             conn.execute(
                 update(plans)
@@ -366,6 +385,34 @@ class PlanStore:
             rows = conn.execute(select(plans).where(plans.c.area_id == area_id)).all()
         ids = self._adopted_ids(rows)
         return [r.plan_id for r in sorted(rows, key=lambda r: r.community_code) if r.id in ids]
+
+    def published_codes(self, area: str, community_fid: str) -> tuple[str | None, set[int]]:
+        """A community's adopted published plan (None if it has none) and every serial its published plans used.
+
+        A code that was ever official, in any version of a published plan or retired by one, is never given
+        to another grid (DOMAIN §3).
+        """
+        with self.store.engine.connect() as conn:
+            area_id = self._area_id(conn, area)
+            rows = conn.execute(
+                select(plans).where(
+                    and_(
+                        plans.c.area_id == area_id,
+                        plans.c.community_fid == community_fid,
+                        plans.c.state == "published",
+                    )
+                )
+            ).all()
+            if not rows:
+                return None, set()
+            pks = [r.id for r in rows]
+            codes = conn.execute(select(plan_grids.c.code).where(plan_grids.c.plan.in_(pks)).distinct()).scalars()
+            used = {str(c) for c in codes}
+            for retired in conn.execute(select(plan_versions.c.retired).where(plan_versions.c.plan.in_(pks))).scalars():
+                used |= set(retired or {})
+        current = max(rows, key=lambda r: (r.adopted_seq or 0, r.id))
+        serials = {int(c[-3:]) for c in used if len(c) == 15 and c[-3:].isdigit()}
+        return current.plan_id, serials
 
     def grids(self, area: str, plan_id: str, version: int | None = None) -> gpd.GeoDataFrame:
         """A plan's grids (EPSG:4326) at a version (default: current)."""
@@ -520,6 +567,25 @@ class PlanStore:
                 )
             target_pk, target_id, version = row.id, plan_id, row.current_version + 1
             if row.state == "published":
+                # One open draft per published plan: a second one would fork the official record twice.
+                open_draft = conn.execute(
+                    select(plans.c.plan_id).where(
+                        and_(
+                            plans.c.area_id == area_id,
+                            plans.c.parent_plan_id == plan_id,
+                            plans.c.state.in_(("draft", "reviewed")),
+                        )
+                    )
+                ).first()
+                if open_draft is not None:
+                    raise ConflictError(
+                        f"Plan {plan_id} is published and its draft {open_draft.plan_id} is already open: "
+                        f"edit {open_draft.plan_id} instead",
+                        detail_zh=f"方案 {plan_id} 已发布，其修订草稿 {open_draft.plan_id} 已存在：请编辑该草稿",
+                        plan_id=plan_id,
+                        draft_plan_id=open_draft.plan_id,
+                        current_version=row.current_version,
+                    )
                 target_id = self.next_plan_id(conn, area_id, row.community_code)
                 target_pk = conn.execute(
                     insert(plans).values(
@@ -642,8 +708,15 @@ class PlanStore:
                         ).where(and_(pg.plan == source_pk, pg.version == source_version, pg.code.in_(carry_codes))),
                     )
                 )
-            conn.execute(update(plans).where(plans.c.id == target_pk).values(current_version=version))
-        return {"plan_id": target_id, "version": version, "forked_from": plan_id if target_id != plan_id else None}
+            # An edit after review is a new draft of the plan: it needs reviewing again.
+            conn.execute(update(plans).where(plans.c.id == target_pk).values(current_version=version, state="draft"))
+        return {
+            "plan_id": target_id,
+            "version": version,
+            "forked_from": plan_id if target_id != plan_id else None,
+            "state": "draft",
+            "was_reviewed": row.state == "reviewed",
+        }
 
     def set_state(self, area: str, plan_id: str, state: str, *, base_version: int | None = None) -> dict[str, Any]:
         """Move a plan through draft -> reviewed -> published (reviewed -> draft sends it back).
@@ -661,8 +734,6 @@ class PlanStore:
                     current_version=row.current_version,
                 )
             if (row.state, state) not in allowed:
-                from geo.errors import InputError
-
                 hint = " (review it first)" if (row.state, state) == ("draft", "published") else ""
                 raise InputError(
                     f"Plan {plan_id} is {row.state}; it cannot become {state}{hint}",

@@ -22,6 +22,9 @@ from geo.errors import InputError
 
 router = APIRouter(tags=["grids 网格"])
 
+MAX_AUTHOR = 100  # characters
+MAX_MESSAGE = 2000
+
 
 class DrawRequest(BaseModel):
     """What to draw: all communities (default) or some, with optional overrides."""
@@ -31,13 +34,24 @@ class DrawRequest(BaseModel):
     rural_band: tuple[int, int] | None = Field(None, description="rural household band [min, max]")
     grids: int | None = Field(None, description="fix the grid count (one community only)")
     seed: int | None = None
-    author: str | None = None
+    author: str | None = Field(None, max_length=MAX_AUTHOR)
 
 
 def _author(request: Request, given: str | None) -> str | None:
     """The author: from the body, else the ``X-Wangge-Author`` header (UTF-8, percent-encoded) until logins exist."""
     header = request.headers.get("X-Wangge-Author")
-    return given or (unquote(header) if header else None)
+    if given or not header:
+        return given or None
+    try:  # HTTP headers arrive as latin-1; a client may send raw UTF-8 instead of percent-encoding it
+        header = header.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        pass
+    name = unquote(header).strip()
+    if len(name) > MAX_AUTHOR:
+        raise InputError(
+            f"X-Wangge-Author is longer than {MAX_AUTHOR} characters", detail_zh=f"作者名超过 {MAX_AUTHOR} 个字符"
+        )
+    return name or None
 
 
 @router.post(
@@ -139,10 +153,12 @@ async def plan_blocks(
 class EditRequest(BaseModel):
     """A batch of edits: all or nothing, one version (see docs/edit-ops.md)."""
 
-    base_version: int = Field(description="the version the edit was made on; a stale one gets 409")
-    message: str | None = None
-    ops: list[dict[str, Any]] = Field(description="move, merge, split, carve, set, lock, unlock, redraw_unlocked")
-    author: str | None = None
+    base_version: int = Field(strict=True, ge=1, description="the version the edit was made on; a stale one gets 409")
+    message: str | None = Field(None, max_length=MAX_MESSAGE)
+    ops: list[dict[str, Any]] = Field(
+        min_length=1, max_length=1000, description="move, merge, split, carve, set, lock, unlock, redraw_unlocked"
+    )
+    author: str | None = Field(None, max_length=MAX_AUTHOR)
 
 
 @router.post(
@@ -173,8 +189,7 @@ def versions(name: str, plan_id: str, ctx: ContextDep) -> dict[str, Any]:
 
 @router.get("/areas/{name}/plans/{plan_id}/versions/{version}", summary="One version 版本详情")
 def version(name: str, plan_id: str, version: int, ctx: ContextDep) -> dict[str, Any]:
-    row = ctx.store.plans.version_row(name, plan_id, version)
-    return {k: v for k, v in row.items() if k not in ("graph", "info")}
+    return plan_edits.one_version(ctx, name, plan_id, version)
 
 
 @router.get(
@@ -201,10 +216,10 @@ async def diff(
 class RevertRequest(BaseModel):
     """Make a new version equal to an earlier one."""
 
-    to_version: int
-    base_version: int
-    message: str | None = None
-    author: str | None = None
+    to_version: int = Field(strict=True, ge=1)
+    base_version: int = Field(strict=True, ge=1)
+    message: str | None = Field(None, max_length=MAX_MESSAGE)
+    author: str | None = Field(None, max_length=MAX_AUTHOR)
 
 
 @router.post("/areas/{name}/plans/{plan_id}/revert", summary="Revert to a version 回退", status_code=201)

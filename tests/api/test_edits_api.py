@@ -1,5 +1,6 @@
 """Editing through the API: 409 on stale versions, 422 with reasons, and concurrent editors lose nothing."""
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -52,7 +53,7 @@ def test_invalid_edits_are_422_with_reasons(api):
     err = body["context"]["verdict"]["errors"][0]
     assert err["rule"] == "contiguity" and err["grid"] == a and err["suggestion"]["op"] == "move"
     r = c.post(url, json={"base_version": 1, "ops": [{"op": "teleport"}]})
-    assert r.status_code == 422 and "teleport" not in r.json()["detail"] and "op" in r.json()["detail"]
+    assert r.status_code == 422 and r.json()["detail"].startswith("Operation 1: 'op' must be one of move, merge")
     r = c.post(url, json={"base_version": 1, "ops": [{"op": "move", "blocks": ["B9999"], "to": b}]})
     assert r.status_code == 422 and "B9999" in r.json()["detail"]
     r = c.post(url, json={"base_version": 1, "ops": [{"op": "merge", "grids": ["440310001003999", b]}]})
@@ -84,8 +85,10 @@ def test_history_diff_revert_and_publish(api):
     assert d["changes"]["blocks_moved"] == [block]
     fc = c.get(f"/areas/monaco/plans/{pid}/diff", params={"from": 1, "to": 2, "format": "geojson"}).json()
     assert fc["features"][0]["properties"] == {**fc["features"][0]["properties"], "from": a, "to": b}
-    v2 = c.get(f"/areas/monaco/plans/{pid}/versions/2").json()
+    got = c.get(f"/areas/monaco/plans/{pid}/versions/2").json()
+    v2 = got["version"]
     assert v2["assignment"][block] == b and v2["message"] == "m"
+    assert got["summary"]["blocks_moved"] == 1 and got["summary"]["current_version"] == 2
     r = c.post(f"/areas/monaco/plans/{pid}/revert", json={"to_version": 1, "base_version": 2})
     assert r.status_code == 201 and r.json()["summary"]["version"] == 3
     blocks = c.get(f"/areas/monaco/plans/{pid}/blocks").json()["features"]
@@ -124,3 +127,50 @@ def test_edit_page_is_served_offline(api):
     r = c.get(f"/areas/monaco/plans/{pid}/edit")
     assert r.status_code == 200 and "网格调整" in r.text and "/static/vendor/leaflet/leaflet.js" in r.text
     assert "https://" not in r.text.replace("https://www.openstreetmap.org", "")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"base_version": True, "ops": [{"op": "lock", "grids": ["G"]}]},
+        {"base_version": "1", "ops": [{"op": "lock", "grids": ["G"]}]},
+        {"base_version": 1, "ops": []},
+        {"base_version": 1, "ops": [{"op": "move", "blocks": [["B0001"]], "to": "G"}]},
+        {"base_version": 1, "ops": [{"op": "split", "grid": "G", "k": 2.5}]},
+        {"base_version": 1, "ops": [{"op": "split", "grid": "G", "line": {"type": "LineString", "coordinates": 7}}]},
+        {"base_version": 1, "ops": [{"op": "carve", "around": None}]},
+        {"base_version": 1, "ops": [{"op": "set", "grid": "G", "phone": ["1"]}]},
+        {"base_version": 1, "message": "长" * 3000, "ops": [{"op": "lock", "grids": ["G"]}]},
+        {"base_version": 1, "author": "长" * 101, "ops": [{"op": "lock", "grids": ["G"]}]},
+    ],
+)
+def test_malformed_edits_are_422_problems_never_500(api, body):
+    c, ctx, pid = api
+    state, _, _ = pe.load_state(ctx, "monaco", pid)
+    grid = sorted(state.grids)[0]
+    body = json.loads(json.dumps(body).replace('"G"', f'"{grid}"'))
+    r = c.post(f"/areas/monaco/plans/{pid}/edits", json=body)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json" and r.json()["detail"]
+    assert c.get(f"/areas/monaco/plans/{pid}").json()["version"] == 1
+
+
+def test_the_author_header_takes_chinese_names_raw_or_percent_encoded(api):
+    c, ctx, pid = api
+    state, _, _ = pe.load_state(ctx, "monaco", pid)
+    codes = sorted(state.grids)
+    url = f"/areas/monaco/plans/{pid}/edits"
+    r = c.post(
+        url,
+        json={"base_version": 1, "ops": [{"op": "lock", "grids": [codes[0]]}]},
+        headers={"X-Wangge-Author": "%E7%8E%8B%E8%8A%B3"},
+    )
+    assert r.status_code == 201
+    r = c.post(
+        url,
+        json={"base_version": 2, "ops": [{"op": "lock", "grids": [codes[1]]}]},
+        headers={"X-Wangge-Author": "李四".encode()},  # raw UTF-8 bytes, as some clients send
+    )
+    assert r.status_code == 201
+    versions = c.get(f"/areas/monaco/plans/{pid}/versions").json()["versions"]
+    assert [v["author"] for v in versions[1:]] == ["王芳", "李四"]

@@ -221,22 +221,38 @@ def test_grids_draw_validate_adopt_export_json(tmp_path):
 
 def test_grids_edit_stale_and_rejected_exit_2_with_reasons(tmp_path):
     store = f"sqlite:///{tmp_path / 'ed.db'}"
-    run(["import-osm", str(write_town(tmp_path / "t.osm.pbf")), "--area", "ceshi", "--community-admin-level", "10",
-         "--within", "1"], store)
+    run(
+        [
+            "import-osm",
+            str(write_town(tmp_path / "t.osm.pbf")),
+            "--area",
+            "ceshi",
+            "--community-admin-level",
+            "10",
+            "--within",
+            "1",
+        ],
+        store,
+    )
     _, out = run(["grids", "draw", "ceshi", "--rural-band", "5", "30", "--json"], store)
     com = max(out["communities"], key=lambda c: c["grids"])
     plan_id, codes = com["plan_id"], [g["code"] for g in out["grids"] if g["plan_id"] == com["plan_id"]]
     ops = tmp_path / "ops.json"
-    ops.write_text(json.dumps({"base_version": 1, "message": "名称",
-                               "ops": [{"op": "set", "grid": codes[0], "name": "东一网格"}]}), encoding="utf-8")
+    ops.write_text(
+        json.dumps(
+            {"base_version": 1, "message": "名称", "ops": [{"op": "set", "grid": codes[0], "name": "东一网格"}]}
+        ),
+        encoding="utf-8",
+    )
     p, out = run(["grids", "edit", "ceshi", "--plan", plan_id, "--ops", str(ops), "--author", "赵六", "--json"], store)
     assert p.returncode == 0, p.stderr
     assert out["summary"]["version"] == 2
     p, out = run(["grids", "edit", "ceshi", "--plan", plan_id, "--ops", str(ops), "--json"], store)  # stale now
     assert p.returncode == 2 and out["error"]["type"] == "ConflictError"
     assert out["error"]["context"]["current_version"] == 2
-    ops.write_text(json.dumps({"base_version": 2, "ops": [{"op": "move", "blocks": ["B9999"], "to": codes[0]}]}),
-                   encoding="utf-8")
+    ops.write_text(
+        json.dumps({"base_version": 2, "ops": [{"op": "move", "blocks": ["B9999"], "to": codes[0]}]}), encoding="utf-8"
+    )
     p, out = run(["grids", "edit", "ceshi", "--plan", plan_id, "--ops", str(ops), "--json"], store)
     assert p.returncode == 2 and "B9999" in out["error"]["detail"]
     p, out = run(["grids", "versions", "ceshi", "--plan", plan_id, "--json"], store)

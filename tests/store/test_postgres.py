@@ -59,8 +59,12 @@ def test_concurrent_editors_on_postgres_get_one_success_and_409s(pg):
 
     def attempt(n):
         try:
-            pe.edit_plan(pg, "monaco", pid, {"base_version": 1, "ops": [
-                {"op": "set", "grid": codes[n % len(codes)], "worker": f"w{n}"}]})
+            pe.edit_plan(
+                pg,
+                "monaco",
+                pid,
+                {"base_version": 1, "ops": [{"op": "set", "grid": codes[n % len(codes)], "worker": f"w{n}"}]},
+            )
             return "ok"
         except ConflictError:
             return "409"
