@@ -87,7 +87,11 @@ def load_state(
     area_class = str(com.get("area_class") or "rural")
     snapped: dict[str, Any] = {}
     if "blocks" not in parts:
-        snapped = _snap_imported(ctx, area, plan_id, ver, parts)
+        # An imported plan not yet edited: snap it once per process (the page and every preview reuse it).
+        if parts.get("snapped_version") != ver["version"]:
+            parts["snapped"] = _snap_imported(ctx, area, plan_id, ver, parts)
+            parts["snapped_version"] = ver["version"]
+        snapped = parts["snapped"]
         parts = {**parts, "blocks": snapped["blocks_metric"], "adjacency": snapped["adjacency"]}
         assignment, attrs = snapped["assignment"], snapped["grid_attrs"]
     else:

@@ -139,9 +139,6 @@ def plan_grids(
 async def plan_blocks(
     name: str, plan_id: str, ctx: ContextDep, version: Annotated[int | None, Query(ge=1)] = None
 ) -> Response:
-    meta = ctx.store.plans.get(name, plan_id)
-    if meta["source"] == "imported" and not len(ctx.store.plans.blocks(name, plan_id)):
-        return Response('{"type": "FeatureCollection", "features": []}', media_type=GEOJSON)
     frame = await run_in_threadpool(plan_edits.blocks_at, ctx, name, plan_id, version)
     return Response(
         frame.to_json(na="null", drop_id=True, ensure_ascii=False),
@@ -308,7 +305,11 @@ def edit_page(name: str, plan_id: str, ctx: ContextDep) -> str:
     from html import escape
 
     meta = ctx.store.plans.get(name, plan_id)
-    band = (meta.get("info") or {}).get("band") or list(ctx.rules.grid.urban_band)
+    band = (meta.get("info") or {}).get("band")
+    if not band:  # an imported plan: the band of its community's class
+        coms = ctx.store.load_layer(name, "communities")
+        row = coms[coms["fid"] == meta["community_fid"]]
+        band = list(ctx.rules.band_for(str(row["area_class"].iloc[0]) if len(row) else "urban"))
     template = (Path(__file__).resolve().parents[2] / "maps" / "templates" / "edit.html").read_text(encoding="utf-8")
     title = f"{meta['community_name'] or ''}（{meta['community_code']}）"
     return (

@@ -174,3 +174,20 @@ def test_the_author_header_takes_chinese_names_raw_or_percent_encoded(api):
     assert r.status_code == 201
     versions = c.get(f"/areas/monaco/plans/{pid}/versions").json()["versions"]
     assert [v["author"] for v in versions[1:]] == ["王芳", "李四"]
+
+
+def test_an_imported_plan_opens_on_the_edit_page_with_its_blocks(api, tmp_path):
+    """Before its first edit an imported plan is snapped to blocks in memory, so the page can select them."""
+    from api.grid_plans import import_grids
+
+    c, ctx, pid = api
+    path = tmp_path / "g.geojson"
+    ctx.store.plans.grids("monaco", pid)[["code", "geometry"]].to_file(path)
+    imported = import_grids(ctx, path, area="monaco")["communities"][0]["plan_id"]
+    fc = c.get(f"/areas/monaco/plans/{imported}/blocks").json()
+    drawn = c.get(f"/areas/monaco/plans/{pid}/blocks").json()
+    assert len(fc["features"]) == len(drawn["features"]) > 100
+    by_id = {f["properties"]["block_id"]: f["properties"]["grid_code"] for f in drawn["features"]}
+    assert all(by_id[f["properties"]["block_id"]] == f["properties"]["grid_code"] for f in fc["features"])
+    page = c.get(f"/areas/monaco/plans/{imported}/edit").text
+    assert "BAND = [300, 500]" in page  # La Condamine is urban: the urban band, though the import recorded none

@@ -55,8 +55,9 @@ def served_plan(tmp_path):
 def test_move_a_block_with_clicks_and_save(served_plan, browser):  # noqa: F811
     base, ctx, pid, block, a, b, state = served_plan
     page = browser.new_page(viewport={"width": 1400, "height": 900})
-    requests = []
+    requests, errors = [], []
     page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{base}/areas/monaco/plans/{pid}/edit", wait_until="networkidle")
     assert page.locator("#version").inner_text() == "1"
     # Zoom to the block, then click it where it is drawn, as a person would.
@@ -76,12 +77,25 @@ def test_move_a_block_with_clicks_and_save(served_plan, browser):  # noqa: F811
     expected = round(state.households(b) + float(state.blocks.set_index("block_id").at[block, "households"]))
     cell = page.locator("#grids tbody tr", has_text=b[-3:]).locator("td").nth(2)
     assert abs(int(cell.inner_text()) - expected) <= 1  # households updated before saving
+    page.fill("#author", "王芳")
+    page.dispatch_event("#author", "change")
     page.fill("#commit-msg", "沿街调整一个街区")
     page.click("#save")
     page.wait_for_function("document.getElementById('version').textContent === '2'")
     page.wait_for_function("document.getElementById('history').textContent.includes('第2版')")
-    assert "沿街调整一个街区" in page.locator("#history").inner_text()
+    history = page.locator("#history").inner_text()
+    assert "沿街调整一个街区" in history and "王芳" in history
+    # the report of the saved version: grid count and share in band, as the server computed them
+    report = ctx.store.plans.get("monaco", pid)["report"]["grids"]
+    share = round(100 * sum(g["in_band"] for g in report) / len(report))
+    assert f"已保存为第 2 版：{len(report)} 个网格，{share}% 在户数区间内" in page.locator("#message").inner_text()
     saved = ctx.store.plans.version_row("monaco", pid, 2)
-    assert saved["assignment"][block] == b and saved["message"] == "沿街调整一个街区"
+    assert saved["assignment"][block] == b and saved["message"] == "沿街调整一个街区" and saved["author"] == "王芳"
+    # the new colours: the block is drawn in its new grid, and the diff of 1 -> 2 outlines exactly it
+    page.click("#history button[data-diff='2']")
+    page.wait_for_function("typeof diffLayer === 'object' && diffLayer && diffLayer.getLayers().length > 0")
+    assert page.evaluate("diffLayer.getLayers().map(l => l.feature.properties.block_id)") == [block]
+    assert "1 个街区" in page.locator("#message").inner_text()
     assert {r.split("/")[2] for r in requests} == {base.split("/")[2]}
+    assert errors == []
     page.close()

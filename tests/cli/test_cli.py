@@ -257,3 +257,9 @@ def test_grids_edit_stale_and_rejected_exit_2_with_reasons(tmp_path):
     assert p.returncode == 2 and "B9999" in out["error"]["detail"]
     p, out = run(["grids", "versions", "ceshi", "--plan", plan_id, "--json"], store)
     assert [v["version"] for v in out["versions"]] == [1, 2] and out["versions"][1]["author"] == "赵六"
+    p, out = run(["grids", "versions", "ceshi", "--plan", plan_id, "--version", "2", "--json"], store)
+    assert p.returncode == 0 and out["summary"] == {**out["summary"], "version": 2, "current_version": 2}
+    assert out["version"]["operation"]["ops"][0] == {"op": "set", "grid": codes[0], "name": "东一网格"}
+    assert out["version"]["author"] == "赵六" and out["version"]["message"] == "名称"
+    p, out = run(["grids", "versions", "ceshi", "--plan", plan_id, "--version", "9", "--json"], store)
+    assert p.returncode == 2 and "9" in out["error"]["detail"]
