@@ -40,7 +40,10 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(help="Norms and quotas in force (national defaults + WANGGE_RULES).", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
-grids_app = typer.Typer(help="Grid plans: draw, validate, adopt, edit, versions, diff, revert, review, publish, export.", no_args_is_help=True)
+grids_app = typer.Typer(
+    help="Grid plans: draw, validate, adopt, edit, versions, diff, revert, review, publish, export.",
+    no_args_is_help=True,
+)
 app.add_typer(grids_app, name="grids")
 
 err = Console(stderr=True, soft_wrap=True)  # messages stay on one line in logs

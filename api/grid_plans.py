@@ -231,11 +231,11 @@ def draw_grids(
 def _follow_published(ctx: Context, area: str, fid: str, plan: DrawnPlan) -> tuple[DrawnPlan, dict[str, list[str]]]:
     """Keep the published codes where a redrawn grid covers the same ground; never reuse an official code."""
     published_id, used = ctx.store.plans.published_codes(area, fid)
-    if published_id is None:
+    if published_id is None and not used:
         return plan, {}
-    previous = ctx.store.plans.grids(area, published_id).to_crs(plan.grids.crs)
+    previous = ctx.store.plans.grids(area, published_id).to_crs(plan.grids.crs) if published_id else None
     plan, retired = inherit_codes(plan, previous, used)
-    plan.info["codes"]["from_plan"] = published_id
+    plan.info["codes"] = {**plan.info.get("codes", {}), "from_plan": published_id}
     # Every official code the new plan does not hold counts as retired, so later edits skip its serial too.
     for serial in sorted(used):
         code = f"{plan.code12}{serial:03d}"

@@ -83,6 +83,10 @@ def load_state(
     """
     ver = ctx.store.plans.version_row(area, plan_id, version)
     parts = _fixed_parts(ctx, area, plan_id, ver)
+    if "blocks" not in parts and ver["assignment"] is not None:
+        # Cached as an imported plan, but some process has since saved its first edit (and its blocks).
+        ctx.cache.get("plan_parts", {}).pop((area, plan_id), None)
+        parts = _fixed_parts(ctx, area, plan_id, ver)
     com = parts["community"]
     area_class = str(com.get("area_class") or "rural")
     snapped: dict[str, Any] = {}
@@ -100,7 +104,7 @@ def load_state(
         if assignment is None:
             # A version without a stored assignment: a plan drawn before versions kept one (its grids list
             # their blocks), or the imported version 1 of a plan snapped on a later edit (snap it again).
-            grids = ctx.store.plans.grids(area, plan_id, ver["version"])
+            grids = _distinct_codes(ctx.store.plans.grids(area, plan_id, ver["version"]))
             listed = "blocks" in grids and grids["blocks"].map(lambda x: isinstance(x, list) and len(x) > 0).all()
             if listed:
                 assignment = {str(b): str(g["code"]) for _, g in grids.iterrows() for b in g["blocks"]}
@@ -135,7 +139,7 @@ def _snap_imported(ctx: Context, area: str, plan_id: str, ver: dict[str, Any], p
     band = _band(ver, ctx, str(com.get("area_class") or "rural"))
     blocks = community_blocks(com.geometry, near, b, ctx.rules.grid, max_households=band.high)
     adj = adjacency(blocks.geometry.values, near)
-    grids = ctx.store.plans.grids(area, plan_id, ver["version"]).to_crs(crs)
+    grids = _distinct_codes(ctx.store.plans.grids(area, plan_id, ver["version"]).to_crs(crs))
     assignment, moved = snap_to_blocks(grids, blocks)
     attrs = _imported_attrs(grids)
     return {
@@ -144,6 +148,9 @@ def _snap_imported(ctx: Context, area: str, plan_id: str, ver: dict[str, Any], p
         "assignment": assignment,
         "grid_attrs": attrs,
         "area_moved_m2": moved,
+        # grids too small to hold most of any block vanish in the snapping: say which
+        "grids_without_blocks": sorted(set(grids["code"]) - set(assignment.values())),
+        "labelled_duplicates": sorted(c for c in grids["code"] if "~" in c),
         "graph": {
             "blocks": blocks["block_id"].tolist(),
             "i": adj.i.tolist(),
@@ -155,6 +162,20 @@ def _snap_imported(ctx: Context, area: str, plan_id: str, ver: dict[str, Any], p
 
 # What a stored grid carries that a planner or an import gave it (the rest is measured from geometry).
 _GIVEN = ("name", "grid_type", "worker", "phone", "professional_code", "around")
+
+
+def _distinct_codes(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Label a repeated code's later grids ``CODE~2``, ``CODE~3`` (as the store keys them), so none vanishes.
+
+    An imported layer may repeat a code; snapping by code would silently fold those grids into one. The
+    labels are not grid codes: the report flags them, and the planner merges the grids or keeps them apart.
+    """
+    seen: dict[str, int] = {}
+    labels = []
+    for c in grids["code"].astype(str):
+        seen[c] = seen.get(c, 0) + 1
+        labels.append(c if seen[c] == 1 else f"{c}~{seen[c]}")
+    return grids.assign(code=labels)
 
 
 def _imported_attrs(grids: gpd.GeoDataFrame) -> dict[str, dict[str, Any]]:
@@ -222,11 +243,16 @@ def edit_plan(
             f"Unknown key(s) {', '.join(map(str, unknown))}: an edit has base_version, message and ops",
             detail_zh=f"不认识的字段 {', '.join(map(str, unknown))}",
         )
+    given = payload.get("author")
+    if given is not None and not isinstance(given, str):
+        raise EditError("author must be text", detail_zh="author 应为文字")
+    author = author or given or None
     message = payload.get("message")
     if message is not None and (not isinstance(message, str) or len(message) > 2000):
         raise EditError("message must be text of at most 2000 characters", detail_zh="message 应为不超过2000字的文字")
     if author is not None and len(author) > 100:
         raise EditError("The author's name is longer than 100 characters", detail_zh="作者名超过100个字符")
+    ctx.store.plans.require_editable(area, plan_id)  # also for dry runs: the page must not promise a save
     state, ver, snapped = load_state(ctx, area, plan_id, None)
     if ver["current_version"] != base:
         from geo.errors import ConflictError
@@ -244,6 +270,8 @@ def edit_plan(
         verdict.changes["snapped_to_blocks"] = {
             "area_moved_m2": snapped["area_moved_m2"],
             "blocks": len(snapped["blocks_metric"]),
+            "grids_without_blocks": snapped["grids_without_blocks"],
+            "labelled_duplicates": snapped["labelled_duplicates"],
         }
     if not verdict.ok:
         raise EditRejectedError(
@@ -400,7 +428,13 @@ def revert_plan(
     message: str | None = None,
     author: str | None = None,
 ) -> dict[str, Any]:
-    """Make a new version equal to an earlier one (history is never rewritten)."""
+    """Make a new version equal to an earlier one (history is never rewritten).
+
+    Reverting a published plan starts its draft like any edit; the version brought back is recorded with the
+    plan it belongs to, since the draft numbers its versions afresh.
+    """
+    ctx.store.plans.require_editable(area, plan_id)
+    forks = ctx.store.plans.get(area, plan_id)["state"] == "published"
     current, ver, _ = load_state(ctx, area, plan_id, None)
     if ver["current_version"] != base_version:
         from geo.errors import ConflictError
@@ -436,8 +470,8 @@ def revert_plan(
         base_version=base_version,
         grids=table.to_crs(STORAGE_CRS),
         content=_content(target, verdict.changes),
-        operation={"op": "revert", "to_version": to_version},
-        message=message or f"revert to version {to_version}",
+        operation={"op": "revert", "to_version": to_version, "of_plan": plan_id},
+        message=message or f"revert to version {to_version}" + (f" of plan {plan_id}" if forks else ""),
         author=author,
         report={"grids": _grid_rows(table)},
         warnings=[p.as_dict() for p in verdict.warnings],
@@ -447,6 +481,7 @@ def revert_plan(
             "plan_id": saved["plan_id"],
             "version": saved["version"],
             "reverted_to": to_version,
+            "reverted_to_plan": plan_id,
             "blocks_moved": len(verdict.changes["blocks_moved"]),
             "state": saved["state"],
         },
@@ -486,11 +521,43 @@ def change_state(
     """Review, send back or publish a plan."""
     if state not in ("draft", "reviewed", "published"):
         raise InputError(f"Unknown state {state!r}: draft, reviewed or published", detail_zh=f"未知状态 {state!r}")
+    if state == "published":
+        _check_official_codes(ctx, area, plan_id)
     got = ctx.store.plans.set_state(area, plan_id, state, base_version=base_version)
     return {
         "summary": {"plan_id": plan_id, "state": got["state"], "adopted": got["adopted"], "version": got["version"]},
         "plan": {k: v for k, v in got.items() if k != "report"},
     }
+
+
+def _check_official_codes(ctx: Context, area: str, plan_id: str) -> None:
+    """Refuse to publish a plan that would reuse a retired code or give an official code other ground."""
+    from pyproj import CRS
+
+    from geo.grids import official_code_conflicts
+
+    meta = ctx.store.plans.get(area, plan_id)
+    published_id, used = ctx.store.plans.published_codes(area, meta["community_fid"])
+    if not used or published_id == plan_id:
+        return
+    crs = CRS.from_user_input(ctx.store.summary(area)["crs"])
+    grids = ctx.store.plans.grids(area, plan_id).to_crs(crs)
+    published = ctx.store.plans.grids(area, published_id).to_crs(crs) if published_id else None
+    inherited = ((meta.get("info") or {}).get("codes") or {}).get("from_plan")
+    descends = published_id is not None and published_id in (meta["parent_plan_id"], inherited)
+    bad = official_code_conflicts(grids, published, used, code12=meta["community_code"], descends=descends)
+    if bad:
+        words = {"retired": "a retired code", "other_ground": "an official code for other ground"}
+        listed = "; ".join(f"{b['code']} ({words[b['problem']]})" for b in bad[:8])
+        raise InputError(
+            f"Plan {plan_id} cannot be published: {listed}. It was drawn apart from the published plan "
+            f"{published_id or ''}: draw the community again (codes then follow the published plan) or edit "
+            "the published plan.",
+            detail_zh=f"方案 {plan_id} 不能发布：{len(bad)} 个网格代码与已发布代码冲突（已撤销的代码不得再用，"
+            "已发布的代码不得指向别处）。请重新划分该社区或在已发布方案上修改。",
+            conflicts=bad,
+            published_plan_id=published_id,
+        )
 
 
 def blocks_at(ctx: Context, area: str, plan_id: str, version: int | None = None) -> gpd.GeoDataFrame:

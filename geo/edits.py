@@ -296,13 +296,13 @@ def op_move(state: PlanState, op: dict[str, Any]) -> None:
 
 def op_merge(state: PlanState, op: dict[str, Any]) -> None:
     """Merge grids; the survivor is ``into`` or the one with most households."""
-    codes = [state.require_grid(c) for c in op.get("grids") or []]
-    if len(set(codes)) < 2:
+    codes = list(dict.fromkeys(state.require_grid(c) for c in op.get("grids") or []))  # each grid once
+    if len(codes) < 2:
         raise EditError("merge: name at least two grids", detail_zh="合并至少需要两个网格")
     for c in codes:
         _locked(state, c, "merge")
     _require_adjacent(state, codes)
-    into = str(op["into"]) if op.get("into") else max(codes, key=lambda c: (state.households(c), c))
+    into = str(op["into"]) if op.get("into") is not None else max(codes, key=lambda c: (state.households(c), c))
     if into not in codes:
         raise EditError(f"merge: 'into' {into} is not one of the merged grids", detail_zh="into 必须是被合并的网格之一")
     for c in codes:
@@ -589,14 +589,14 @@ def _field_ok(key: str, v: Any) -> str | None:
     if key in ("blocks", "grids"):
         return None if isinstance(v, list) and v and all(_is_id(x) for x in v) else "a non-empty list of ids"
     if key in ("to", "grid", "into", "around"):
-        return None if _is_id(v) else "a grid code, block or key place id (text)"
+        return None if _is_id(v) and str(v) != "" else "a grid code, block or key place id (text)"
     if key in ("k", "seed"):
         return None if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**31 else "a whole number"
     if key == "radius_m":
         ok = isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 5000
         return None if ok else "a distance in metres, 0-5000"
     if key == "line":
-        return None if isinstance(v, dict) and v.get("type") else "a GeoJSON LineString"
+        return None if isinstance(v, dict) and v.get("type") == "LineString" else "a GeoJSON LineString"
     if key in ("name", "worker", "phone"):
         return (
             None

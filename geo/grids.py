@@ -566,6 +566,9 @@ def inherit_codes(
         if not used:
             return plan, {}
         published = gpd.GeoDataFrame({"code": []}, geometry=gpd.GeoSeries([], crs=plan.grids.crs), crs=plan.grids.crs)
+    # Only this community's 15-digit codes carry over (an imported plan may hold labels such as "row3").
+    real = published["code"].astype(str).map(lambda c: len(c) == 15 and c.startswith(plan.code12) and c.isdigit())
+    published = published[real.to_numpy()]
     new_geoms = plan.grids.geometry.values
     old_geoms = published.geometry.values
     old_codes = published["code"].astype(str).to_numpy()
@@ -608,3 +611,41 @@ def inherit_codes(
     info = {**plan.info, "codes": {"kept": len(taken), "new": len(grids) - len(taken), "retired": len(retired)}}
     out = dataclasses.replace(plan, blocks=blocks, grids=grids.sort_values("code").reset_index(drop=True), info=info)
     return out, retired
+
+
+def official_code_conflicts(
+    grids: gpd.GeoDataFrame,
+    published: gpd.GeoDataFrame | None,
+    used: set[int],
+    *,
+    code12: str,
+    descends: bool,
+) -> list[dict[str, Any]]:
+    """Codes of a plan about to be published that would give an official code another meaning (DOMAIN §3).
+
+    A code whose serial was ever official must be one of the published plan's codes (not retired), and, for a
+    plan that does not descend from the published one, cover mostly the same ground (at least half of the
+    smaller of the two grids). An edit of the published plan keeps its codes by design, so only the first
+    rule applies to it.
+
+    Returns
+    -------
+    list of dict
+        ``code``, ``problem`` (``retired`` or ``other_ground``) and, for the latter, ``shared`` (0-1).
+    """
+    old = {} if published is None else dict(zip(published["code"].astype(str), published.geometry.values))
+    out: list[dict[str, Any]] = []
+    for code, geom in zip(grids["code"].astype(str), grids.geometry.values):
+        official = len(code) == 15 and code.startswith(code12) and code[-3:].isdigit() and int(code[-3:]) in used
+        if not official:
+            continue
+        if code not in old:
+            out.append({"code": code, "problem": "retired"})
+            continue
+        if descends:
+            continue
+        smaller = min(geom.area, old[code].area)
+        shared = float(shapely.area(shapely.intersection(geom, old[code]))) / smaller if smaller else 0.0
+        if shared < 0.5:
+            out.append({"code": code, "problem": "other_ground", "shared": round(shared, 3)})
+    return out

@@ -387,10 +387,10 @@ class PlanStore:
         return [r.plan_id for r in sorted(rows, key=lambda r: r.community_code) if r.id in ids]
 
     def published_codes(self, area: str, community_fid: str) -> tuple[str | None, set[int]]:
-        """A community's adopted published plan (None if it has none) and every serial its published plans used.
+        """A community's published plan (None if it has none) and every serial its published plans used.
 
-        A code that was ever official, in any version of a published plan or retired by one, is never given
-        to another grid (DOMAIN §3).
+        A code that was ever official, in any version of a published or superseded plan or retired by one, is
+        never given to other ground (DOMAIN §3).
         """
         with self.store.engine.connect() as conn:
             area_id = self._area_id(conn, area)
@@ -399,7 +399,7 @@ class PlanStore:
                     and_(
                         plans.c.area_id == area_id,
                         plans.c.community_fid == community_fid,
-                        plans.c.state == "published",
+                        plans.c.state.in_(("published", "superseded")),
                     )
                 )
             ).all()
@@ -410,9 +410,10 @@ class PlanStore:
             used = {str(c) for c in codes}
             for retired in conn.execute(select(plan_versions.c.retired).where(plan_versions.c.plan.in_(pks))).scalars():
                 used |= set(retired or {})
-        current = max(rows, key=lambda r: (r.adopted_seq or 0, r.id))
-        serials = {int(c[-3:]) for c in used if len(c) == 15 and c[-3:].isdigit()}
-        return current.plan_id, serials
+        current = [r for r in rows if r.state == "published"]
+        code12 = rows[0].community_code
+        serials = {int(c[-3:]) for c in used if len(c) == 15 and c.startswith(code12) and c[-3:].isdigit()}
+        return (current[0].plan_id if current else None), serials
 
     def grids(self, area: str, plan_id: str, version: int | None = None) -> gpd.GeoDataFrame:
         """A plan's grids (EPSG:4326) at a version (default: current)."""
@@ -565,27 +566,9 @@ class PlanStore:
                     current_version=row.current_version,
                     base_version=base_version,
                 )
+            self._require_editable(conn, area_id, row)
             target_pk, target_id, version = row.id, plan_id, row.current_version + 1
             if row.state == "published":
-                # One open draft per published plan: a second one would fork the official record twice.
-                open_draft = conn.execute(
-                    select(plans.c.plan_id).where(
-                        and_(
-                            plans.c.area_id == area_id,
-                            plans.c.parent_plan_id == plan_id,
-                            plans.c.state.in_(("draft", "reviewed")),
-                        )
-                    )
-                ).first()
-                if open_draft is not None:
-                    raise ConflictError(
-                        f"Plan {plan_id} is published and its draft {open_draft.plan_id} is already open: "
-                        f"edit {open_draft.plan_id} instead",
-                        detail_zh=f"方案 {plan_id} 已发布，其修订草稿 {open_draft.plan_id} 已存在：请编辑该草稿",
-                        plan_id=plan_id,
-                        draft_plan_id=open_draft.plan_id,
-                        current_version=row.current_version,
-                    )
                 target_id = self.next_plan_id(conn, area_id, row.community_code)
                 target_pk = conn.execute(
                     insert(plans).values(
@@ -662,7 +645,10 @@ class PlanStore:
                     )
                 )
                 version = 2
-            if blocks is not None and len(blocks):  # an imported plan snapped to blocks on its first edit
+            has_blocks = conn.execute(
+                select(plan_blocks.c.plan).where(plan_blocks.c.plan == target_pk).limit(1)
+            ).first()
+            if blocks is not None and len(blocks) and has_blocks is None:  # an imported plan's first edit
                 recs = _frame_records(blocks, "block_id")
                 conn.execute(
                     insert(plan_blocks),
@@ -718,6 +704,53 @@ class PlanStore:
             "was_reviewed": row.state == "reviewed",
         }
 
+    def require_editable(self, area: str, plan_id: str) -> None:
+        """Raise if a plan cannot take an edit (superseded, or published with its draft already open)."""
+        with self.store.engine.connect() as conn:
+            area_id = self._area_id(conn, area)
+            self._require_editable(conn, area_id, self._plan_row(conn, area_id, plan_id))
+
+    def _require_editable(self, conn: Connection, area_id: int, row: Any) -> None:
+        if row.state == "superseded":
+            current = conn.execute(
+                select(plans.c.plan_id).where(
+                    and_(
+                        plans.c.area_id == area_id,
+                        plans.c.community_fid == row.community_fid,
+                        plans.c.state == "published",
+                    )
+                )
+            ).first()
+            now = current.plan_id if current is not None else None
+            raise ConflictError(
+                f"Plan {row.plan_id} was superseded{f' by {now}' if now else ''}: it is kept as a record and "
+                f"cannot be edited{f'; edit {now}' if now else ''}",
+                detail_zh=f"方案 {row.plan_id} 已被{now or '新方案'}取代，仅作存档，不能编辑",
+                plan_id=row.plan_id,
+                published_plan_id=now,
+                current_version=row.current_version,
+            )
+        if row.state == "published":
+            # One open draft per published plan: a second one would fork the official record twice.
+            open_draft = conn.execute(
+                select(plans.c.plan_id).where(
+                    and_(
+                        plans.c.area_id == area_id,
+                        plans.c.parent_plan_id == row.plan_id,
+                        plans.c.state.in_(("draft", "reviewed")),
+                    )
+                )
+            ).first()
+            if open_draft is not None:
+                raise ConflictError(
+                    f"Plan {row.plan_id} is published and its draft {open_draft.plan_id} is already open: "
+                    f"edit {open_draft.plan_id} instead",
+                    detail_zh=f"方案 {row.plan_id} 已发布，其修订草稿 {open_draft.plan_id} 已存在：请编辑该草稿",
+                    plan_id=row.plan_id,
+                    draft_plan_id=open_draft.plan_id,
+                    current_version=row.current_version,
+                )
+
     def set_state(self, area: str, plan_id: str, state: str, *, base_version: int | None = None) -> dict[str, Any]:
         """Move a plan through draft -> reviewed -> published (reviewed -> draft sends it back).
 
@@ -744,5 +777,18 @@ class PlanStore:
             if state == "published":
                 seq = conn.execute(select(func.max(plans.c.adopted_seq)).where(plans.c.area_id == area_id)).scalar()
                 values.update(adopted_at=datetime.now(UTC), adopted_seq=(seq or 0) + 1)
+                # One official record per community: the plan published before is superseded (kept, read-only).
+                conn.execute(
+                    update(plans)
+                    .where(
+                        and_(
+                            plans.c.area_id == area_id,
+                            plans.c.community_fid == row.community_fid,
+                            plans.c.state == "published",
+                            plans.c.id != row.id,
+                        )
+                    )
+                    .values(state="superseded")
+                )
             conn.execute(update(plans).where(plans.c.id == row.id).values(**values))
         return self.get(area, plan_id)

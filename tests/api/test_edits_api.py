@@ -191,3 +191,15 @@ def test_an_imported_plan_opens_on_the_edit_page_with_its_blocks(api, tmp_path):
     assert all(by_id[f["properties"]["block_id"]] == f["properties"]["grid_code"] for f in fc["features"])
     page = c.get(f"/areas/monaco/plans/{imported}/edit").text
     assert "BAND = [300, 500]" in page  # La Condamine is urban: the urban band, though the import recorded none
+
+
+def test_a_dry_run_on_a_published_plan_with_an_open_draft_points_to_the_draft(api):
+    """The page must not preview an edit it cannot save: it is told where the open draft is."""
+    c, ctx, pid = api
+    code = sorted(pe.load_state(ctx, "monaco", pid)[0].grids)[0]
+    c.post(f"/areas/monaco/plans/{pid}/state", json={"state": "reviewed"})
+    c.post(f"/areas/monaco/plans/{pid}/state", json={"state": "published"})
+    body = {"base_version": 1, "ops": [{"op": "set", "grid": code, "worker": "王五"}]}
+    draft = c.post(f"/areas/monaco/plans/{pid}/edits", json=body).json()["summary"]["plan_id"]
+    r = c.post(f"/areas/monaco/plans/{pid}/edits?dry_run=true", json=body)
+    assert r.status_code == 409 and r.json()["context"]["draft_plan_id"] == draft

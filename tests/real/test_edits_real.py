@@ -375,3 +375,133 @@ def test_an_imported_plan_without_codes_gets_real_codes_for_new_grids(plan, tmp_
     added = out["verdict"]["changes"]["grids_added"]
     assert len(added) == 1
     validate_grid_code(added[0], community_code=st.code12)
+
+
+def publish(ctx, pid):
+    pe.change_state(ctx, "monaco", pid, "reviewed")
+    return pe.change_state(ctx, "monaco", pid, "published")
+
+
+def test_publishing_a_new_plan_supersedes_the_old_one_which_then_stays_a_record(plan):
+    ctx, pid = plan
+    publish(ctx, pid)
+    state, _, _ = pe.load_state(ctx, "monaco", pid)
+    big = max(state.grids, key=state.households)
+    fork = edit(ctx, pid, [{"op": "split", "grid": big, "k": 2}])
+    new_code = fork["verdict"]["changes"]["grids_added"][0]
+    draft = fork["summary"]["plan_id"]
+    publish(ctx, draft)
+    plans = {p["plan_id"]: p for p in ctx.store.plans.list("monaco")}
+    assert plans[pid]["state"] == "superseded" and plans[draft]["state"] == "published" and plans[draft]["adopted"]
+    with pytest.raises(ConflictError, match="superseded") as exc:
+        edit(ctx, pid, [{"op": "split", "grid": sorted(state.grids)[0], "k": 2}])
+    assert exc.value.context["published_plan_id"] == draft
+    with pytest.raises(Exception, match="published plan"):
+        ctx.store.plans.adopt("monaco", pid)
+    # the code the published split gave out is official: the next split of the new plan's draft goes past it
+    again = edit(ctx, draft, [{"op": "split", "grid": big, "k": 2}])
+    assert again["verdict"]["changes"]["grids_added"][0] > new_code
+
+
+def test_a_plan_drawn_apart_from_the_published_one_cannot_reuse_its_codes(plan):
+    ctx, pid = plan
+    rival = draw_grids(ctx, "monaco", communities=["La Condamine"], seed=99)["communities"][0]["plan_id"]
+    publish(ctx, pid)
+    state, _, _ = pe.load_state(ctx, "monaco", pid)
+    _, a, b = movable_block(state)
+    draft = edit(ctx, pid, [{"op": "merge", "grids": [a, b], "into": a}])["summary"]["plan_id"]
+    publish(ctx, draft)  # b is retired now
+    pe.change_state(ctx, "monaco", rival, "reviewed")
+    with pytest.raises(Exception, match="cannot be published") as exc:
+        pe.change_state(ctx, "monaco", rival, "published")
+    assert {"code": b, "problem": "retired"} in exc.value.context["conflicts"]
+    assert next(p for p in ctx.store.plans.list("monaco") if p["plan_id"] == draft)["adopted"]
+    # drawn again now, its codes follow the published plan, and it can be published
+    fresh = draw_grids(ctx, "monaco", communities=["La Condamine"])["communities"][0]["plan_id"]
+    assert publish(ctx, fresh)["summary"]["state"] == "published"
+
+
+def test_merging_a_grid_named_twice_merges_it_once(plan):
+    ctx, pid = plan
+    state, _, _ = pe.load_state(ctx, "monaco", pid)
+    _, a, b = movable_block(state)
+    out = edit(ctx, pid, [{"op": "merge", "grids": [a, a, b], "into": b}])
+    assert out["verdict"]["changes"]["grids_retired"] == [a]
+
+
+def test_redrawing_a_community_whose_published_plan_was_imported_without_codes(plan, tmp_path):
+    ctx, pid = plan
+    path = tmp_path / "labels.geojson"
+    ctx.store.plans.grids("monaco", pid)[["geometry"]].assign(label=1).to_file(path)
+    imported = import_grids(ctx, path, area="monaco")["communities"][0]["plan_id"]
+    publish(ctx, imported)
+    again = draw_grids(ctx, "monaco", communities=["La Condamine"])
+    for g in again["grids"]:
+        validate_grid_code(g["code"], community_code=again["communities"][0]["code12"])
+
+
+def test_an_imported_plan_first_saved_by_another_process_keeps_working_here(plan, tmp_path):
+    ctx, pid = plan
+    path = tmp_path / "g.geojson"
+    ctx.store.plans.grids("monaco", pid)[["code", "geometry"]].to_file(path)
+    imported = import_grids(ctx, path, area="monaco")["communities"][0]["plan_id"]
+    pe.blocks_at(ctx, "monaco", imported)  # this process snapped it in memory (the edit page)
+    other = Context(store=ctx.store, rules=DEFAULT_RULES)  # e.g. the CLI, with a cache of its own
+    code = sorted(pe.load_state(other, "monaco", imported)[0].grids)[0]
+    edit(other, imported, [{"op": "set", "grid": code, "worker": "王五"}])
+    out = edit(ctx, imported, [{"op": "set", "grid": code, "phone": "13800000000"}], base=2)
+    assert out["summary"]["version"] == 3
+    after, _, _ = pe.load_state(ctx, "monaco", imported)
+    assert after.grids[code]["worker"] == "王五" and after.grids[code]["phone"] == "13800000000"
+
+
+def test_an_imported_layer_repeating_a_code_keeps_both_grids(plan, tmp_path):
+    ctx, pid = plan
+    grids = ctx.store.plans.grids("monaco", pid)
+    codes = sorted(grids["code"])
+    dup = grids.assign(code=[codes[0] if c == codes[1] else c for c in grids["code"]])
+    path = tmp_path / "dup.geojson"
+    dup[["code", "geometry"]].to_file(path)
+    imported = import_grids(ctx, path, area="monaco")["communities"][0]["plan_id"]
+    st, _, _ = pe.load_state(ctx, "monaco", imported)
+    assert len(st.grids) == len(grids) and f"{codes[0]}~2" in st.grids
+    out = edit(ctx, imported, [{"op": "set", "grid": codes[2], "worker": "王五"}])
+    assert out["verdict"]["changes"]["snapped_to_blocks"]["labelled_duplicates"] == [f"{codes[0]}~2"]
+    assert out["summary"]["grids"] == len(grids)
+
+
+def test_reverting_a_published_plan_names_the_version_it_brought_back(plan):
+    ctx, pid = plan
+    state, _, _ = pe.load_state(ctx, "monaco", pid)
+    code = sorted(state.grids)[0]
+    edit(ctx, pid, [{"op": "set", "grid": code, "worker": "王五"}])
+    publish(ctx, pid)
+    out = pe.revert_plan(ctx, "monaco", pid, to_version=1, base_version=2)
+    draft = out["summary"]["plan_id"]
+    assert out["forked_from"] == pid and out["summary"]["reverted_to_plan"] == pid
+    v = ctx.store.plans.version_row("monaco", draft, out["summary"]["version"])
+    assert v["operation"] == {"op": "revert", "to_version": 1, "of_plan": pid}
+    assert v["message"] == f"revert to version 1 of plan {pid}"
+    assert pe.load_state(ctx, "monaco", draft)[0].grids[code]["worker"] is None
+
+
+def test_the_author_in_an_ops_file_is_kept(plan):
+    ctx, pid = plan
+    code = sorted(pe.load_state(ctx, "monaco", pid)[0].grids)[0]
+    pe.edit_plan(ctx, "monaco", pid, {"base_version": 1, "author": "赵六", "ops": [{"op": "lock", "grids": [code]}]})
+    assert ctx.store.plans.version_row("monaco", pid, 2)["author"] == "赵六"
+
+
+@pytest.mark.parametrize(
+    ("op", "says"),
+    [
+        ({"op": "split", "line": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}, "'line'"),
+        ({"op": "merge", "into": ""}, "'into' must be"),
+    ],
+)
+def test_a_split_line_must_be_a_line_and_into_a_grid(plan, op, says):
+    ctx, pid = plan
+    codes = sorted(pe.load_state(ctx, "monaco", pid)[0].grids)
+    op = {**op, "grid": codes[0]} if op["op"] == "split" else {**op, "grids": codes[:2]}
+    with pytest.raises(EditError, match=says):
+        edit(ctx, pid, [op])
