@@ -320,8 +320,8 @@ def map_cmd(
     out: Annotated[Path, typer.Option("--out", help="The HTML file to write; assets go beside it.")],
 ) -> None:
     """Write a self-contained map: the page, its data inline, its assets in FILE_files/ beside it."""
-    from maps.assets import copy_vendor, localise
-    from maps.render import MapSources, area_map, render_html
+    from maps.assets import copy_vendor, render_page
+    from maps.render import MapSources, area_map
 
     settings = _settings()
     ctx = _context(settings)
@@ -337,7 +337,7 @@ def map_cmd(
     assets = out.parent / f"{out.stem}_files"
     assets.mkdir(exist_ok=True)
     copy_vendor(assets)
-    out.write_text(localise(render_html(m), f"{assets.name}/vendor"), encoding="utf-8")
+    out.write_text(render_page(m, f"{assets.name}/vendor"), encoding="utf-8")
     err.print(f"wrote {out} and {assets}/ in {time.perf_counter() - t0:.1f} s")
 
 

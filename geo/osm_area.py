@@ -22,6 +22,9 @@ from geo.errors import AmbiguousBoundaryError, BoundaryNotFoundError, EmptyLayer
 from geo.rules import Rules
 
 # place=* kinds that name a settlement (a square, an islet or a farm does not).
+# The credit ODbL requires wherever OSM-derived data is shown (maps, printed maps, exports).
+OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
+
 SETTLEMENT_PLACES = (
     "city",
     "town",
@@ -260,7 +263,7 @@ def build_osm_area(
         layers["waterways"] = waterways
     meta = {
         "source": source,
-        "attribution": "© OpenStreetMap contributors, ODbL",
+        "attribution": OSM_ATTRIBUTION,
         "skipped_boundaries": selection.skipped_cut,
         "boundaries_outside_within": selection.outside,
     }

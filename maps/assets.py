@@ -1,10 +1,13 @@
 """Our own copies of every JS/CSS asset a map page loads: no CDN, ever.
 
-Folium writes CDN links (jsdelivr, cdnjs, code.jquery.com) into every page. A
-government intranet cannot reach them, so :func:`localise` rewrites each known
-link to our vendored copy under ``maps/static/vendor`` (served by the app at
-``/static/vendor``, or copied beside a self-contained map), and refuses to
-return a page that still names an outside address.
+Folium elements declare the assets they need by name (``default_js`` /
+``default_css``: ``leaflet``, ``jquery``, ``awesome_markers_css``…) and point
+them at CDNs a government intranet cannot reach. :func:`render_page` points
+each name at our vendored copy under ``maps/static/vendor`` (served by the app
+at ``/static/vendor``, or copied beside a self-contained map) before folium
+renders, and refuses to return a page that still loads anything from outside:
+an element needing an asset we do not vendor is a bug to fix here, not a page
+to ship.
 """
 
 from __future__ import annotations
@@ -12,23 +15,26 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import Any
+
+import folium
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 VENDOR_DIR = STATIC_DIR / "vendor"
 
-# Folium's CDN links -> our copy (relative to the vendor folder); None drops the link.
-CDN_TO_LOCAL: dict[str, str | None] = {
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js": "leaflet/leaflet.js",
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css": "leaflet/leaflet.css",
-    "https://code.jquery.com/jquery-3.7.1.min.js": "jquery/jquery.min.js",
-    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js": "bootstrap/bootstrap.bundle.min.js",
-    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css": "bootstrap/bootstrap.min.css",
-    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js": "awesome-markers/leaflet.awesome-markers.js",
-    "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css": "awesome-markers/leaflet.awesome-markers.css",
-    "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css": "fontawesome/css/all.min.css",
+# Folium's asset names -> our copy (relative to the vendor folder); None drops the asset.
+LOCAL_ASSETS: dict[str, str | None] = {
+    "leaflet": "leaflet/leaflet.js",
+    "leaflet_css": "leaflet/leaflet.css",
+    "jquery": "jquery/jquery.min.js",
+    "bootstrap": "bootstrap/bootstrap.bundle.min.js",
+    "bootstrap_css": "bootstrap/bootstrap.min.css",
+    "awesome_markers": "awesome-markers/leaflet.awesome-markers.js",
+    "awesome_markers_css": "awesome-markers/leaflet.awesome-markers.css",
+    "awesome_markers_font_css": "fontawesome/css/all.min.css",
     # Glyphicons (Bootstrap 3) and the marker-rotation CSS are unused by our pages.
-    "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css": None,
-    "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css": None,
+    "glyphicons_css": None,
+    "awesome_rotate_css": None,
 }
 
 _URL_IN_TAG = re.compile(
@@ -40,13 +46,30 @@ class ExternalAssetError(RuntimeError):
     """A page would load something from outside our server (a bug: add the asset to the vendor folder)."""
 
 
-def localise(html: str, base: str) -> str:
-    """Point every known CDN asset of a page at our copies under ``base``.
+def _elements(root: Any) -> Any:
+    yield root
+    for child in getattr(root, "_children", {}).values():
+        yield from _elements(child)
+
+
+def _local(pairs: list[tuple[str, str]], base: str) -> list[tuple[str, str]]:
+    out = []
+    for name, _url in pairs:
+        if name not in LOCAL_ASSETS:
+            raise ExternalAssetError(f"no vendored copy of the map asset {name!r}: add it to maps/static/vendor")
+        local = LOCAL_ASSETS[name]
+        if local is not None:
+            out.append((name, f"{base.rstrip('/')}/{local}"))
+    return out
+
+
+def render_page(m: folium.Map, base: str) -> str:
+    """Render a map to a full HTML page that loads every asset from ``base``.
 
     Parameters
     ----------
-    html
-        A rendered folium page.
+    m
+        The map.
     base
         URL prefix of the vendor folder: ``/static/vendor`` when served, or a
         relative folder (``mymap_files/vendor``) for a self-contained file.
@@ -54,14 +77,14 @@ def localise(html: str, base: str) -> str:
     Raises
     ------
     ExternalAssetError
-        When a ``<script src>`` or ``<link href>`` to another host remains.
+        When an element needs an asset we do not vendor, or a ``<script src>`` / ``<link href>`` to another
+        host remains in the page.
     """
-    for url, local in CDN_TO_LOCAL.items():
-        if local is None:
-            html = re.sub(r"<link[^>]*" + re.escape(url) + r"[^>]*>\s*", "", html)
-            html = re.sub(r"<script[^>]*" + re.escape(url) + r"[^>]*>\s*</script>\s*", "", html)
-        else:
-            html = html.replace(url, f"{base.rstrip('/')}/{local}")
+    for element in _elements(m.get_root()):
+        if isinstance(element, folium.elements.JSCSSMixin):
+            element.default_js = _local(element.default_js, base)  # on the instance: folium's lists stay as they are
+            element.default_css = _local(element.default_css, base)
+    html = m.get_root().render().replace("<html>", '<html lang="zh-CN">', 1)
     left = _URL_IN_TAG.search(html)
     if left:
         raise ExternalAssetError(f"page still loads an outside asset: {left.group(0)[:200]}")

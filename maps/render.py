@@ -23,8 +23,7 @@ from jinja2 import Template
 
 from geo.area import StudyArea, text
 from geo.key_places import CATEGORIES
-
-ATTRIBUTION = '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors, ODbL'
+from geo.osm_area import OSM_ATTRIBUTION
 
 # households per building -> fill colour (light to dark); the legend is built from this.
 HOUSEHOLD_BINS: tuple[tuple[float, str], ...] = (
@@ -394,7 +393,7 @@ def area_map(
             "(function(){var map=" + m.get_name() + ";var lg=L.control({position:'bottomright'});"
             "lg.onAdd=function(){var d=L.DomUtil.create('div');d.innerHTML=`" + legend + "`;"
             "L.DomEvent.disableScrollPropagation(d);return d;};lg.addTo(map);"
-            f"map.attributionControl.setPrefix('Leaflet');map.attributionControl.addAttribution({json.dumps(ATTRIBUTION)});"
+            f"map.attributionControl.setPrefix('Leaflet');map.attributionControl.addAttribution({json.dumps(OSM_ATTRIBUTION)});"
             "})();"
         )
     )
@@ -508,9 +507,3 @@ def _points_layers(area: StudyArea, show_key_places: bool = True) -> list[folium
             ).add_to(group)
         out.append(group)
     return out
-
-
-def render_html(m: folium.Map) -> str:
-    """Render a map to a full HTML page (CDN links not yet localised)."""
-    html = m.get_root().render()
-    return html.replace("<html>", '<html lang="zh-CN">', 1)

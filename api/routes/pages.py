@@ -11,8 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api import services
 from api.deps import ContextDep, SettingsDep
-from maps.assets import localise
-from maps.render import ATTRIBUTION, MapSources, area_map, render_html
+from geo.osm_area import OSM_ATTRIBUTION
+from maps.assets import render_page
+from maps.render import MapSources, area_map
 
 router = APIRouter(tags=["pages 页面"])
 
@@ -39,7 +40,7 @@ text-align:left}}th{{background:#f4f1ea}}small{{color:#666}}footer{{margin-top:2
 <table><thead><tr><th>研究区</th><th>社区/行政村</th><th>建筑</th><th>户数</th><th>计算坐标系</th><th></th></tr></thead>
 <tbody>{rows}</tbody></table>
 <p><a href="/docs">API 文档（离线）</a> · <a href="/areas">研究区 JSON</a> · <a href="/health">服务状态</a></p>
-<footer>户数为根据建筑轮廓估算的数值，除非由用户提供。地图数据 {ATTRIBUTION}。</footer></body></html>"""
+<footer>户数为根据建筑轮廓估算的数值，除非由用户提供。地图数据 {OSM_ATTRIBUTION}。</footer></body></html>"""
 
 
 @router.get("/areas/{name}/map", response_class=HTMLResponse, summary="The area's map 研究区地图")
@@ -55,7 +56,7 @@ async def area_map_page(name: str, ctx: ContextDep, settings: SettingsDep) -> st
             tile_attribution=settings.tile_attribution,
             landing_url="/",
         )
-        return localise(render_html(m), "/static/vendor")
+        return render_page(m, "/static/vendor")
 
     return await run_in_threadpool(build)
 

@@ -19,6 +19,7 @@ from api import grid_plans, plan_edits
 from api.deps import ContextDep, SettingsDep
 from api.routes.areas import GEOJSON
 from geo.errors import InputError
+from geo.osm_area import OSM_ATTRIBUTION
 
 router = APIRouter(tags=["grids 网格"])
 
@@ -319,6 +320,7 @@ def edit_page(name: str, plan_id: str, ctx: ContextDep) -> str:
         .replace("{{AREA_JSON}}", json.dumps(name))
         .replace("{{PLAN_JSON}}", json.dumps(plan_id))
         .replace("{{BAND_JSON}}", json.dumps(band))
+        .replace("{{ATTRIBUTION_JSON}}", json.dumps(OSM_ATTRIBUTION, ensure_ascii=False))
     )
 
 
@@ -333,9 +335,9 @@ async def plan_map(name: str, plan_id: str, ctx: ContextDep, settings: SettingsD
 
 
 def _map_page(ctx: Any, settings: Any, name: str, plan_ids: list[str] | None) -> str:
-    from maps.assets import localise
+    from maps.assets import render_page
     from maps.grids import grid_map
-    from maps.render import MapSources, render_html
+    from maps.render import MapSources
 
     area = ctx.store.load_area(name, skip=("buildings", "roads"))
     report = grid_plans.validate_grids(ctx, name, plan_ids=plan_ids)
@@ -352,4 +354,4 @@ def _map_page(ctx: Any, settings: Any, name: str, plan_ids: list[str] | None) ->
         tile_attribution=settings.tile_attribution,
         landing_url="/",
     )
-    return localise(render_html(m), "/static/vendor")
+    return render_page(m, "/static/vendor")

@@ -31,6 +31,7 @@ from pyproj import CRS
 from geo.checks import REASONS_ZH
 from geo.crs import STORAGE_CRS
 from geo.errors import InputError
+from geo.osm_area import OSM_ATTRIBUTION
 
 VECTOR_FORMATS = {
     "geojson": ("GeoJSON", ".geojson"),
@@ -59,8 +60,6 @@ SHP_FIELDS = {
     "version": "version",
     "professional_code": "pro_code",
 }
-
-ATTRIBUTION = "© OpenStreetMap contributors, ODbL"
 
 
 def check_export_crs(fmt: str, crs: str | int | None, bounds_lonlat: tuple[float, float, float, float]) -> CRS:
@@ -427,7 +426,7 @@ def write_grid_pdf(
     c.drawString(margin, margin, f"制图单位：{office}    日期：{issued.isoformat()}")
     # The CID font has no ©: the attribution is set in Helvetica, which has it.
     c.setFont("Helvetica", 8)
-    c.drawRightString(page_w - margin, margin, f"Map data {ATTRIBUTION}")
+    c.drawRightString(page_w - margin, margin, f"Map data {OSM_ATTRIBUTION}")
     c.showPage()
     c.save()
     return target
