@@ -50,6 +50,7 @@ err = Console(stderr=True, soft_wrap=True)  # messages stay on one line in logs
 F = TypeVar("F", bound=Callable[..., Any])
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+AreaArg = Annotated[str, typer.Argument(help="Study area name.")]
 
 
 def _emit(obj: dict[str, Any]) -> None:
@@ -149,7 +150,7 @@ def areas_cmd(as_json: JsonOpt = False) -> None:
 
 @app.command("area")
 @command
-def area_cmd(area: Annotated[str, typer.Argument(help="Study area name.")], as_json: JsonOpt = False) -> None:
+def area_cmd(area: AreaArg, as_json: JsonOpt = False) -> None:
     """Describe one study area: layers, calibration of household estimates, imports."""
     ctx = _context()
     s = ctx.store.summary(area)
@@ -316,7 +317,7 @@ def import_cmd(
 @app.command("map")
 @command
 def map_cmd(
-    area: Annotated[str, typer.Argument(help="Study area name.")],
+    area: AreaArg,
     out: Annotated[Path, typer.Option("--out", help="The HTML file to write; assets go beside it.")],
 ) -> None:
     """Write a self-contained map: the page, its data inline, its assets in FILE_files/ beside it."""
@@ -363,7 +364,7 @@ def demo_cmd(as_json: JsonOpt = False) -> None:
 @app.command("export-area")
 @command
 def export_area_cmd(
-    area: Annotated[str, typer.Argument(help="Study area name.")],
+    area: AreaArg,
     out: Annotated[Path, typer.Option("--out", help="GeoPackage to write.")],
 ) -> None:
     """Write a whole study area to one GeoPackage (a backup, or to move it to another store)."""
@@ -420,7 +421,7 @@ def _print_grid_report(report: dict[str, Any]) -> None:
 @grids_app.command("draw")
 @command
 def grids_draw(
-    area: Annotated[str, typer.Argument(help="Study area name.")],
+    area: AreaArg,
     community: Annotated[
         list[str] | None, typer.Option("--community", help="Code or name (repeatable; default all).")
     ] = None,
@@ -459,7 +460,7 @@ def grids_draw(
 @grids_app.command("validate")
 @command
 def grids_validate(
-    area: Annotated[str, typer.Argument(help="Study area name.")],
+    area: AreaArg,
     plan: Annotated[
         list[str] | None, typer.Option("--plan", help="Plan id (repeatable; default: adopted plans).")
     ] = None,
@@ -480,7 +481,7 @@ def grids_validate(
 @grids_app.command("adopt")
 @command
 def grids_adopt(
-    area: Annotated[str, typer.Argument(help="Study area name.")],
+    area: AreaArg,
     plan_id: Annotated[str, typer.Argument(help="The plan to adopt.")],
     as_json: JsonOpt = False,
 ) -> None:
@@ -495,7 +496,7 @@ def grids_adopt(
 @grids_app.command("export")
 @command
 def grids_export(
-    area: Annotated[str, typer.Argument(help="Study area name.")],
+    area: AreaArg,
     fmt: Annotated[str, typer.Option("--format", help="geojson, gpkg, shp, kml, xlsx (网格划分表) or pdf (A3 map).")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write into (files named by community code).")],
     plan: Annotated[list[str] | None, typer.Option("--plan", help="Plan id (repeatable; default: adopted).")] = None,
@@ -523,7 +524,7 @@ PlanOpt = Annotated[str, typer.Option("--plan", help="Plan id.")]
 @grids_app.command("edit")
 @command
 def grids_edit(
-    area: Annotated[str, typer.Argument(help="Study area name.")],
+    area: AreaArg,
     plan: PlanOpt,
     ops: Annotated[Path, typer.Option("--ops", help="Edit batch JSON: base_version, message, ops (- for stdin).")],
     author: Annotated[str | None, typer.Option("--author")] = None,
@@ -570,7 +571,7 @@ def _read_text(path: Path) -> str:
 @grids_app.command("versions")
 @command
 def grids_versions(
-    area: Annotated[str, typer.Argument(help="Study area name.")],
+    area: AreaArg,
     plan: PlanOpt,
     version: Annotated[int | None, typer.Option("--version", help="Show this one version in full.")] = None,
     as_json: JsonOpt = False,
@@ -604,7 +605,7 @@ def grids_versions(
 @grids_app.command("diff")
 @command
 def grids_diff(
-    area: Annotated[str, typer.Argument(help="Study area name.")],
+    area: AreaArg,
     plan: PlanOpt,
     from_version: Annotated[int, typer.Option("--from")],
     to_version: Annotated[int, typer.Option("--to")],
@@ -626,7 +627,7 @@ def grids_diff(
 @grids_app.command("revert")
 @command
 def grids_revert(
-    area: Annotated[str, typer.Argument(help="Study area name.")],
+    area: AreaArg,
     plan: PlanOpt,
     to: Annotated[int, typer.Option("--to", help="The version to bring back (as a new version).")],
     base: Annotated[int | None, typer.Option("--base", help="The version you looked at (default: current).")] = None,
@@ -659,34 +660,28 @@ def _state_cmd(area: str, plan: str, state: str, as_json: bool) -> None:
 
 @grids_app.command("review")
 @command
-def grids_review(
-    area: Annotated[str, typer.Argument(help="Study area name.")], plan: PlanOpt, as_json: JsonOpt = False
-) -> None:
+def grids_review(area: AreaArg, plan: PlanOpt, as_json: JsonOpt = False) -> None:
     """Mark a draft plan reviewed."""
     _state_cmd(area, plan, "reviewed", as_json)
 
 
 @grids_app.command("reopen")
 @command
-def grids_reopen(
-    area: Annotated[str, typer.Argument(help="Study area name.")], plan: PlanOpt, as_json: JsonOpt = False
-) -> None:
+def grids_reopen(area: AreaArg, plan: PlanOpt, as_json: JsonOpt = False) -> None:
     """Send a reviewed plan back to draft."""
     _state_cmd(area, plan, "draft", as_json)
 
 
 @grids_app.command("publish")
 @command
-def grids_publish(
-    area: Annotated[str, typer.Argument(help="Study area name.")], plan: PlanOpt, as_json: JsonOpt = False
-) -> None:
+def grids_publish(area: AreaArg, plan: PlanOpt, as_json: JsonOpt = False) -> None:
     """Publish a reviewed plan: read-only from now on, and its community's adopted plan."""
     _state_cmd(area, plan, "published", as_json)
 
 
 @grids_app.command("plans")
 @command
-def grids_plans(area: Annotated[str, typer.Argument(help="Study area name.")], as_json: JsonOpt = False) -> None:
+def grids_plans(area: AreaArg, as_json: JsonOpt = False) -> None:
     """List an area's grid plans, newest first; * marks each community's adopted plan."""
     items = _context().store.plans.list(area)
     if as_json:

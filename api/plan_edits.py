@@ -20,9 +20,20 @@ from api.services import Context
 from geo.area import valid_polygons
 from geo.blocks import adjacency, community_blocks, cut_lines
 from geo.crs import STORAGE_CRS
-from geo.edits import EditError, PlanState, apply_ops, build_state, describe_change, grid_table, judge, snap_to_blocks
+from geo.edits import (
+    EditError,
+    PlanState,
+    Verdict,
+    apply_ops,
+    build_state,
+    describe_change,
+    grid_table,
+    judge,
+    snap_to_blocks,
+)
 from geo.errors import InputError, NotFoundError
 from geo.partition import Band
+from store.plans import stale_version
 
 
 class EditRejectedError(InputError):
@@ -30,6 +41,16 @@ class EditRejectedError(InputError):
 
     title_en = "Edit rejected"
     title_zh = "编辑未通过校验"
+
+    @classmethod
+    def of(cls, verdict: Verdict, current_version: int) -> EditRejectedError:
+        """The rejection of a verdict with hard errors (an edit's or a revert's)."""
+        return cls(
+            "The change breaks " + "; ".join(p.message for p in verdict.errors),
+            detail_zh="未通过校验：" + "；".join(p.message_zh for p in verdict.errors),
+            verdict=verdict.as_dict(),
+            current_version=current_version,
+        )
 
 
 def _band(meta: dict[str, Any], ctx: Context, area_class: str) -> Band:
@@ -255,16 +276,7 @@ def edit_plan(
     ctx.store.plans.require_editable(area, plan_id)  # also for dry runs: the page must not promise a save
     state, ver, snapped = load_state(ctx, area, plan_id, None)
     if ver["current_version"] != base:
-        from geo.errors import ConflictError
-
-        raise ConflictError(
-            f"Plan {plan_id} is at version {ver['current_version']}, not {base}: someone saved in between. "
-            "Reload and edit the current version.",
-            detail_zh=f"方案 {plan_id} 已更新到第 {ver['current_version']} 版（您基于第 {base} 版），请刷新后再编辑",
-            plan_id=plan_id,
-            current_version=ver["current_version"],
-            base_version=base,
-        )
+        raise stale_version(plan_id, ver["current_version"], base)
     new, verdict = apply_ops(state, payload.get("ops"), rules=ctx.rules, crs=state.blocks.crs)
     if snapped:
         verdict.changes["snapped_to_blocks"] = {
@@ -274,12 +286,7 @@ def edit_plan(
             "labelled_duplicates": snapped["labelled_duplicates"],
         }
     if not verdict.ok:
-        raise EditRejectedError(
-            "The edit breaks " + "; ".join(p.message for p in verdict.errors),
-            detail_zh="编辑未通过：" + "；".join(p.message_zh for p in verdict.errors),
-            verdict=verdict.as_dict(),
-            current_version=ver["current_version"],
-        )
+        raise EditRejectedError.of(verdict, ver["current_version"])
     rows = grid_summary(new)
     s = {
         "plan_id": plan_id,
@@ -437,13 +444,7 @@ def revert_plan(
     forks = ctx.store.plans.get(area, plan_id)["state"] == "published"
     current, ver, _ = load_state(ctx, area, plan_id, None)
     if ver["current_version"] != base_version:
-        from geo.errors import ConflictError
-
-        raise ConflictError(
-            f"Plan {plan_id} is at version {ver['current_version']}, not {base_version}",
-            detail_zh=f"方案 {plan_id} 已更新到第 {ver['current_version']} 版",
-            current_version=ver["current_version"],
-        )
+        raise stale_version(plan_id, ver["current_version"], base_version)
     target, _, _ = load_state(ctx, area, plan_id, to_version)
     if (
         (target.assignment == current.assignment).all()
@@ -457,12 +458,7 @@ def revert_plan(
     restore_codes(current, target)
     verdict = judge(current, target, rules=ctx.rules)
     if not verdict.ok:
-        raise EditRejectedError(
-            "Reverting breaks " + "; ".join(p.message for p in verdict.errors),
-            detail_zh="回退未通过：" + "；".join(p.message_zh for p in verdict.errors),
-            verdict=verdict.as_dict(),
-            current_version=ver["current_version"],
-        )
+        raise EditRejectedError.of(verdict, ver["current_version"])
     table = grid_table(target)
     saved = ctx.store.plans.save_version(
         area,

@@ -401,28 +401,33 @@ def op_split(state: PlanState, op: dict[str, Any], *, crs: Any, rules: Rules) ->
             raise EditError("split: give a 'line' or an integer 'k' >= 2", detail_zh="split 需要 line 或 k（>=2）")
         if k > len(members):
             raise EditError(f"split: grid {code} has only {len(members)} blocks", detail_zh="街区数少于拆分数")
-        pos = {int(b): p for p, b in enumerate(members)}
-        sel = np.isin(state.edge_i, members) & np.isin(state.edge_j, members)
-        sub = Graph.build(
-            state.blocks["households"].to_numpy()[members],
-            np.array([pos[int(x)] for x in state.edge_i[sel]], dtype=int),
-            np.array([pos[int(x)] for x in state.edge_j[sel]], dtype=int),
-            state.edge_cost[sel],
-        )
-        if len(sub.components()) > 1:
+        if len(state.components(members)) > 1:
             raise EditError(f"split: grid {code} is not in one piece; fix that first", detail_zh=f"网格 {code} 不连通")
-        g = rules.grid
-        sol = solve_heuristic(
-            sub,
-            k,
-            state.band,
-            seed=int(op.get("seed", g.seed)),
-            restarts=g.heuristic_restarts,
-            trees=g.heuristic_trees_per_split,
-            rounds=g.recombination_rounds,
-        )
-        groups = [members[sol.part == p] for p in range(k)]
+        groups = _partition(state, members, k, rules=rules, seed=op.get("seed"))
     _assign_children(state, code, groups)
+
+
+def _partition(state: PlanState, members: np.ndarray, k: int, *, rules: Rules, seed: int | None) -> list[np.ndarray]:
+    """Cut a connected run of blocks into ``k`` grids with the drawing engine; return each grid's positions."""
+    pos = {int(b): p for p, b in enumerate(members)}
+    sel = np.isin(state.edge_i, members) & np.isin(state.edge_j, members)
+    sub = Graph.build(
+        state.blocks["households"].to_numpy()[members],
+        np.array([pos[int(x)] for x in state.edge_i[sel]], dtype=int),
+        np.array([pos[int(x)] for x in state.edge_j[sel]], dtype=int),
+        state.edge_cost[sel],
+    )
+    g = rules.grid
+    sol = solve_heuristic(
+        sub,
+        k,
+        state.band,
+        seed=g.seed if seed is None else int(seed),
+        restarts=g.heuristic_restarts,
+        trees=g.heuristic_trees_per_split,
+        rounds=g.recombination_rounds,
+    )
+    return [members[sol.part == p] for p in range(k)]
 
 
 def op_carve(state: PlanState, op: dict[str, Any], *, crs: Any) -> None:
@@ -516,24 +521,7 @@ def op_redraw_unlocked(state: PlanState, op: dict[str, Any], *, rules: Rules) ->
         if k == 1:
             new_groups.append(comp)
             continue
-        pos = {int(b): p for p, b in enumerate(comp)}
-        sel = np.isin(state.edge_i, comp) & np.isin(state.edge_j, comp)
-        sub = Graph.build(
-            hh[comp],
-            np.array([pos[int(x)] for x in state.edge_i[sel]], dtype=int),
-            np.array([pos[int(x)] for x in state.edge_j[sel]], dtype=int),
-            state.edge_cost[sel],
-        )
-        sol = solve_heuristic(
-            sub,
-            k,
-            state.band,
-            seed=int(op.get("seed", g.seed)),
-            restarts=g.heuristic_restarts,
-            trees=g.heuristic_trees_per_split,
-            rounds=g.recombination_rounds,
-        )
-        new_groups.extend(comp[sol.part == p] for p in range(k))
+        new_groups.extend(_partition(state, comp, k, rules=rules, seed=op.get("seed")))
     # match new groups to old codes by shared households (largest first)
     pairs = []
     for gi, grp in enumerate(new_groups):

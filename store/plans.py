@@ -114,6 +114,18 @@ plan_grids = Table(
 )
 
 
+def stale_version(plan_id: str, current: int, base: int) -> ConflictError:
+    """The 409 for a change made on a version that is no longer current (it names the current one)."""
+    return ConflictError(
+        f"Plan {plan_id} is at version {current}, not {base}: someone saved in between. "
+        "Reload and edit the current version.",
+        detail_zh=f"方案 {plan_id} 已更新到第 {current} 版（您基于第 {base} 版），请刷新后在最新版本上编辑",
+        plan_id=plan_id,
+        current_version=current,
+        base_version=base,
+    )
+
+
 def _clean(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
 
@@ -557,15 +569,7 @@ class PlanStore:
             area_id = self._area_id(conn, area)
             row = self._plan_row(conn, area_id, plan_id, lock=True)
             if row.current_version != base_version:
-                raise ConflictError(
-                    f"Plan {plan_id} is at version {row.current_version}, not {base_version}: someone saved in "
-                    "between. Reload and edit the current version.",
-                    detail_zh=f"方案 {plan_id} 已更新到第 {row.current_version} 版（您基于第 {base_version} 版），"
-                    "请刷新后在最新版本上编辑",
-                    plan_id=plan_id,
-                    current_version=row.current_version,
-                    base_version=base_version,
-                )
+                raise stale_version(plan_id, row.current_version, base_version)
             self._require_editable(conn, area_id, row)
             target_pk, target_id, version = row.id, plan_id, row.current_version + 1
             if row.state == "published":
@@ -761,11 +765,7 @@ class PlanStore:
             area_id = self._area_id(conn, area)
             row = self._plan_row(conn, area_id, plan_id, lock=True)
             if base_version is not None and row.current_version != base_version:
-                raise ConflictError(
-                    f"Plan {plan_id} is at version {row.current_version}, not {base_version}",
-                    detail_zh=f"方案 {plan_id} 已更新到第 {row.current_version} 版",
-                    current_version=row.current_version,
-                )
+                raise stale_version(plan_id, row.current_version, base_version)
             if (row.state, state) not in allowed:
                 hint = " (review it first)" if (row.state, state) == ("draft", "published") else ""
                 raise InputError(

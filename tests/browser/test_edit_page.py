@@ -1,12 +1,5 @@
 """End to end in headless Chromium: open the edit page, move a block with real clicks, save, see the new version."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
 
 from api import plan_edits as pe
@@ -14,8 +7,8 @@ from api.grid_plans import draw_grids
 from api.services import Context, load_package
 from geo.rules import DEFAULT_RULES
 from store.areas import Store
-from tests.browser.test_map_browser import browser  # noqa: F401 - the shared Chromium fixture
-from tests.conftest import DATA, REPO
+from tests.browser.conftest import serve
+from tests.conftest import DATA
 from tests.edit_helpers import movable_block
 
 pytestmark = pytest.mark.browser
@@ -29,30 +22,11 @@ def served_plan(tmp_path):
     pid = draw_grids(ctx, "monaco", communities=["La Condamine"])["communities"][0]["plan_id"]
     state, _, _ = pe.load_state(ctx, "monaco", pid)
     block, a, b = movable_block(state)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "WANGGE_STORE_URL": url, "WANGGE_DATA_DIR": str(DATA)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield base, ctx, pid, block, a, b, state
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serve(url) as base:
+        yield base, ctx, pid, block, a, b, state
 
 
-def test_move_a_block_with_clicks_and_save(served_plan, browser):  # noqa: F811
+def test_move_a_block_with_clicks_and_save(served_plan, browser):
     base, ctx, pid, block, a, b, state = served_plan
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     requests, errors = [], []
