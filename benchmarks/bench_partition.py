@@ -116,13 +116,21 @@ def _score(case: Case, labels: np.ndarray, seconds: float, method: str) -> dict[
         rules=DEFAULT_RULES,
         band=case.band,
     )
+    return _row(case, rows, crow, seconds, method, blocks=len(case.blocks))
+
+
+def _row(
+    case: Case, rows: pd.DataFrame, crow: dict[str, Any], seconds: float, method: str, *, blocks: int
+) -> dict[str, Any]:
+    """One benchmark row from a plan's validation report (the same scoring for every method)."""
+    shared = crow["shared_boundary_m"]
     return {
         "area": case.area,
         "community": case.community["name"],
         "class": case.community["area_class"],
         "method": method,
         "seconds": round(seconds, 2),
-        "blocks": len(case.blocks),
+        "blocks": blocks,
         "grids": len(rows),
         "in_band": int(rows["in_band"].sum()),
         "in_band_share": round(float(rows["in_band"].mean()), 3),
@@ -130,16 +138,12 @@ def _score(case: Case, labels: np.ndarray, seconds: float, method: str) -> dict[
         "min_households": int(rows["households"].min()),
         "max_households": int(rows["households"].max()),
         "mean_polsby_popper": round(float(rows["polsby_popper"].mean()), 3),
-        "street_share": round(crow["street_boundary_m"] / crow["shared_boundary_m"], 3)
-        if crow["shared_boundary_m"] > 0
-        else None,
-        "line_share": round(crow["line_boundary_m"] / crow["shared_boundary_m"], 3)
-        if crow["shared_boundary_m"] > 0
-        else None,
+        "street_share": round(crow["street_boundary_m"] / shared, 3) if shared > 0 else None,
+        "line_share": round(crow["line_boundary_m"] / shared, 3) if shared > 0 else None,
         "contiguous_share": round(float(rows["contiguous"].mean()), 3),
         "gap_m2": crow["gap_m2"],
         "overlap_m2": crow["overlap_m2"],
-        "boundary_m": crow["shared_boundary_m"],
+        "boundary_m": shared,
     }
 
 
@@ -163,32 +167,8 @@ def run_wangge(case: Case) -> dict[str, Any]:
         rules=DEFAULT_RULES,
         band=case.band,
     )
-    return {
-        "area": case.area,
-        "community": case.community["name"],
-        "class": case.community["area_class"],
-        "method": f"wangge ({plan.info['method']})",
-        "seconds": round(seconds, 2),
-        "blocks": len(plan.blocks),
-        "grids": len(rows),
-        "in_band": int(rows["in_band"].sum()),
-        "in_band_share": round(float(rows["in_band"].mean()), 3),
-        "explained_outliers": int((~rows["in_band"] & rows["reason"].notna()).sum()),
-        "min_households": int(rows["households"].min()),
-        "max_households": int(rows["households"].max()),
-        "mean_polsby_popper": round(float(rows["polsby_popper"].mean()), 3),
-        "street_share": round(crow["street_boundary_m"] / crow["shared_boundary_m"], 3)
-        if crow["shared_boundary_m"] > 0
-        else None,
-        "line_share": round(crow["line_boundary_m"] / crow["shared_boundary_m"], 3)
-        if crow["shared_boundary_m"] > 0
-        else None,
-        "contiguous_share": round(float(rows["contiguous"].mean()), 3),
-        "gap_m2": crow["gap_m2"],
-        "overlap_m2": crow["overlap_m2"],
-        "boundary_m": crow["shared_boundary_m"],
-        "k": len(rows),
-    }
+    method = f"wangge ({plan.info['method']})"
+    return {**_row(case, rows, crow, seconds, method, blocks=len(plan.blocks)), "k": len(rows)}
 
 
 def _weights(blocks: gpd.GeoDataFrame) -> Any:
