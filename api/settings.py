@@ -10,6 +10,12 @@ WANGGE_TILE_URL        basemap tile URL template (an intranet Tianditu mirror)  
 WANGGE_TILE_ATTRIBUTION  attribution shown for those tiles                        ""
 WANGGE_MAX_UPLOAD_MB   largest upload the API accepts                             200
 WANGGE_DATA_DIR        folder of the demo data and code lists                     ``data/`` of the repo
+WANGGE_MAX_IMPORT_FEATURES  most features (rows) one import may hold             500000
+WANGGE_MAX_EXPANDED_MB  most bytes an upload may expand to (a zip's contents)     1024
+WANGGE_ALLOWED_ORIGINS  extra origins allowed to send state-changing requests     none
+                       (comma-separated, e.g. a reverse proxy's https://gis.example)
+WANGGE_MAX_JOBS        most background jobs queued or running, overall            8
+WANGGE_MAX_JOBS_PER_AREA  most background jobs queued or running per area         2
 =====================  =========================================================  =====================
 
 Nothing reads the environment at import time: :func:`get_settings` is called
@@ -43,6 +49,16 @@ class Settings(BaseSettings):
     tile_attribution: str = ""
     max_upload_mb: float = Field(200.0, gt=0)
     data_dir: Path = REPO_DATA_DIR
+    max_import_features: int = Field(500_000, gt=0)
+    max_expanded_mb: float = Field(1024.0, gt=0)
+    allowed_origins: str = ""
+    max_jobs: int = Field(8, gt=0)
+    max_jobs_per_area: int = Field(2, gt=0)
+
+    @property
+    def allowed_origin_list(self) -> tuple[str, ...]:
+        """``WANGGE_ALLOWED_ORIGINS`` split on commas, each without a trailing slash."""
+        return tuple(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
 
 
 def get_settings() -> Settings:

@@ -116,6 +116,55 @@ class UploadTooLargeError(InputError):
     title_zh = "上传文件过大"
 
 
+class ImportLimitError(UploadTooLargeError):
+    """An import holds more features, or expands to more bytes, than the limits in settings allow."""
+
+    title_en = "Import too large"
+    title_zh = "导入数据超出限制"
+
+
+class MalformedFileError(InputError):
+    """A file that claims a format it does not hold, or whose rows cannot be parsed (names the row)."""
+
+    title_en = "Malformed file"
+    title_zh = "文件格式错误"
+
+
+class MissingFilePartError(InputError):
+    """A multi-file format arrived incomplete (a Shapefile without its ``.dbf`` or ``.shx``)."""
+
+    title_en = "Missing part of a file"
+    title_zh = "文件组成部分缺失"
+
+
+class SourceLayerError(InputError):
+    """A multi-layer file where the layer to read cannot be chosen by name; the message lists the layers."""
+
+    title_en = "Choose the source layer"
+    title_zh = "请指定源图层"
+
+
+class CoordinateRangeError(InvalidGeometryError):
+    """Coordinates outside the valid range of their CRS (swapped lon/lat, projected metres read as degrees)."""
+
+    title_en = "Coordinates out of range"
+    title_zh = "坐标超出有效范围"
+
+
+class CrossSiteRequestError(WanggeError):
+    """A state-changing request sent from another site (until logins exist, only same-origin pages may write)."""
+
+    title_en = "Cross-site request refused"
+    title_zh = "拒绝跨站请求"
+
+
+class TooManyJobsError(WanggeError):
+    """The background queue is full (overall or for one area); ``retry_after`` seconds in the context."""
+
+    title_en = "Too many queued jobs"
+    title_zh = "排队任务过多"
+
+
 class NotFoundError(WanggeError, LookupError):
     """A study area, layer, plan or version that does not exist."""
 
