@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,9 @@ VECTOR_FORMATS = {
     "kml": ("KML", ".kml"),
 }
 FORMATS = (*VECTOR_FORMATS, "xlsx", "pdf")
+
+# Spreadsheets evaluate a text cell starting with one of these as a formula (CSV/formula injection, OWASP).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 # Shapefile field names (10 characters at most) for our grid attributes.
 SHP_FIELDS = {
@@ -118,7 +122,11 @@ def write_vector(frame: gpd.GeoDataFrame, path: Path, fmt: str, crs: CRS) -> Pat
             cpg.write_text("GBK", encoding="ascii")
     elif fmt == "kml":
         out = out.rename(columns={"name": "Name"})
-        out["Description"] = [f"{c} · {h} 户" for c, h in zip(out["code"], out.get("households", [""] * len(out)))]
+        # KML viewers show a description as HTML (Google Earth runs its script), a name as text: GDAL escapes both
+        # for XML, and the description is escaped for HTML first so it shows as written.
+        out["Description"] = [
+            escape(f"{c} · {h} 户") for c, h in zip(out["code"], out.get("households", [""] * len(out)))
+        ]
         pyogrio.write_dataframe(out[["Name", "Description", "code", "geometry"]], target, driver=driver)
     else:
         pyogrio.write_dataframe(out, target, driver=driver)
@@ -199,9 +207,24 @@ def write_grid_table(rows: pd.DataFrame, path: Path, *, title: str, notes: list[
     for note in notes:
         ws.append([note])
     ws.freeze_panes = "C3"
+    keep_text_as_text(ws)
     target = path.with_suffix(".xlsx")
     wb.save(target)
     return target
+
+
+def keep_text_as_text(ws: Any) -> None:
+    """Store every text cell of an openpyxl sheet as text, so a name such as ``=1+2`` is never a formula.
+
+    openpyxl makes a formula of any string starting with ``=``; Excel and LibreOffice evaluate one starting
+    with ``+``, ``-`` or ``@`` once it is edited. Such cells are written as strings with Excel's quote prefix
+    (not shown, kept when the cell is edited); numbers stay numbers and other text is left as it is.
+    """
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS):
+                cell.data_type = "s"
+                cell.quotePrefix = True
 
 
 _PALETTE = [
@@ -263,6 +286,8 @@ def write_grid_pdf(
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen.canvas import Canvas
 
+    # Text is drawn with drawString, which prints it as written; a reportlab Paragraph would parse names as
+    # mini-HTML (a name holding "<" or "&" would break it or inject markup), so keep names out of Paragraphs.
     font = "STSong-Light"
     if font not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(font))
