@@ -1,10 +1,17 @@
 """四至: what bounds a grid on the east, south, west and north, as the grid table states it.
 
-The grid's outline is walked in 5 m steps. Each step faces a side (by its
-outward normal). A step lying on a named street (within ``tolerance_m``)
-votes for that street; otherwise the step votes for whatever lies just
-outside: a neighbouring grid, a neighbouring community, or the community's
-outer edge. Each side takes the label with the most metres of votes.
+The grid's outline is walked in 5 m steps. Each step belongs to the side its
+bearing from the grid's centroid falls in (east 45°–135°, south 135°–225°,
+west 225°–315°, north 315°–45°): the arc of the outline a surveyor means by
+"东至". A step lying on a named street (within ``tolerance_m``) votes for that
+street; otherwise the step votes for whatever lies just outside it (probed
+along its outward normal): a neighbouring grid, a neighbouring community, or
+the community's outer edge. Each side takes the label with the most metres of
+its arc.
+
+Why bearings and not each step's own facing: on a jagged rural outline a
+notch's walls face every way, so votes by facing let a short neighbour in a
+concave notch win a side that is kilometres of another neighbour.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.ops import polylabel
 
 from geo.area import text
 
@@ -20,9 +28,29 @@ SIDES = ("east", "south", "west", "north")
 SIDES_ZH = {"east": "东至", "south": "南至", "west": "西至", "north": "北至"}
 
 
-def _side(nx: np.ndarray, ny: np.ndarray) -> np.ndarray:
-    out = np.where(np.abs(nx) >= np.abs(ny), np.where(nx > 0, "east", "west"), np.where(ny > 0, "north", "south"))
-    return out
+def side_of_bearing(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """The side (east, south, west, north) of each offset from a centre, by its compass bearing.
+
+    Examples
+    --------
+    >>> side_of_bearing(np.array([10.0, 0.0, -3.0, 1.0]), np.array([1.0, -5.0, 0.0, 9.0])).tolist()
+    ['east', 'south', 'west', 'north']
+    """
+    bearing = np.degrees(np.arctan2(dx, dy)) % 360.0  # clockwise from north
+    quadrant = (((bearing + 45.0) % 360.0) // 90.0).astype(int)  # 0 north, 1 east, 2 south, 3 west
+    return np.array(["north", "east", "south", "west"])[quadrant]
+
+
+def _centre(polygon: shapely.Geometry) -> np.ndarray:
+    """The grid's centre for bearings: its centroid, or the pole of inaccessibility when the centroid lies outside.
+
+    Every ray from a point inside a polygon crosses its outline, so each of the four sides gets an arc; a
+    crescent-shaped grid's centroid lies outside it and would leave a side with none.
+    """
+    centroid = shapely.centroid(polygon)
+    if shapely.contains_properly(polygon, centroid):
+        return shapely.get_coordinates(centroid)[0]
+    return shapely.get_coordinates(polylabel(polygon, tolerance=1.0))[0]
 
 
 def four_sides(
@@ -77,9 +105,11 @@ def four_sides(
         ok = length > 1e-6
         p0, p1, d, length = p0[ok], p1[ok], d[ok], length[ok]
         nx, ny = d[:, 1] / length, -d[:, 0] / length  # outward normal of a counter-clockwise ring
-        side = _side(nx, ny)
-        mids = shapely.points((p0 + p1) / 2)
-        probes = shapely.points((p0 + p1) / 2 + np.column_stack([nx, ny]) * tolerance_m)
+        centre = _centre(main)
+        mid_xy = (p0 + p1) / 2
+        side = side_of_bearing(mid_xy[:, 0] - centre[0], mid_xy[:, 1] - centre[1])
+        mids = shapely.points(mid_xy)
+        probes = shapely.points(mid_xy + np.column_stack([nx, ny]) * tolerance_m)
         votes: dict[str, dict[str, float]] = {s: {} for s in SIDES}
         on_road = np.zeros(len(mids), dtype=bool)
         if road_tree is not None:
