@@ -29,7 +29,7 @@ from geo.blocks import community_blocks, cut_lines
 from geo.checks import plan_report
 from geo.grids import DrawOptions, draw_community
 from geo.io import read_area_package
-from geo.network import road_graph
+from geo.networks import build_network
 from geo.partition import Band, solve_exact
 from geo.rules import DEFAULT_RULES
 
@@ -93,7 +93,7 @@ def setup(data_dir: Any) -> list[Case]:
         lines = cut_lines(by_fid("roads"), by_fid("waterways"), rules.grid)
         buildings = by_fid("buildings")
         villages = by_fid("natural_village_areas")
-        net = road_graph(by_fid("roads"))
+        net = build_network(by_fid("roads"), mode="walk")
         for _, com in coms.sort_values("code12").iterrows():
             b = buildings[buildings["community_fid"] == com["fid"]]
             near = lines[lines.intersects(com.geometry)]

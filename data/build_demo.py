@@ -5,13 +5,16 @@
 Each area goes through the same code a planner's import takes (``wangge
 import-osm``), then gets the illustrative NBS codes of ``code_mapping.csv``
 (``wangge import --layer community_codes``), and is written as one GeoPackage
-(``data/<area>.gpkg``) that ``make demo`` loads.
+(``data/<area>.gpkg``) that ``make demo`` loads. Roads keep their OSM node ids
+(``node_ids``), from which :mod:`geo.networks` takes the junctions.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -53,7 +56,16 @@ def build(name: str) -> dict[str, object]:
     codes = read_code_lists_in(HERE / "admin_codes")
     area = area.with_layers(communities=communities).with_meta(codes_note=NOTE, codes_illustrative=True)
     area, derived = derive(area, DEFAULT_RULES, code_list=codes)
-    write_area_package(area, HERE / f"{name}.gpkg")
+    # Other processes (tests, a running server) read the package: write beside it, then swap it in at once.
+    target = HERE / f"{name}.gpkg"
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}-", suffix=".gpkg", dir=HERE)
+    os.close(fd)
+    try:
+        write_area_package(area, tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return {
         "area": name,
         "layers": {k: len(v) for k, v in area.layers.items()},

@@ -102,6 +102,10 @@ LAYER_COLUMNS: dict[str, tuple[str, ...]] = {
         "tunnel",
         "layer",
         "length_m",
+        "junction",
+        "motor_vehicle",
+        # OSM node ids of the way's vertices, one per vertex (geo.networks.encode_node_ids): the junctions.
+        "node_ids",
     ),
     "key_places": ("fid", "osm_id", "category", "name", "name_zh", "tags", "community_fid"),
     "cameras": (

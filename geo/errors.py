@@ -109,6 +109,13 @@ class RulesError(InputError):
     title_zh = "规则文件无效"
 
 
+class RoadClassError(RulesError):
+    """Road classes in the data that the network rules neither give a speed nor exclude (the message names them)."""
+
+    title_en = "Road class without a speed"
+    title_zh = "道路等级缺少速度规则"
+
+
 class UploadTooLargeError(InputError):
     """An upload exceeds ``WANGGE_MAX_UPLOAD_MB``."""
 

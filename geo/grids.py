@@ -39,7 +39,7 @@ import shapely
 from geo.blocks import adjacency, community_blocks
 from geo.codes import reading_order
 from geo.errors import EmptyLayerError, InputError
-from geo.network import RoadGraph, nearest_by_road
+from geo.networks import RoadNetwork, nearest_by_road
 from geo.partition import Band, Graph, Solution, solve_exact, solve_heuristic
 from geo.rules import Rules
 
@@ -140,7 +140,7 @@ def draw_community(
     village_areas: gpd.GeoDataFrame,
     rules: Rules,
     options: DrawOptions = DrawOptions(),
-    road_net: RoadGraph | None = None,
+    road_net: RoadNetwork | None = None,
 ) -> DrawnPlan:
     """Draw one community's grids.
 
@@ -155,8 +155,9 @@ def draw_community(
     village_areas
         The community's natural-village areas (metric), for rural communities.
     road_net
-        The area's road graph, to attach exclaves to the grid nearest by road
-        (straight line when None or unreachable).
+        The area's walking network (:func:`geo.networks.build_network`, mode ``walk``), to attach
+        exclaves to the grid nearest by road, entrance point to entrance point (straight line when
+        None or unreachable).
 
     Raises
     ------

@@ -167,8 +167,6 @@ class PatrolRules(_Section):
 
     min_daily_hours: float = 2.0
     max_daily_hours: float = 4.0
-    walk_speed_kmh: float = 4.0
-    ebike_speed_kmh: float = 12.0
     required_street_classes: tuple[str, ...] = (
         "residential",
         "living_street",
@@ -186,7 +184,7 @@ class PatrolRules(_Section):
 
 
 # Vehicle speeds by road class (DOMAIN §6, assumptions); a maxspeed tag lowers them.
-_SPEEDS_KMH: dict[str, float] = {
+_DRIVE_SPEEDS_KMH: dict[str, float] = {
     "motorway": 80.0,
     "trunk": 60.0,
     "primary": 50.0,
@@ -199,31 +197,185 @@ _SPEEDS_KMH: dict[str, float] = {
     "road": 25.0,
     "track": 10.0,
 }
+# E-bike patrols ride 12-15 km/h (DOMAIN §5, assumption): 15 on carriageways and cycleways, slower where the
+# class itself is slow.
+_EBIKE_SPEEDS_KMH: dict[str, float] = {"service": 12.0, "track": 12.0, "living_street": 10.0}
+_EBIKE_CLASSES: tuple[str, ...] = (
+    "trunk",
+    "trunk_link",
+    "primary",
+    "primary_link",
+    "secondary",
+    "secondary_link",
+    "tertiary",
+    "tertiary_link",
+    "unclassified",
+    "residential",
+    "road",
+    "cycleway",
+)
+# Every way a person walks. Motorways are left out; ``foot=no`` or ``foot=private`` leaves out any way.
+_WALK_CLASSES: tuple[str, ...] = (
+    "trunk",
+    "trunk_link",
+    "primary",
+    "primary_link",
+    "secondary",
+    "secondary_link",
+    "tertiary",
+    "tertiary_link",
+    "unclassified",
+    "residential",
+    "living_street",
+    "service",
+    "road",
+    "track",
+    "pedestrian",
+    "footway",
+    "path",
+    "steps",
+    "cycleway",
+    "bridleway",
+    "corridor",
+    "elevator",
+)
+# Not ways anyone travels on: planned, abandoned, race tracks, station platforms, lay-bys mapped as ways.
+_NOT_TRAVELLED: tuple[str, ...] = (
+    "construction",
+    "proposed",
+    "planned",
+    "abandoned",
+    "disused",
+    "razed",
+    "no",
+    "platform",
+    "raceway",
+    "escape",
+    "emergency_bay",
+    "rest_area",
+    "services",
+    "bus_stop",
+)
+
+
+class ModeRules(_Section):
+    """How one travel mode uses the road network (DOMAIN §5-§6).
+
+    The classes a mode uses are the keys of ``speeds_kmh``, the entries of
+    ``classes`` (at ``speed_kmh``) and, for a ``*_link`` without a speed of its
+    own, its road's class less ``link_speed_reduction_kmh``. A class the data
+    holds that is neither used nor excluded (here or in
+    ``NetworkRules.excluded_classes``) is an error naming it.
+    """
+
+    directed: bool = True
+    # The mode's own pace on every class in ``classes`` (walking 4 km/h; e-bikes 15 km/h).
+    speed_kmh: float | None = Field(None, gt=0)
+    classes: tuple[str, ...] = ()
+    speeds_kmh: dict[str, float] = Field(default_factory=dict)
+    link_speed_reduction_kmh: float = Field(0.0, ge=0)
+    excluded_classes: tuple[str, ...] = ()
+    # A posted maxspeed lowers the class speed (vehicles); a walker is not slowed by it.
+    maxspeed_applies: bool = True
+    # The OSM key that grants or refuses this mode on a way whatever ``access`` says (foot, motor_vehicle).
+    access_key: str | None = None
+    # From a building to its entrance point on the network (DOMAIN §6: walked, also by drivers and riders).
+    access_speed_kmh: float = Field(4.0, gt=0)
+
+    @model_validator(mode="after")
+    def _speeds_positive(self) -> ModeRules:
+        bad = sorted(k for k, v in self.speeds_kmh.items() if not v > 0)
+        if bad:
+            raise ValueError(f"speeds_kmh must be > 0, not for {', '.join(bad)}")
+        if self.classes and self.speed_kmh is None:
+            raise ValueError("classes need speed_kmh, the speed they are travelled at")
+        return self
+
+
+class NetworkRules(_Section):
+    """Road networks for walking, e-bikes and driving (DOMAIN §5-§6; speeds are assumptions)."""
+
+    walk: ModeRules = ModeRules(
+        directed=False,
+        speed_kmh=4.0,
+        classes=_WALK_CLASSES,
+        excluded_classes=("motorway", "motorway_link", "via_ferrata", "bus_guideway", "busway"),
+        maxspeed_applies=False,
+        access_key="foot",
+    )
+    ebike: ModeRules = ModeRules(
+        speed_kmh=15.0,
+        classes=_EBIKE_CLASSES,
+        speeds_kmh=dict(_EBIKE_SPEEDS_KMH),
+        excluded_classes=(
+            "motorway",
+            "motorway_link",
+            "pedestrian",
+            "footway",
+            "path",
+            "steps",
+            "bridleway",
+            "corridor",
+            "elevator",
+            "via_ferrata",
+            "bus_guideway",
+            "busway",
+        ),
+    )
+    drive: ModeRules = ModeRules(
+        speeds_kmh=dict(_DRIVE_SPEEDS_KMH),
+        link_speed_reduction_kmh=10.0,
+        excluded_classes=(
+            "pedestrian",
+            "footway",
+            "path",
+            "steps",
+            "cycleway",
+            "bridleway",
+            "corridor",
+            "elevator",
+            "via_ferrata",
+            "bus_guideway",
+            "busway",
+        ),
+        access_key="motor_vehicle",
+    )
+    # Excluded in every mode.
+    excluded_classes: tuple[str, ...] = _NOT_TRAVELLED
+    # ``access`` values that close a way to everyone (the mode's ``access_key`` = yes/designated reopens it).
+    excluded_access: tuple[str, ...] = ("private", "no")
+    # One-way without a oneway tag (OSM's implied one-ways): these classes and junction types.
+    oneway_classes: tuple[str, ...] = ("motorway",)
+    oneway_junctions: tuple[str, ...] = ("roundabout", "circular")
+    # Implicit maxspeed values (``CH:urban``, ``DE:zone30`` is read as 30): the country-specific key first.
+    maxspeed_zones_kmh: dict[str, float] = Field(
+        default_factory=lambda: {
+            "urban": 50.0,
+            "rural": 80.0,
+            "trunk": 100.0,
+            "motorway": 120.0,
+            "living_street": 10.0,
+            "walk": 6.0,
+            "DE:rural": 100.0,
+            "AT:rural": 100.0,
+            "RU:urban": 60.0,
+            "RU:rural": 90.0,
+        }
+    )
+    # A county's own road file has no OSM node ids: line ends this close join (to each other first, else to a
+    # vertex or the interior of another line). Lines that cross between vertices never join (bridges).
+    join_tolerance_m: float = Field(1.0, ge=0)
+    # A building whose entrance point is farther than this from the mode's network, or lies off its largest
+    # component, is counted as unreachable.
+    unreachable_distance_m: float = Field(250.0, gt=0)
 
 
 class ResponseRules(_Section):
-    """Police response norms (DOMAIN §6)."""
+    """Police response norms (DOMAIN §6); travel speeds are in :class:`NetworkRules`."""
 
     minutes: tuple[float, ...] = (1.0, 3.0, 5.0)
     urban_target_share_5min: float = 0.9348
     rural_target_minutes: float = 15.0
-    speeds_kmh: dict[str, float] = Field(default_factory=lambda: dict(_SPEEDS_KMH))
-    link_speed_reduction_kmh: float = 10.0
-    not_driven: tuple[str, ...] = (
-        "pedestrian",
-        "footway",
-        "path",
-        "steps",
-        "cycleway",
-        "bridleway",
-        "corridor",
-        "construction",
-        "proposed",
-        "platform",
-        "raceway",
-        "elevator",
-        "via_ferrata",
-    )
 
 
 class DocumentRules(_Section):
@@ -253,6 +405,7 @@ class Rules(_Section):
     cameras: CameraRules = CameraRules()
     patrol: PatrolRules = PatrolRules()
     response: ResponseRules = ResponseRules()
+    network: NetworkRules = NetworkRules()
     documents: DocumentRules = DocumentRules()
     source: tuple[str, ...] = ("national defaults",)
 

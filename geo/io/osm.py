@@ -9,6 +9,9 @@ area needs:
    so callers can report it rather than silently drop it.
 2. :func:`read_features` reads roads, buildings, key places, ``place=*`` points
    and ``man_made=surveillance`` cameras whose nodes fall in a bounding box.
+   Roads keep their OSM node ids (``node_ids``, :func:`geo.networks.encode_node_ids`)
+   aligned with their vertices, so networks join ways where they share a node.
+   :func:`read_roads` reads only the roads.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from shapely.geometry import box
 from geo.crs import STORAGE_CRS
 from geo.errors import InputError, UnsupportedFormatError
 from geo.key_places import OSM_KEYS, category_from_osm
+from geo.networks import encode_node_ids
 
 Progress = Callable[[str, float | None], None]
 
@@ -238,17 +242,9 @@ def read_features(
                             )
                     except RuntimeError:
                         pass
-                if "highway" not in tags or tags.get("area") == "yes":
-                    continue
-                try:
-                    if not any(inside(n.lon, n.lat) for n in obj.nodes if n.location.valid()):
-                        continue
-                    line = shapely.from_wkb(wkb.create_linestring(obj))
-                except RuntimeError:
-                    continue  # a way with missing or repeated nodes only
-                roads.append(
-                    {"fid": f"w{obj.id}", "osm_id": obj.id, **{t: tags.get(t) for t in _ROAD_TAGS}, "geometry": line}
-                )
+                road = _road_row(obj, inside)
+                if road is not None:
+                    roads.append(road)
             elif obj.is_area():
                 kind = "w" if obj.from_way() else "r"
                 try:
@@ -293,6 +289,80 @@ def read_features(
         "waterways": waterways,
     }
     return {k: _frame(v) for k, v in out.items()}
+
+
+def _road_row(obj: Any, inside: Callable[[float, float], bool] | None) -> dict[str, Any] | None:
+    """A ``highway=*`` way as a roads row, its OSM node ids kept aligned with its vertices (None: not a road).
+
+    Every node becomes a vertex, repeated ones included, so that ``node_ids`` and the
+    geometry stay aligned one to one: junctions are where ways share a node
+    (:mod:`geo.networks`), and two nodes at one location are not one junction.
+    """
+    tags = obj.tags
+    if "highway" not in tags or tags.get("area") == "yes":
+        return None  # a pedestrian square or a parking lot drawn as an area is not a line anyone follows
+    try:
+        nodes = obj.nodes
+        coords = [(n.lon, n.lat) for n in nodes]  # raises when a node's location is missing from the extract
+        if len(coords) < 2 or (inside is not None and not any(inside(x, y) for x, y in coords)):
+            return None
+    except osmium.InvalidLocationError:
+        return None
+    return {
+        "fid": f"w{obj.id}",
+        "osm_id": obj.id,
+        **{t: tags.get(t) for t in _ROAD_TAGS},
+        "node_ids": encode_node_ids([n.ref for n in nodes]),
+        "geometry": shapely.LineString(coords),
+    }
+
+
+def read_roads(
+    path: str | Path,
+    bbox: tuple[float, float, float, float] | None = None,
+    *,
+    progress: Progress | None = None,
+) -> gpd.GeoDataFrame:
+    """Read only the ``highway=*`` ways of an extract, with their node ids (the roads layer).
+
+    Parameters
+    ----------
+    path
+        An ``.osm.pbf`` or ``.osm`` (XML) file.
+    bbox
+        Keep ways with a node in this lon/lat box; None keeps every way.
+
+    Returns
+    -------
+    GeoDataFrame
+        The roads layer's columns (``fid`` ``w123``, ``osm_id``, the road tags, ``node_ids``),
+        lines in EPSG:4326.
+    """
+    p = Path(path)
+    _check_pbf(p)
+    inside = None
+    if bbox is not None:
+        x0, y0, x1, y1 = bbox
+
+        def inside(lon: float, lat: float) -> bool:
+            return x0 <= lon <= x1 and y0 <= lat <= y1
+
+    roads = []
+    try:
+        fp = osmium.FileProcessor(str(p), osmium.osm.NODE | osmium.osm.WAY).with_locations()
+        for item in fp.with_filter(osmium.filter.KeyFilter("highway")):
+            obj: Any = item
+            if obj.is_way():
+                road = _road_row(obj, inside)
+                if road is not None:
+                    roads.append(road)
+    except RuntimeError as exc:
+        raise InputError(
+            f"Cannot read {p.name} as OSM data: {exc}", detail_zh=f"无法读取 OSM 文件 {p.name}：{exc}", file=str(p)
+        ) from None
+    if progress:
+        progress(f"roads: {len(roads):,} ways read", None)
+    return _frame(roads)
 
 
 def _point_feature(

@@ -167,14 +167,14 @@ def test_exclave_joins_the_grid_nearest_by_road_not_in_a_straight_line():
     The exclave lies east of the town; its only road climbs north and enters the town at its north-west
     corner, so by road the north-western grid is nearest, though the eastern grids are closer as the crow flies.
     """
-    from geo.network import road_graph
+    from geo.networks import build_network
 
     exclave = box(1000, 0, 1050, 50)
     com, b, lines = town(extra_geoms=[exclave])
     road = gpd.GeoDataFrame(
         {"highway": ["track"]}, geometry=[LineString([(1025, 25), (1025, 900), (50, 900), (50, 350)])], crs=CRS
     )
-    net = road_graph(road)
+    net = build_network(road, mode="walk")
     plan = draw_community(
         com, buildings=b, lines=lines, village_areas=EMPTY_VILLAGES, rules=DEFAULT_RULES, road_net=net
     )

@@ -10,7 +10,7 @@ def test_national_defaults_are_domain_values():
     r = DEFAULT_RULES
     assert r.grid.urban_band == (300, 500) and r.grid.urban_target == 400 and r.grid.rural_band == (100, 500)
     assert r.cameras.per_administrative_village == 5 and r.cameras.per_natural_village == 2
-    assert r.patrol.min_daily_hours == 2 and r.patrol.walk_speed_kmh == 4
+    assert r.patrol.min_daily_hours == 2 and r.network.walk.speed_kmh == 4
     assert r.response.minutes == (1, 3, 5)
     assert r.households.floor_area_per_household_m2 == 100 and r.households.persons_per_household == 2.62
     assert r.households.default_levels_rural == 2 and r.households.default_levels_urban == 4
