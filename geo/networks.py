@@ -42,10 +42,13 @@ OSMnx does with ``edge_attrs_differ=["osmid"]``). An isolated ring is kept as
 a self-loop at its first vertex (OSMnx drops such components).
 
 **Where a building meets the network** (DOMAIN §6): its entrance point is the
-point of the nearest edge nearest to the building's footprint; ``distance_m`` is
-walked at the mode's access speed and ``offset_m`` locates the point along the
-edge from its start node. :func:`snap_to_edges` gives this for any geometry,
-:func:`travel_costs` runs a multi-source Dijkstra (scipy) from entrance points.
+point of the nearest edge nearest to the building's footprint, among the edges of
+the network's largest component (as OSRM avoids small components: a fragment of
+private road beside a house strands nobody); ``distance_m`` is walked at the mode's
+access speed and ``offset_m`` locates the point along the edge from its start node.
+A building whose entrance is farther than ``unreachable_distance_m`` is unreachable.
+:func:`snap_to_edges` gives this for any geometry; :func:`travel_costs` runs a
+multi-source Dijkstra (scipy) from entrance points.
 
 Examples
 --------
@@ -178,10 +181,19 @@ def parse_maxspeed(value: object, zones_kmh: dict[str, float]) -> float | None:
     return min(got) if got else None
 
 
-def _text(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame.columns:
-        return pd.Series(pd.NA, index=frame.index, dtype="string")
-    return frame[column].astype("string").str.strip().str.lower()
+def _text(frame: pd.DataFrame, column: str | None) -> np.ndarray:
+    """A tag column as stripped lower-case text (None where empty), as an object array."""
+    if column is None or column not in frame.columns:
+        return np.full(len(frame), None, dtype=object)
+    return np.array(
+        [v.strip().lower() or None if isinstance(v, str) else None for v in frame[column].to_numpy(dtype=object)],
+        dtype=object,
+    )
+
+
+def _isin(values: np.ndarray, wanted: Iterable[str]) -> np.ndarray:
+    w = set(wanted)
+    return np.fromiter((v in w for v in values), dtype=bool, count=len(values))
 
 
 def _class_speeds(classes: Iterable[str], mode: ModeRules) -> dict[str, float | None]:
@@ -235,13 +247,13 @@ def select_ways(roads: pd.DataFrame, *, mode: Mode, rules: Rules = DEFAULT_RULES
     m: ModeRules = getattr(net, mode)
     n = len(roads)
     cls = _text(roads, "highway")
-    missing = cls.isna() | (cls == "")
-    cls = cls.mask(missing, "road")
+    missing = np.fromiter((c is None for c in cls), dtype=bool, count=n)
+    cls[missing] = "road"
     excluded_classes = set(net.excluded_classes) | set(m.excluded_classes)
-    speeds = _class_speeds(sorted(set(cls.dropna())), m)
+    speeds = _class_speeds(sorted(set(cls)), m)
     unknown = sorted(c for c, v in speeds.items() if v is None and c not in excluded_classes)
     if unknown:
-        counts = cls[cls.isin(unknown)].value_counts()
+        counts = pd.Series(cls).value_counts()
         listing = ", ".join(f"{c} ({counts[c]} ways)" for c in unknown)
         raise RoadClassError(
             f"Road classes without a {mode} speed in the rules: {listing}. Give each a speed in "
@@ -250,7 +262,7 @@ def select_ways(roads: pd.DataFrame, *, mode: Mode, rules: Rules = DEFAULT_RULES
             mode=mode,
             classes=unknown,
         )
-    class_speed = cls.map(lambda c: speeds.get(c) or 0.0).to_numpy(dtype=float)
+    class_speed = np.fromiter((speeds[c] or 0.0 for c in cls), dtype=float, count=n)
     excluded: dict[str, int] = {}
 
     def drop(mask: np.ndarray, reason: str, used: np.ndarray) -> np.ndarray:
@@ -261,25 +273,22 @@ def select_ways(roads: pd.DataFrame, *, mode: Mode, rules: Rules = DEFAULT_RULES
         return out
 
     used = np.ones(n, dtype=bool)
-    used = drop(cls.isin(excluded_classes).to_numpy(), "class", used)
-    if "area" in roads.columns:
-        used = drop((_text(roads, "area") == "yes").fillna(False).to_numpy(dtype=bool), "area", used)
-    access = _text(roads, "access")
-    own = _text(roads, m.access_key) if m.access_key else pd.Series(pd.NA, index=roads.index, dtype="string")
-    closed = access.isin(net.excluded_access).fillna(False) & ~own.isin(_ACCESS_GRANTED).fillna(False)
-    closed |= own.isin(net.excluded_access).fillna(False)
-    used = drop(closed.to_numpy(dtype=bool), "access", used)
+    used = drop(_isin(cls, excluded_classes), "class", used)
+    used = drop(_text(roads, "area") == "yes", "area", used)
+    own = _text(roads, m.access_key)
+    closed = _isin(_text(roads, "access"), net.excluded_access) & ~_isin(own, _ACCESS_GRANTED)
+    closed |= _isin(own, net.excluded_access)
+    used = drop(closed, "access", used)
     ow = _text(roads, "oneway")
-    junction = _text(roads, "junction")
     oneway = np.zeros(n, dtype=bool)
     reverse = np.zeros(n, dtype=bool)
     if m.directed:
-        used = drop((ow == "reversible").fillna(False).to_numpy(dtype=bool), "oneway=reversible", used)
-        implied = (cls.isin(net.oneway_classes) | junction.isin(net.oneway_junctions).fillna(False)) & ~ow.isin(
-            _ONEWAY_NO
-        ).fillna(False)
-        reverse = ow.isin(_ONEWAY_REVERSE).fillna(False).to_numpy(dtype=bool)
-        oneway = (ow.isin(_ONEWAY_FORWARD).fillna(False) | implied).to_numpy(dtype=bool) | reverse
+        used = drop(ow == "reversible", "oneway=reversible", used)
+        implied = (_isin(cls, net.oneway_classes) | _isin(_text(roads, "junction"), net.oneway_junctions)) & ~_isin(
+            ow, _ONEWAY_NO
+        )
+        reverse = _isin(ow, _ONEWAY_REVERSE)
+        oneway = _isin(ow, _ONEWAY_FORWARD) | implied | reverse
     speed = class_speed.copy()
     parsed = ignored = 0
     ignored_values: list[str] = []
@@ -307,9 +316,9 @@ def select_ways(roads: pd.DataFrame, *, mode: Mode, rules: Rules = DEFAULT_RULES
         oneway=oneway & used,
         reverse=reverse & used,
         speed_kmh=speed,
-        road_class=cls.to_numpy(dtype=object),
+        road_class=cls,
         excluded=excluded,
-        class_missing=int((missing.to_numpy(dtype=bool) & used).sum()),
+        class_missing=int((missing & used).sum()),
         maxspeed_parsed=parsed,
         maxspeed_ignored=ignored,
         maxspeed_ignored_values=ignored_values[:20],
@@ -409,6 +418,17 @@ class RoadNetwork:
         return shapely.STRtree(self.edge_geometry)
 
     @cached_property
+    def main_edges(self) -> np.ndarray:
+        """Indices of the edges on the largest component."""
+        out: np.ndarray = np.flatnonzero(self.component[self.edge_u] == 0)
+        return out
+
+    @cached_property
+    def main_edge_tree(self) -> shapely.STRtree:
+        """A spatial index of the largest component's edges (in the order of :attr:`main_edges`)."""
+        return shapely.STRtree(self.edge_geometry[self.main_edges])
+
+    @cached_property
     def component(self) -> np.ndarray:
         """Weakly connected component of each node, 0 the largest by length of its edges."""
         n = self.n_nodes
@@ -456,8 +476,8 @@ def _min_matrix(u: np.ndarray, v: np.ndarray, w: np.ndarray, n: int) -> sp.csr_m
 
 def _levels(roads: pd.DataFrame) -> np.ndarray:
     layer = pd.to_numeric(roads["layer"], errors="coerce") if "layer" in roads.columns else None
-    bridge = (_text(roads, "bridge").notna() & (_text(roads, "bridge") != "no")).to_numpy(dtype=bool)
-    tunnel = (_text(roads, "tunnel").notna() & (_text(roads, "tunnel") != "no")).to_numpy(dtype=bool)
+    bridge = ~_isin(_text(roads, "bridge"), (None, "no"))
+    tunnel = ~_isin(_text(roads, "tunnel"), (None, "no"))
     level = np.where(bridge, 1, np.where(tunnel, -1, 0)).astype(np.int64)
     if layer is not None:
         has = layer.notna().to_numpy()
@@ -593,7 +613,10 @@ def build_network(
     is_line = np.isin(shapely.get_type_id(geoms), (1, 5))  # LineString, MultiLineString
     used = np.flatnonzero(sel.used & is_line)
     # Multi-lines (a county's file) become one way per part.
-    parts, part_row = shapely.get_parts(geoms[used], return_index=True)
+    if (shapely.get_type_id(geoms[used]) == 1).all():
+        parts, part_row = geoms[used], np.arange(len(used))
+    else:
+        parts, part_row = shapely.get_parts(geoms[used], return_index=True)
     keep = shapely.get_type_id(parts) == 1
     single = (np.bincount(part_row, minlength=len(used)) == 1)[part_row[keep]]
     parts, rows = parts[keep], used[part_row[keep]]
@@ -848,12 +871,25 @@ class Entrances:
         return int(len(self.edge))
 
 
-def snap_to_edges(net: RoadNetwork, geometries: Sequence[Any] | np.ndarray | gpd.GeoSeries) -> Entrances:
+def snap_to_edges(
+    net: RoadNetwork,
+    geometries: Sequence[Any] | np.ndarray | gpd.GeoSeries,
+    *,
+    largest_component: bool = True,
+) -> Entrances:
     """Find the entrance point of each geometry: the nearest point of its nearest edge.
 
     For a polygon (a building) the distance is from its outline (0 when an edge
     touches it), so a large building meets the street at the wall nearest to it.
     Ties go to the lowest edge index.
+
+    Parameters
+    ----------
+    largest_component
+        Snap to the edges of the network's largest component only (the default), as
+        routing engines do (OSRM avoids small components): a building beside a
+        fragment of private service road is entered from the street network, not
+        stranded on the fragment. False: the nearest edge of any component.
 
     Examples
     --------
@@ -873,7 +909,10 @@ def snap_to_edges(net: RoadNetwork, geometries: Sequence[Any] | np.ndarray | gpd
     ok = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
     if not len(ok) or not net.n_edges:
         return Entrances(edge, offset, dist, point)
-    (gi, ei), d = net.edge_tree.query_nearest(geoms[ok], all_matches=True, return_distance=True)
+    tree, index = (net.main_edge_tree, net.main_edges) if largest_component else (net.edge_tree, None)
+    (gi, ei), d = tree.query_nearest(geoms[ok], all_matches=True, return_distance=True)
+    if index is not None:
+        ei = index[ei]
     order = np.lexsort((ei, gi))
     gi, ei, d = gi[order], ei[order], d[order]
     firsts = np.ones(len(gi), dtype=bool)
@@ -1012,8 +1051,9 @@ def nearest_by_road(
 ) -> tuple[int, float] | None:
     """Which target geometry is nearest to ``source`` along the network: (index, metres), or None if none is reachable.
 
-    Both ends meet the network at their entrance points (:func:`snap_to_edges`); the
-    distance is the two access distances plus the way between the entrances.
+    Both ends meet the network at the nearest point of their nearest edge, on whatever
+    component it lies (a place cut off from the main network is not attached through
+    it); the distance is the two access distances plus the way between them.
 
     Examples
     --------
@@ -1025,8 +1065,8 @@ def nearest_by_road(
     >>> nearest_by_road(net, Point(10, 0), [Point(400, 0), Point(100, 90)])  # the first is nearer, but not by road
     (1, 220.0)
     """
-    src = snap_to_edges(net, [source])
-    tgt = snap_to_edges(net, targets)
+    src = snap_to_edges(net, [source], largest_component=False)
+    tgt = snap_to_edges(net, targets, largest_component=False)
     reach = travel_costs(net, src, targets=tgt, weight="length")
     if not np.isfinite(reach.target_cost).any():
         return None
@@ -1040,26 +1080,37 @@ def nearest_by_road(
 def building_entrances(net: RoadNetwork, buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Each building's entrance point on the network and whether the network reaches it.
 
-    A building is **unreachable** when its entrance point is farther than the rules'
-    ``unreachable_distance_m`` from its footprint, or lies on an edge outside the
-    network's largest (weakly connected) component.
+    The entrance point is on the largest component's nearest edge (:func:`snap_to_edges`).
+    A building is **unreachable** when that point is farther than the rules'
+    ``unreachable_distance_m`` from its footprint: it lies on no street of the network
+    (an alpine hut, a building on an island of the network, a pier).
+    ``other_component_nearer`` flags buildings whose nearest edge of all is on another,
+    smaller component (a fragment of private road, say): they are entered from the
+    main network all the same.
 
     Returns
     -------
     GeoDataFrame
         Indexed like ``buildings``: ``edge``, ``offset_m``, ``distance_m``,
-        ``reachable`` and the entrance point as geometry (the network's CRS).
+        ``reachable``, ``other_component_nearer`` and the entrance point as geometry
+        (the network's CRS).
     """
     geoms = buildings.geometry
     if net.crs is not None and buildings.crs is not None and not CRS(buildings.crs).equals(net.crs):
         geoms = geoms.to_crs(net.crs)
     ent = snap_to_edges(net, geoms)
-    on_edge = ent.edge >= 0
-    comp = np.full(len(ent), -1, dtype=np.int64)
-    comp[on_edge] = net.component[net.edge_u[ent.edge[on_edge]]]
-    reachable = on_edge & (comp == 0) & (np.nan_to_num(ent.distance_m, nan=np.inf) <= net.unreachable_distance_m)
+    anywhere = snap_to_edges(net, geoms, largest_component=False)
+    dist = np.nan_to_num(ent.distance_m, nan=np.inf)
+    reachable = (ent.edge >= 0) & (dist <= net.unreachable_distance_m)
+    nearer = np.nan_to_num(anywhere.distance_m, nan=np.inf) < dist
     return gpd.GeoDataFrame(
-        {"edge": ent.edge, "offset_m": ent.offset_m, "distance_m": ent.distance_m, "reachable": reachable},
+        {
+            "edge": ent.edge,
+            "offset_m": ent.offset_m,
+            "distance_m": ent.distance_m,
+            "reachable": reachable,
+            "other_component_nearer": nearer,
+        },
         geometry=gpd.GeoSeries(ent.point, crs=net.crs),
         index=buildings.index,
     )
@@ -1075,17 +1126,19 @@ def network_summary(net: RoadNetwork, buildings: gpd.GeoDataFrame | None = None)
     ...     geometry=[LineString([(0, 0), (100, 0)]), LineString([(0, 500), (10, 500)])], crs="EPSG:32632")
     >>> houses = gpd.GeoDataFrame(geometry=[Point(50, 5).buffer(3), Point(5, 505).buffer(3)], crs="EPSG:32632")
     >>> s = network_summary(build_network(roads, mode="walk"), houses)
-    >>> s["components"], s["largest_component_share"], s["buildings_unreachable"]
-    (2, 0.9091, 1)
+    >>> s["components"], s["largest_component_share"], s["buildings_unreachable"], s["buildings_nearer_other_component"]
+    (2, 0.9091, 1, 1)
     """
     out = net.report.as_dict()
     out["buildings"] = None
     out["buildings_unreachable"] = None
+    out["buildings_nearer_other_component"] = None
     out["entrance_distance_median_m"] = None
     if buildings is not None:
         ent = building_entrances(net, buildings)
         out["buildings"] = int(len(ent))
         out["buildings_unreachable"] = int((~ent["reachable"]).sum())
+        out["buildings_nearer_other_component"] = int(ent["other_component_nearer"].sum())
         out["entrance_distance_median_m"] = (
             round(float(np.nanmedian(ent["distance_m"])), 1) if ent["distance_m"].notna().any() else None
         )

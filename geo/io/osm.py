@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import osmium
 import shapely
 from shapely.geometry import box
@@ -196,7 +197,7 @@ def read_features(
     _check_pbf(p)
     x0, y0, x1, y1 = bbox
     wkb = osmium.geom.WKBFactory()
-    roads: list[dict[str, Any]] = []
+    roads = _Roads()
     buildings: list[dict[str, Any]] = []
     key_places: list[dict[str, Any]] = []
     places: list[dict[str, Any]] = []
@@ -242,9 +243,7 @@ def read_features(
                             )
                     except RuntimeError:
                         pass
-                road = _road_row(obj, inside)
-                if road is not None:
-                    roads.append(road)
+                roads.add(obj)
             elif obj.is_area():
                 kind = "w" if obj.from_way() else "r"
                 try:
@@ -281,40 +280,62 @@ def read_features(
     if progress:
         progress(f"features: {seen:,} objects read", None)
     out = {
-        "roads": roads,
         "buildings": buildings,
         "key_places": key_places,
         "places": places,
         "cameras": cameras,
         "waterways": waterways,
     }
-    return {k: _frame(v) for k, v in out.items()}
+    return {"roads": roads.frame(bbox), **{k: _frame(v) for k, v in out.items()}}
 
 
-def _road_row(obj: Any, inside: Callable[[float, float], bool] | None) -> dict[str, Any] | None:
-    """A ``highway=*`` way as a roads row, its OSM node ids kept aligned with its vertices (None: not a road).
+class _Roads:
+    """Collects ``highway=*`` ways column by column (one pass over a large extract stays cheap).
 
     Every node becomes a vertex, repeated ones included, so that ``node_ids`` and the
     geometry stay aligned one to one: junctions are where ways share a node
     (:mod:`geo.networks`), and two nodes at one location are not one junction.
     """
-    tags = obj.tags
-    if "highway" not in tags or tags.get("area") == "yes":
-        return None  # a pedestrian square or a parking lot drawn as an area is not a line anyone follows
-    try:
-        nodes = obj.nodes
-        coords = [(n.lon, n.lat) for n in nodes]  # raises when a node's location is missing from the extract
-        if len(coords) < 2 or (inside is not None and not any(inside(x, y) for x, y in coords)):
-            return None
-    except osmium.InvalidLocationError:
-        return None
-    return {
-        "fid": f"w{obj.id}",
-        "osm_id": obj.id,
-        **{t: tags.get(t) for t in _ROAD_TAGS},
-        "node_ids": encode_node_ids([n.ref for n in nodes]),
-        "geometry": shapely.LineString(coords),
-    }
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.tags: list[tuple[str | None, ...]] = []
+        self.nodes: list[list[int]] = []
+        self.wkb: list[bytes | str] = []
+        self.factory = osmium.geom.WKBFactory()
+
+    def add(self, obj: Any) -> None:
+        tags = obj.tags
+        if "highway" not in tags or tags.get("area") == "yes":
+            return  # a pedestrian square or a parking lot drawn as an area is not a line anyone follows
+        try:
+            line = self.factory.create_linestring(obj, use_nodes=osmium.geom.use_nodes.ALL)
+        except (RuntimeError, osmium.InvalidLocationError):
+            return  # a node's location is missing from the extract
+        nodes = [n.ref for n in obj.nodes]
+        if len(nodes) < 2:
+            return
+        self.ids.append(obj.id)
+        self.tags.append(tuple(tags.get(t) for t in _ROAD_TAGS))
+        self.nodes.append(nodes)
+        self.wkb.append(line)
+
+    def frame(self, bbox: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
+        if not self.ids:
+            return _frame([])
+        geometry = shapely.from_wkb([bytes.fromhex(w) if isinstance(w, str) else w for w in self.wkb])
+        columns: dict[str, Any] = {"fid": [f"w{i}" for i in self.ids], "osm_id": self.ids}
+        for k, tag in enumerate(_ROAD_TAGS):
+            columns[tag] = [t[k] for t in self.tags]
+        columns["node_ids"] = [encode_node_ids(n) for n in self.nodes]
+        frame = gpd.GeoDataFrame(columns, geometry=geometry, crs=STORAGE_CRS)
+        if bbox is not None:
+            # Kept when one of its nodes lies in the box (a street crossing the box between nodes is not).
+            xy, owner = shapely.get_coordinates(geometry, return_index=True)
+            x0, y0, x1, y1 = bbox
+            hit = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+            frame = frame[np.bincount(owner[hit], minlength=len(frame)) > 0].reset_index(drop=True)
+        return frame
 
 
 def read_roads(
@@ -340,29 +361,23 @@ def read_roads(
     """
     p = Path(path)
     _check_pbf(p)
-    inside = None
-    if bbox is not None:
-        x0, y0, x1, y1 = bbox
-
-        def inside(lon: float, lat: float) -> bool:
-            return x0 <= lon <= x1 and y0 <= lat <= y1
-
-    roads = []
+    roads = _Roads()
     try:
-        fp = osmium.FileProcessor(str(p), osmium.osm.NODE | osmium.osm.WAY).with_locations()
-        for item in fp.with_filter(osmium.filter.KeyFilter("highway")):
-            obj: Any = item
-            if obj.is_way():
-                road = _road_row(obj, inside)
-                if road is not None:
-                    roads.append(road)
+        fp = (
+            osmium.FileProcessor(str(p), osmium.osm.NODE | osmium.osm.WAY)
+            .with_locations()
+            .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+            .with_filter(osmium.filter.KeyFilter("highway"))
+        )
+        for item in fp:
+            roads.add(item)
     except RuntimeError as exc:
         raise InputError(
             f"Cannot read {p.name} as OSM data: {exc}", detail_zh=f"无法读取 OSM 文件 {p.name}：{exc}", file=str(p)
         ) from None
     if progress:
-        progress(f"roads: {len(roads):,} ways read", None)
-    return _frame(roads)
+        progress(f"roads: {len(roads.ids):,} ways read", None)
+    return roads.frame(bbox)
 
 
 def _point_feature(
