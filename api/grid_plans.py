@@ -21,7 +21,7 @@ from geo.errors import EmptyLayerError, InputError, InvalidCodeError, NotFoundEr
 from geo.grids import DrawnPlan, DrawOptions, draw_community, inherit_codes
 from geo.io.vector import read_table_or_layer
 from geo.layers import apply_column_map
-from geo.network import RoadGraph, road_graph
+from geo.networks import RoadNetwork, build_network
 from geo.partition import Band
 from geo.rules import Rules
 
@@ -35,7 +35,7 @@ class AreaFrames:
     buildings: gpd.GeoDataFrame
     lines: gpd.GeoDataFrame
     village_areas: gpd.GeoDataFrame
-    road_net: RoadGraph | None = None
+    road_net: RoadNetwork | None = None
 
     @classmethod
     def of(cls, area: StudyArea, rules: Rules) -> AreaFrames:
@@ -57,7 +57,7 @@ class AreaFrames:
             buildings=by_fid("buildings"),
             lines=cut_lines(roads, by_fid("waterways"), rules.grid),
             village_areas=by_fid("natural_village_areas"),
-            road_net=road_graph(roads),
+            road_net=build_network(roads, mode="walk", rules=rules) if len(roads) else None,
         )
 
     def community(self, fid: str) -> pd.Series:

@@ -132,7 +132,7 @@ def decode_node_ids(texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, dtype=np.int64), counts
     flat = np.array([x for r in rows for x in r]).astype(np.int64)
     total = np.cumsum(flat)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[counts > 0]
+    starts = np.cumsum(counts) - counts[counts > 0]
     base = total[starts] - flat[starts]  # what the running sum held before each row began
     ids: np.ndarray = total - np.repeat(base, counts[counts > 0])
     return ids, counts
@@ -494,7 +494,7 @@ def _snap_line_ends(lines: np.ndarray, tol: float) -> tuple[np.ndarray, int, int
         return lines, 0, 0
     coords, owner = shapely.get_coordinates(lines, return_index=True)
     counts = np.bincount(owner, minlength=len(lines))
-    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    first = np.cumsum(counts) - counts
     last = first + counts - 1
     ends = np.concatenate([first, last])
     end_xy = coords[ends]
@@ -642,7 +642,7 @@ def build_network(
 
     coords, owner = shapely.get_coordinates(parts, return_index=True)
     counts = np.bincount(owner, minlength=len(parts))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    starts = np.cumsum(counts) - counts
     # Ways against their drawing direction are turned round, so every one-way edge runs u -> v.
     flip = sel.reverse[rows]
     order = np.arange(len(coords))
@@ -664,7 +664,7 @@ def build_network(
     vok = way_ok[owner]
     coords, keys, owner = coords[vok], keys[vok], owner[vok]
     counts = np.bincount(owner, minlength=len(parts))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    starts = np.cumsum(counts) - counts
 
     uniq_keys, kidx = np.unique(keys, return_inverse=True)
     kidx = kidx.ravel()
@@ -794,6 +794,8 @@ def _tolerance_keys(
     coords: np.ndarray, owner: np.ndarray, starts: np.ndarray, counts: np.ndarray, level: np.ndarray
 ) -> np.ndarray:
     """Node keys without node ids: one per location (to the centimetre); interior vertices also by level."""
+    if not len(coords):
+        return np.zeros(0, dtype=np.int64)
     _, loc = np.unique(np.round(coords, 2), axis=0, return_inverse=True)
     loc = loc.ravel().astype(np.int64)
     is_end = np.zeros(len(coords), dtype=bool)

@@ -414,3 +414,10 @@ def test_import_osm_keeps_node_ids_through_the_store(fresh_context, tmp_path):
     ids, counts = decode_node_ids(roads["node_ids"])
     assert (counts == shapely.get_num_coordinates(roads.geometry.values)).all() and len(set(ids)) == len(ids)
     assert network_for_area(area, mode="walk").report.join_rule == JOIN_NODE_IDS
+
+
+def test_a_mode_with_no_ways_gives_an_empty_network():
+    net = build_network(roads(([(0, 0), (10, 0)], "footway")), mode="drive")
+    assert net.n_nodes == net.n_edges == 0 and net.report.components == 0
+    assert snap_to_edges(net, [Point(1, 1)]).edge.tolist() == [-1]
+    assert travel_costs(net, snap_to_edges(net, [Point(1, 1)])).node_cost.size == 0
