@@ -403,6 +403,18 @@ def test_summary_frames_and_unreachable_buildings():
     assert {"way_fid", "road_class", "length_m", "travel_time_s", "oneway", "component"} <= set(edges.columns)
 
 
+def test_the_network_is_written_for_qgis(tmp_path):
+    import pyogrio
+
+    from geo.io import write_network_package
+
+    net = build_network(roads(([(0, 0), (400, 0)], "residential", {"name": "东街"})), mode="drive")
+    path = write_network_package(*network_frames(net), tmp_path / "net.gpkg")
+    assert sorted(name for name, _ in pyogrio.list_layers(path)) == ["edges", "nodes"]
+    edges = pyogrio.read_dataframe(path, layer="edges")
+    assert edges["name"].tolist() == ["东街"] and edges.crs == CRS and edges["travel_time_s"][0] == 57.6
+
+
 def test_import_osm_keeps_node_ids_through_the_store(fresh_context, tmp_path):
     from api.services import import_osm
     from geo.networks import network_for_area
