@@ -20,6 +20,7 @@ from api.routes import areas, pages, plans
 from api.schemas import Health
 from api.services import Context
 from api.settings import Settings, get_settings
+from api.uploads import remove_stale_uploads
 from geo.errors import UploadTooLargeError
 from geo.rules import load_rules
 from maps.assets import STATIC_DIR as MAP_STATIC
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     settings = settings or get_settings()
     rules = load_rules(settings.rules)
     ctx = context or Context.open(store_url=settings.store_url, rules=rules, data_dir=settings.data_dir)
+    remove_stale_uploads()  # upload folders left by a process that died mid-import
     app = FastAPI(
         title="wangge 网格",
         version=_version(),
