@@ -202,7 +202,8 @@ def import_osm_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Build a whole study area from an OSM extract: communities, buildings, roads, places, POIs, cameras."""
-    ctx = _context()
+    settings = _settings()
+    ctx = _context(settings)
     with _progress() as progress:
         report = services.import_osm(
             ctx,
@@ -212,6 +213,8 @@ def import_osm_cmd(
             within=within,
             title=title,
             author=author,
+            max_features=settings.max_import_features,
+            max_expanded_mb=settings.max_expanded_mb,
             progress=progress,
         )
     if as_json:
@@ -255,12 +258,25 @@ def import_cmd(
     crs: Annotated[str | None, typer.Option("--crs", help="The file's CRS when it has none (EPSG code).")] = None,
     datum: Annotated[str, typer.Option("--datum", help="wgs84, cgcs2000, gcj02 or bd09 (converted).")] = "wgs84",
     encoding: Annotated[str | None, typer.Option("--encoding", help="Text encoding of .dbf/.csv.")] = None,
+    source_layer: Annotated[
+        str | None,
+        typer.Option(
+            "--source-layer",
+            help="The layer to read from a multi-layer file (GeoPackage) or the file to read from a zip holding "
+            "several; default: the one named after --layer.",
+        ),
+    ] = None,
     append: Annotated[bool, typer.Option("--append", help="Add to the layer instead of replacing it.")] = False,
     author: Annotated[str | None, typer.Option("--author")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import one layer from a county's file into a study area (all or nothing)."""
-    ctx = _context()
+    """Import one layer from a county's file into a study area (all or nothing).
+
+    Limits: WANGGE_MAX_IMPORT_FEATURES features and WANGGE_MAX_EXPANDED_MB megabytes (a zip: its contents).
+    """
+    settings = _settings()
+    ctx = _context(settings)
+    limits = {"max_features": settings.max_import_features, "max_expanded_mb": settings.max_expanded_mb}
     if layer == "grids":
         from api.grid_plans import import_grids
 
@@ -273,13 +289,17 @@ def import_cmd(
                 crs=crs,
                 datum=datum,
                 encoding=encoding,
+                source_layer=source_layer,
                 author=author,
                 progress=progress,
+                **limits,
             )
         if as_json:
             _emit(report)
         else:
             _print_grid_report(report)
+            if report.get("unused_columns"):
+                typer.echo(f"unused columns: {', '.join(report['unused_columns'])}")
         return
     with _progress() as progress:
         report = services.import_file(
@@ -291,9 +311,11 @@ def import_cmd(
             crs=crs,
             datum=datum,
             encoding=encoding,
+            source_layer=source_layer,
             append=append,
             author=author,
             progress=progress,
+            **limits,
         )
     if as_json:
         _emit(report)
@@ -301,13 +323,20 @@ def import_cmd(
     s = report["summary"]
     typer.echo(f"{report['area']}: imported {s['imported']:,} into {layer} from {report['source']} in {s['seconds']} s")
     read = report["read"]
-    for key in ("encoding_note", "crs", "crs_note"):
+    for key in ("source_layer", "encoding_note", "crs", "crs_note"):
         if read.get(key):
             typer.echo(f"  {key.replace('_', ' ')}: {read[key]}")
     for note in report["notes"]:
         typer.echo(f"  note: {note}")
+    if report["unused_columns"]:
+        typer.echo(f"  unused columns: {', '.join(report['unused_columns'])}")
     if report["unmatched"]:
         typer.echo(f"  unmatched rows: {', '.join(map(str, report['unmatched'][:20]))}")
+    for plan in report["affected_plans"]:
+        adopted = ", adopted" if plan["adopted"] else ""
+        typer.echo(
+            f"  plan {plan['plan_id']} ({plan['community_name']}, {plan['state']}{adopted}): {plan['consequence']}"
+        )
     typer.echo(
         f"  now {s['communities']} communities, {s['buildings']:,} buildings, {s['households']:,} households"
         f"{' (estimated)' if s['households_estimated'] else ''}"

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from api.services import Context, Progress, _say
+from api.services import Context, Progress, _say, limits_named
 from geo.area import StudyArea, text, valid_polygons
 from geo.blocks import cut_lines
 from geo.checks import plan_report, summarise
@@ -20,7 +20,7 @@ from geo.codes import validate_professional_grid_code
 from geo.errors import EmptyLayerError, InputError, InvalidCodeError, NotFoundError
 from geo.grids import DrawnPlan, DrawOptions, draw_community, inherit_codes
 from geo.io.vector import read_table_or_layer
-from geo.layers import apply_column_map
+from geo.layers import IMPORT_FIELDS, apply_column_map, unused_columns
 from geo.networks import RoadNetwork, build_network
 from geo.partition import Band
 from geo.rules import Rules
@@ -63,6 +63,50 @@ class AreaFrames:
     def community(self, fid: str) -> pd.Series:
         """The community row with this fid."""
         return self.communities[self.communities["fid"] == fid].iloc[0]
+
+    def community_frame(self, fid: str) -> gpd.GeoDataFrame:
+        """The community with this fid as a one-row frame (metric CRS), as plans keep it."""
+        return self.communities[self.communities["fid"] == fid].iloc[:1]
+
+    def plan_community(
+        self, ctx: Context, plan_id: str, fid: str
+    ) -> tuple[pd.Series, gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, bool]:
+        """A plan's community and its parts: the area's community of that fid, else the one kept with the plan.
+
+        An import may replace the communities a plan was drawn on; the plan then answers on the outline it
+        was drawn on (kept with it), with the area's buildings, lines and village areas inside that outline.
+
+        Returns
+        -------
+        community, buildings, lines, village_areas, kept
+            ``kept`` is True when the community is no longer in the area.
+
+        Raises
+        ------
+        NotFoundError
+            The community is gone and the plan kept no outline of it.
+        """
+        if fid in set(self.communities["fid"]):
+            com = self.community(fid)
+            return (com, *self.parts_for(com), False)
+        kept = ctx.store.plans.kept_community(self.area.name, plan_id)
+        if not len(kept):
+            raise NotFoundError(
+                f"Plan {plan_id}'s community is no longer in the area, and the plan was saved before plans kept "
+                "the outline they were drawn on",
+                detail_zh=f"方案 {plan_id} 所属社区已不在研究区中，且该方案未保存其社区范围",
+                plan_id=plan_id,
+            )
+        com = kept.to_crs(self.area.metric_crs).iloc[0]
+        geom = com.geometry
+
+        def inside(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+            if not len(frame):
+                return frame
+            return frame[frame.geometry.representative_point().within(geom)]
+
+        near = self.lines[self.lines.intersects(geom)] if len(self.lines) else self.lines
+        return com, inside(self.buildings), near, inside(self.village_areas), True
 
     def parts_for(self, community: pd.Series) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
         """The community's buildings, nearby cut lines and village areas."""
@@ -180,6 +224,7 @@ def draw_grids(
                 "community_fid": fid,
                 "community_code": plan.code12,
                 "community_name": plan.name,
+                "community": frames.community_frame(fid),
                 "source": "drawn",
                 "method": plan.info["method"],
                 "info": plan.info,
@@ -267,19 +312,15 @@ def validate_grids(
         meta = ctx.store.plans.get(area, plan_id)
         _say(progress, f"validating {plan_id}", n / len(ids))
         grids = ctx.store.plans.grids(area, plan_id, version).to_crs(study.metric_crs)
-        if meta["community_fid"] not in set(frames.communities["fid"]):
-            raise NotFoundError(
-                f"Plan {plan_id}'s community is no longer in the area",
-                detail_zh=f"方案 {plan_id} 所属社区已不在研究区中",
-            )
-        com = frames.community(meta["community_fid"])
-        b, near, v = frames.parts_for(com)
+        com, b, near, v, kept = frames.plan_community(ctx, plan_id, meta["community_fid"])
         band = Band(*map(float, meta["info"]["band"])) if meta["info"].get("band") else None
         rows, crow = plan_report(grids, com, buildings=b, lines=near, village_areas=v, rules=ctx.rules, band=band)
         ver = meta["version"] if version is None else version
-        com_row, gl = _report_entry(
-            plan_id, ver, crow, rows, {"method": meta["method"], "source": meta["source"], "adopted": meta["adopted"]}
-        )
+        extra = {"method": meta["method"], "source": meta["source"], "adopted": meta["adopted"]}
+        if kept:
+            # Checked against the outline the plan was drawn on: the area's communities no longer hold it.
+            extra["community_replaced"] = True
+        com_row, gl = _report_entry(plan_id, ver, crow, rows, extra)
         com_rows.append(com_row)
         grid_rows.extend(gl)
         frames_rows.append(rows)
@@ -300,7 +341,10 @@ def import_grids(
     crs: str | int | None = None,
     datum: str = "wgs84",
     encoding: str | None = None,
+    source_layer: str | None = None,
     author: str | None = None,
+    max_features: int | None = None,
+    max_expanded_mb: float | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Import an existing grid layer as plans (one per community), as it is, and validate it.
@@ -309,12 +353,23 @@ def import_grids(
     ``code`` (15 digits; a 20-digit CJ/T 349 professional code is accepted and
     kept in ``professional_code``, its first 15 digits used); grids without a
     valid code keep what they had and the report names the problem.
+    ``source_layer`` picks the layer of a multi-layer file; ``max_features``
+    and ``max_expanded_mb`` are the import limits of the settings.
     """
     t0 = time.perf_counter()
-    frame, read = read_table_or_layer(path, crs=crs, datum=datum, encoding=encoding)
-    geo = apply_column_map(
-        gpd.GeoDataFrame(frame), "grids", column_map or {}, ours=("code", "name", "grid_type", "worker", "phone")
-    )
+    with limits_named():
+        frame, read = read_table_or_layer(
+            path,
+            crs=crs,
+            datum=datum,
+            encoding=encoding,
+            source_layer=source_layer,
+            kind="grids",
+            max_features=max_features,
+            max_expanded_mb=max_expanded_mb,
+        )
+    unused = unused_columns(gpd.GeoDataFrame(frame), "grids", column_map)
+    geo = apply_column_map(gpd.GeoDataFrame(frame), "grids", column_map or {}, ours=IMPORT_FIELDS["grids"])
     if not len(geo):
         raise EmptyLayerError(f"{Path(path).name} has no grids", detail_zh="网格图层为空")
     if not geo.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all():
@@ -375,6 +430,7 @@ def import_grids(
                 "community_fid": fid,
                 "community_code": str(c["code12"]),
                 "community_name": c["name"],
+                "community": frames.community_frame(fid),
                 "source": "imported",
                 "method": "imported",
                 "info": {"file": Path(path).name, "read": read.as_dict()},
@@ -399,6 +455,7 @@ def import_grids(
         "communities": com_rows,
         "grids": grid_rows,
         "read": read.as_dict(),
+        "unused_columns": unused,
     }
 
 
@@ -455,8 +512,7 @@ def export_plans(
         _say(progress, f"exporting {plan_id}", n / len(ids))
         ver = meta["version"] if version is None else version
         grids = ctx.store.plans.grids(area, plan_id, ver)
-        com = frames.community(meta["community_fid"])
-        b, near, v = frames.parts_for(com)
+        com, b, near, v, _ = frames.plan_community(ctx, plan_id, meta["community_fid"])
         band = Band(*map(float, meta["info"]["band"])) if meta["info"].get("band") else None
         grids_m = grids.to_crs(study.metric_crs)
         rows, crow = plan_report(grids_m, com, buildings=b, lines=near, village_areas=v, rules=ctx.rules, band=band)

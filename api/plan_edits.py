@@ -70,6 +70,8 @@ def _fixed_parts(ctx: Context, area: str, plan_id: str, ver: dict[str, Any]) -> 
     crs = CRS.from_user_input(summary["crs"])
     coms = valid_polygons(ctx.store.load_layer(area, "communities"))
     com = coms[coms["fid"] == ver["community_fid"]]
+    if com.empty:  # an import replaced the community: the plan answers on the outline it was drawn on
+        com = ctx.store.plans.kept_community(area, plan_id)
     if com.empty:
         raise NotFoundError(f"Plan {plan_id}'s community is no longer in the area", detail_zh="方案所属社区已不存在")
     com_m = com.to_crs(crs).iloc[0]

@@ -7,7 +7,8 @@ JSON-ready report. Nothing here knows about HTTP or the terminal.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import pandas as pd
 from geo.area import LAYER_COLUMNS, StudyArea, conform, new_area
 from geo.codes import CodeList
 from geo.derive import derive
-from geo.errors import InputError, NotFoundError
+from geo.errors import ImportLimitError, InputError, NotFoundError
 from geo.io import (
     read_area_package,
     read_boundaries,
@@ -27,7 +28,15 @@ from geo.io import (
     read_table_or_layer,
 )
 from geo.io.osm import bbox_of
-from geo.layers import normalise_layer, update_communities_from_codes, update_households
+from geo.io.vector import check_expanded_size, check_feature_count
+from geo.layers import (
+    community_changes,
+    normalise_layer,
+    placement_warnings,
+    unused_columns,
+    update_communities_from_codes,
+    update_households,
+)
 from geo.osm_area import build_osm_area, select_communities
 from geo.rules import Rules
 from store.areas import Store, check_area_name
@@ -52,6 +61,24 @@ class Context:
         """Open the store and read the code lists shipped in ``data_dir/admin_codes``."""
         codes = read_code_lists_in(data_dir / "admin_codes") if data_dir is not None else None
         return cls(store=Store.from_url(store_url), rules=rules, code_list=codes)
+
+
+# The settings behind the import limits the core checks (it knows them by name, not by where they are set).
+LIMIT_VARIABLES = {"max_import_features": "WANGGE_MAX_IMPORT_FEATURES", "max_expanded_mb": "WANGGE_MAX_EXPANDED_MB"}
+
+
+@contextmanager
+def limits_named() -> Iterator[None]:
+    """Name the ``WANGGE_*`` variable that sets a limit in the message of an :class:`ImportLimitError`."""
+    try:
+        yield
+    except ImportLimitError as exc:
+        variable = LIMIT_VARIABLES.get(str(exc.context.get("limit")))
+        if variable is not None and "variable" not in exc.context:
+            exc.message += f" (the limit is set by {variable})"
+            exc.detail_zh = f"{exc.detail_zh or ''}（该限制由 {variable} 设置）"
+            exc.context["variable"] = variable
+        raise
 
 
 def _say(progress: Progress | None, message: str, fraction: float | None = None) -> None:
@@ -84,9 +111,14 @@ def import_osm(
     within: str | None = None,
     title: str | None = None,
     author: str | None = None,
+    max_features: int | None = None,
+    max_expanded_mb: float | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Build (or rebuild) a whole study area from an OSM extract.
+
+    ``max_expanded_mb`` bounds the extract's size on disk and ``max_features``
+    the features read from it (the import limits of the settings).
 
     Returns
     -------
@@ -96,11 +128,17 @@ def import_osm(
     """
     t0 = time.perf_counter()
     name = check_area_name(area)
-    _say(progress, "reading boundaries", 0.05)
-    boundaries = read_boundaries(pbf, progress=progress)
-    selection = select_communities(boundaries, admin_level=admin_level, within=within)
-    _say(progress, f"{len(selection.communities)} communities; reading features", 0.2)
-    features = read_features(pbf, bbox_of(selection.communities.union_all(), 0.002), progress=progress)
+    pbf_path = Path(pbf)
+    with limits_named():
+        if pbf_path.exists():
+            check_expanded_size(pbf_path.stat().st_size, max_expanded_mb, file=pbf_path.name)
+        _say(progress, "reading boundaries", 0.05)
+        boundaries = read_boundaries(pbf, progress=progress)
+        selection = select_communities(boundaries, admin_level=admin_level, within=within)
+        _say(progress, f"{len(selection.communities)} communities; reading features", 0.2)
+        features = read_features(pbf, bbox_of(selection.communities.union_all(), 0.002), progress=progress)
+        # Counted before households are estimated and anything is stored: the costly part comes after reading.
+        check_feature_count(sum(len(f) for f in features.values()), max_features, file=pbf_path.name)
     _say(progress, "assembling the study area", 0.6)
     built = build_osm_area(name, selection, features, rules=ctx.rules, source=Path(pbf).name, title=title)
     _say(progress, "estimating households", 0.7)
@@ -154,9 +192,12 @@ def import_file(
     crs: str | int | None = None,
     datum: str = "wgs84",
     encoding: str | None = None,
+    source_layer: str | None = None,
     append: bool = False,
     author: str | None = None,
     source_name: str | None = None,
+    max_features: int | None = None,
+    max_expanded_mb: float | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Import one layer from a file into an area (created if new), then re-derive and save atomically.
@@ -164,6 +205,18 @@ def import_file(
     ``layer`` is one of :data:`IMPORT_KINDS`. Geometry layers replace the
     area's layer (or add to it with ``append``); ``community_codes`` and
     ``households`` are tables joined to existing communities and buildings.
+    ``source_layer`` picks the layer of a multi-layer file (else the one named
+    after ``layer``); ``max_features`` and ``max_expanded_mb`` are the import
+    limits of the settings.
+
+    Returns
+    -------
+    dict
+        ``summary``, ``read`` (what the reader decided), ``notes``,
+        ``unused_columns`` (the file's columns no field of ours takes),
+        ``placement`` (features far outside the area, or inside it if
+        swapped), ``affected_plans`` (plans drawn on communities the import
+        removes or changes), ``matched``/``unmatched`` for tables.
     """
     t0 = time.perf_counter()
     name = check_area_name(area)
@@ -175,10 +228,35 @@ def import_file(
     source = source_name or Path(path).name
     table_kind = layer in ("community_codes", "households")
     _say(progress, f"reading {source}", 0.1)
-    frame, read = read_table_or_layer(path, crs=crs, datum=datum, encoding=encoding, geometry_required=not table_kind)
+    with limits_named():
+        frame, read = read_table_or_layer(
+            path,
+            crs=crs,
+            datum=datum,
+            encoding=encoding,
+            source_layer=source_layer,
+            kind=layer,
+            geometry_required=not table_kind,
+            max_features=max_features,
+            max_expanded_mb=max_expanded_mb,
+        )
     existing = _load_or_new(ctx, name)
     revision = None if existing is None else ctx.store.revision(name)
     notes: list[str] = list(read.notes)
+    unused = unused_columns(pd.DataFrame(frame) if table_kind else gpd.GeoDataFrame(frame), layer, column_map)
+    if unused:
+        kept = "dropped" if table_kind else "kept as attributes, not interpreted"
+        notes.append(f"columns no field takes ({kept}): {', '.join(unused)}")
+    placement: dict[str, list[str]] = {"far_outside": [], "swapped": []}
+    if (
+        not table_kind
+        and existing is not None
+        and (len(existing.layer("boundary")) or len(existing.layer("communities")))
+    ):
+        placed, placement = placement_warnings(
+            gpd.GeoDataFrame(frame), existing.outline(), metric_crs=existing.metric_crs, label=read.label
+        )
+        notes += placed
     detail: dict[str, Any] = {}
     if table_kind:
         if existing is None:
@@ -188,7 +266,9 @@ def import_file(
                 area=name,
             )
         if layer == "community_codes":
-            coms, detail = update_communities_from_codes(existing.layer("communities"), pd.DataFrame(frame), column_map)
+            coms, detail = update_communities_from_codes(
+                existing.layer("communities"), pd.DataFrame(frame), column_map, code_list=ctx.code_list
+            )
             area_obj = existing.with_layers(communities=coms)
         else:
             blds, detail = update_households(existing.layer("buildings"), pd.DataFrame(frame), column_map)
@@ -197,7 +277,9 @@ def import_file(
         if detail["unmatched"]:
             notes.append(f"{len(detail['unmatched'])} row(s) matched nothing")
     else:
-        geo, layer_notes = normalise_layer(layer, gpd.GeoDataFrame(frame), column_map=column_map)
+        geo, layer_notes = normalise_layer(
+            layer, gpd.GeoDataFrame(frame), column_map=column_map, code_list=ctx.code_list
+        )
         notes += layer_notes
         if existing is None:
             area_obj = new_area(
@@ -216,18 +298,38 @@ def import_file(
         imported = len(geo)
     _say(progress, "deriving communities and households", 0.5)
     derived_area, derived = derive(area_obj, ctx.rules, code_list=ctx.code_list)
+    affected = _affected_plans(ctx, name, existing, derived_area)
+    if affected:
+        gone = sum(p["change"] == "removed" for p in affected)
+        notes.append(
+            f"{len(affected)} grid plan(s) were drawn on communities this import changes "
+            f"({', '.join(p['plan_id'] for p in affected[:20])}{'…' if len(affected) > 20 else ''})"
+            + (f"; {gone} of them keep the community outline they were drawn on" if gone else "")
+        )
     report = {
-        "summary": {**_summary(derived_area, derived), "imported": int(imported), "seconds": 0.0},
+        "summary": {
+            **_summary(derived_area, derived),
+            "imported": int(imported),
+            "affected_plans": len(affected),
+            "seconds": 0.0,
+        },
         "area": name,
         "layer": layer,
         "source": source,
         "read": read.as_dict(),
         "notes": notes,
+        "unused_columns": unused,
+        "placement": placement,
+        "affected_plans": affected,
         "matched": detail.get("matched") if detail else None,
         "unmatched": detail.get("unmatched", []) if detail else [],
         "calibration": derived["calibration"],
     }
     _say(progress, "saving", 0.9)
+    if existing is not None and any(p["change"] == "removed" for p in affected):
+        # Plans saved before plans kept their community get it now, before the import takes it away. Written
+        # first and on its own: if the import then fails, a plan keeping the outline it was drawn on is harmless.
+        ctx.store.plans.keep_communities(name, existing.layer("communities"))
     ctx.store.save_area(
         derived_area,
         expect_revision=revision,
@@ -242,6 +344,38 @@ def import_file(
     )
     report["summary"]["seconds"] = round(time.perf_counter() - t0, 2)
     return report
+
+
+# What an import did to the community a plan was drawn on, for the import report.
+_CHANGES = {
+    "removed": "the community is no longer in the area: the plan keeps the outline it was drawn on",
+    "boundary_changed": "the community's boundary changed: reports now check the plan against the new one",
+    "code_changed": "the community's code changed: the plan's grid codes still carry the old one",
+}
+
+
+def _affected_plans(ctx: Context, area: str, before: StudyArea | None, after: StudyArea) -> list[dict[str, Any]]:
+    """The plans drawn on communities that an import removes, reshapes or recodes."""
+    if before is None or not len(before.layer("communities")):
+        return []
+    changes = community_changes(before.layer("communities"), after.layer("communities"), metric_crs=after.metric_crs)
+    if not changes:
+        return []
+    return [
+        {
+            "plan_id": p["plan_id"],
+            "community_fid": p["community_fid"],
+            "community_code": p["community_code"],
+            "community_name": p["community_name"],
+            "state": p["state"],
+            "adopted": p["adopted"],
+            "published": p["state"] == "published",
+            "change": changes[p["community_fid"]],
+            "consequence": _CHANGES[changes[p["community_fid"]]],
+        }
+        for p in ctx.store.plans.list(area)
+        if p["community_fid"] in changes
+    ]
 
 
 def load_package(ctx: Context, path: str | Path, *, progress: Progress | None = None) -> dict[str, Any]:

@@ -8,16 +8,27 @@ checked here: codes, 城乡分类代码, household counts, geometry types.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from geo.area import LAYER_COLUMNS, LAYER_GEOMETRY, conform, text
-from geo.codes import check_parents, validate_code12, validate_urban_rural_code
-from geo.errors import ColumnMappingError, EmptyLayerError, InputError, InvalidGeometryError
+from geo.codes import (
+    PROVISIONAL_PREFIX,
+    CodeList,
+    check_parents,
+    is_provisional,
+    validate_code12,
+    validate_urban_rural_code,
+)
+from geo.crs import STORAGE_CRS
+from geo.errors import ColumnMappingError, EmptyLayerError, InputError, InvalidCodeError, InvalidGeometryError
 from geo.key_places import normalise_category
 
 # Our column -> headers we recognise without --map (case-insensitive).
@@ -46,6 +57,23 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "addr_housenumber": ("addr_housenumber", "housenumber", "门牌号", "门牌"),
 }
 
+# The fields of what is imported but is not one of our layers: tables joined to a layer, and grid layers.
+IMPORT_FIELDS: dict[str, tuple[str, ...]] = {
+    "community_codes": (
+        "fid",
+        "osm_id",
+        "name",
+        "code12",
+        "urban_rural_code",
+        "township_code",
+        "township_name",
+        "county_code",
+        "code_name",
+    ),
+    "households": ("fid", "osm_id", "addr_street", "addr_housenumber", "households"),
+    "grids": ("code", "name", "grid_type", "worker", "phone"),
+}
+
 _PREFIX = {
     "communities": "c",
     "natural_villages": "v",
@@ -59,6 +87,60 @@ _PREFIX = {
 }
 
 
+def _renames(
+    columns: list[Any], kind: str, column_map: dict[str, str], ours: tuple[str, ...] | None = None
+) -> dict[Any, str]:
+    """Which of a file's columns become which of ours: explicit ``--map`` pairs first, then known aliases.
+
+    A column the file already names as ours is taken as it is and never replaced by an alias of it (a
+    layer we serve carries both ``levels_tagged`` and ``levels``, the alias of ``levels_tagged``).
+
+    Raises
+    ------
+    ColumnMappingError
+        When a pair names a column the file lacks (the message lists the
+        file's columns) or a column we do not have.
+    """
+    ours = ours or LAYER_COLUMNS.get(kind, ())
+    known = set(ours) | set(ALIASES)
+    rename: dict[Any, str] = {}
+    for our, their in column_map.items():
+        if our not in known:
+            raise ColumnMappingError(
+                f"--map {our}={their}: {our!r} is not a field of {kind} (fields: {', '.join(sorted(known))})",
+                detail_zh=f"--map {our}={their}：{our!r} 不是 {kind} 的字段",
+                field=our,
+            )
+        if their not in columns:
+            raise ColumnMappingError(
+                f"--map {our}={their}: the file has no field {their!r} (fields: {', '.join(map(str, columns))})",
+                detail_zh=f"--map {our}={their}：文件中没有字段 {their!r}（现有字段：{', '.join(map(str, columns))}）",
+                field=their,
+                available=[str(c) for c in columns],
+            )
+        rename[their] = our
+    taken = set(rename.values())
+    # A file column that already bears a name an explicit pair gives to another column steps aside.
+    for col in columns:
+        if col in taken and col not in rename:
+            rename[col] = f"{col}_file"
+    present = {c for c in columns if c not in rename}
+    lower = {str(c).lower().strip(): c for c in columns if c not in rename}
+    for our, aliases in ALIASES.items():
+        if our in taken or (our not in ours and our not in ("county_code", "township_code")):
+            continue
+        if our in present:
+            taken.add(our)
+            continue
+        for alias in aliases:
+            col = lower.get(alias)
+            if col is not None and col not in rename and col not in ALIASES:
+                rename[col] = our
+                taken.add(our)
+                break
+    return rename
+
+
 def apply_column_map(
     frame: pd.DataFrame, kind: str, column_map: dict[str, str], ours: tuple[str, ...] | None = None
 ) -> pd.DataFrame:
@@ -70,40 +152,28 @@ def apply_column_map(
         When a pair names a column the file lacks (the message lists the
         file's columns) or a column we do not have.
     """
-    ours = ours or LAYER_COLUMNS.get(kind, ())
-    known = set(ours) | set(ALIASES)
-    cols = [c for c in frame.columns if c != getattr(frame, "_geometry_column_name", None)]
-    rename: dict[str, str] = {}
-    for our, their in column_map.items():
-        if our not in known:
-            raise ColumnMappingError(
-                f"--map {our}={their}: {our!r} is not a field of {kind} (fields: {', '.join(sorted(known))})",
-                detail_zh=f"--map {our}={their}：{our!r} 不是 {kind} 的字段",
-                field=our,
-            )
-        if their not in frame.columns:
-            raise ColumnMappingError(
-                f"--map {our}={their}: the file has no field {their!r} (fields: {', '.join(map(str, cols))})",
-                detail_zh=f"--map {our}={their}：文件中没有字段 {their!r}（现有字段：{', '.join(map(str, cols))}）",
-                field=their,
-                available=[str(c) for c in cols],
-            )
-        rename[their] = our
-    taken = set(rename.values())
-    lower = {str(c).lower().strip(): c for c in frame.columns if c not in rename}
-    for our, aliases in ALIASES.items():
-        if our in taken or (our not in ours and our not in ("county_code", "township_code")):
-            continue
-        for alias in aliases:
-            col = lower.get(alias)
-            if col is not None and col not in rename and col != our:
-                rename[col] = our
-                taken.add(our)
-                break
-            if col == our:
-                taken.add(our)
-                break
-    return frame.rename(columns=rename)
+    return frame.rename(columns=_renames(_attribute_columns(frame), kind, column_map, ours))
+
+
+def _attribute_columns(frame: pd.DataFrame) -> list[Any]:
+    geometry = getattr(frame, "_geometry_column_name", None)
+    return [c for c in frame.columns if c != geometry]
+
+
+def unused_columns(
+    frame: pd.DataFrame, kind: str, column_map: dict[str, str] | None = None, ours: tuple[str, ...] | None = None
+) -> list[str]:
+    """The columns of a file that none of our fields takes (kept as the county's attributes, never read).
+
+    Examples
+    --------
+    >>> unused_columns(pd.DataFrame(columns=["名称", "户数", "备注"]), "natural_villages")
+    ['备注']
+    """
+    ours = ours or IMPORT_FIELDS.get(kind) or LAYER_COLUMNS.get(kind, ())
+    used = set(ours) | {"county_code", "township_code"}
+    renames = _renames(_attribute_columns(frame), kind, column_map or {}, ours)
+    return [str(c) for c in _attribute_columns(frame) if renames.get(c, c) not in used]
 
 
 def _coerce_geometry(geo: gpd.GeoDataFrame, kind: str, notes: list[str]) -> gpd.GeoDataFrame:
@@ -151,9 +221,18 @@ def _coerce_geometry(geo: gpd.GeoDataFrame, kind: str, notes: list[str]) -> gpd.
 
 
 def normalise_layer(
-    kind: str, frame: gpd.GeoDataFrame, *, column_map: dict[str, str] | None = None
+    kind: str,
+    frame: gpd.GeoDataFrame,
+    *,
+    column_map: dict[str, str] | None = None,
+    code_list: CodeList | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Map, check and conform an imported layer to our kind.
+
+    Parameters
+    ----------
+    code_list
+        Published codes: a community code of a county the list covers must be in it.
 
     Returns
     -------
@@ -163,7 +242,11 @@ def normalise_layer(
 
     Raises
     ------
-    ColumnMappingError, InvalidCodeError, InvalidGeometryError, EmptyLayerError, InputError
+    InvalidCodeError
+        A community code the product will not take (malformed, not in the
+        published list, or with the provisional prefix ``99``), naming the
+        feature and the reason.
+    ColumnMappingError, InvalidGeometryError, EmptyLayerError, InputError
     """
     if kind not in LAYER_COLUMNS:
         raise InputError(f"Unknown layer kind {kind!r}", detail_zh=f"未知图层类型 {kind!r}")
@@ -182,7 +265,7 @@ def normalise_layer(
     geo["fid"] = fids.to_numpy()
 
     if kind == "communities":
-        _check_community_codes(geo)
+        _check_community_codes(geo, code_list)
     if kind == "buildings" and "households" in geo.columns:
         hh = pd.to_numeric(geo["households"].map(text), errors="coerce")
         bad = np.flatnonzero((geo["households"].map(text).notna() & (hh.isna() | (hh < 0))).to_numpy())
@@ -192,6 +275,12 @@ def normalise_layer(
                 detail_zh=f"户数应为非负数；第 {', '.join(str(i + 1) for i in bad[:10])} 行不是",
                 rows=[int(i) + 1 for i in bad],
             )
+        if "households_source" in geo.columns:
+            # Our own buildings layer, re-imported: its estimates are estimated again, only given counts stay given.
+            estimates = geo["households_source"].map(text).ne("given") & hh.notna()
+            if estimates.any():
+                notes.append(f"{int(estimates.sum())} household estimate(s) in the file estimated again")
+            hh = hh.mask(estimates)
         geo["households"] = hh
         geo["households_source"] = pd.Series(None, index=geo.index, dtype=object).mask(hh.notna(), "given")
         notes.append(f"{int(hh.notna().sum())} building(s) carry given household counts")
@@ -211,16 +300,94 @@ def normalise_layer(
     return conform(kind, geo), notes
 
 
-def _check_community_codes(geo: gpd.GeoDataFrame) -> None:
-    for i, row in geo.iterrows():
+def _truthy(value: object) -> bool:
+    return str(text(value) or "").lower() in ("true", "1", "t", "yes", "y")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A feature or table row as the user finds it in the file: where it is and what it is called."""
+
+    en: str
+    zh: str
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, pos: int, *, row: bool = False, key: str | None = None) -> Feature:
+        """Name the feature at a 0-based position (``row`` for tables: the header is row 1)."""
+        cols = (key,) if key else ("name", "name_zh", "fid")
+        name = next((text(frame.iloc[pos].get(c)) for c in cols if c in frame.columns), None)
+        shown = f"{key}={name}" if key and name else name
+        en, zh = (f"row {pos + 2}", f"第 {pos + 2} 行") if row else (f"feature {pos + 1}", f"第 {pos + 1} 个要素")
+        return cls(f"{en} ({shown})", f"{zh}（{shown}）") if shown else cls(en, zh)
+
+    def error(self, exc: InvalidCodeError) -> InvalidCodeError:
+        """The same code error, naming this feature first."""
+        return InvalidCodeError(
+            f"{self.en}: {exc.message[0].lower()}{exc.message[1:]}",
+            detail_zh=f"{self.zh}：{exc.detail_zh or exc.message}",
+            **{**exc.context, "feature": self.en},
+        )
+
+
+def check_official_code12(code: object, *, feature: Feature, code_list: CodeList | None = None) -> str:
+    """Check a community code given in a file: format, province, published list, and not provisional.
+
+    ``99`` is the prefix of the provisional codes this product assigns (no province has it): a file that
+    gives one would have it silently renumbered as provisional, so it is refused here.
+
+    Raises
+    ------
+    InvalidCodeError
+        Naming the feature, the code and the reason.
+
+    Examples
+    --------
+    >>> check_official_code12("330523108204", feature=Feature("feature 1 (余村)", "第 1 个要素（余村）"))
+    '330523108204'
+    >>> check_official_code12("999999999999", feature=Feature("row 2", "第 2 行"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geo.errors.InvalidCodeError: row 2: code '999999999999' starts with 99, ...
+    """
+    try:
+        s = validate_code12(code)
+        if is_provisional(s):
+            raise InvalidCodeError(
+                f"code {s!r} starts with {PROVISIONAL_PREFIX}, the prefix of the provisional codes this product "
+                "assigns (no province has it): give the official 统计用区划代码, or none for a provisional one",
+                detail_zh=f"代码 {s!r} 以 {PROVISIONAL_PREFIX} 开头，这是本系统临时代码的前缀（没有省份使用）："
+                "请填写正式的统计用区划代码，或留空以分配临时代码",
+                code=s,
+            )
+        if code_list is not None:
+            code_list.check(s)
+    except InvalidCodeError as exc:
+        raise feature.error(exc) from None
+    return s
+
+
+def _check_community_codes(geo: gpd.GeoDataFrame, code_list: CodeList | None = None) -> None:
+    for pos, (i, row) in enumerate(geo.iterrows()):
         code = text(row.get("code12"))
-        if code is not None:
-            code = validate_code12(code)
-            geo.at[i, "code12"] = code
-            check_parents(code, township_code=text(row.get("township_code")), county_code=text(row.get("county_code")))
-        urc = text(row.get("urban_rural_code"))
-        if urc is not None:
-            geo.at[i, "urban_rural_code"] = validate_urban_rural_code(urc)
+        feature = Feature.of(geo, pos)
+        try:
+            if code is not None:
+                if is_provisional(code) and _truthy(row.get("code_provisional")):
+                    # Our own provisional code, in a layer we served: it is renumbered as provisional again.
+                    geo.at[i, "code12"] = None
+                    continue
+                code = check_official_code12(code, feature=feature, code_list=code_list)
+                geo.at[i, "code12"] = code
+                check_parents(
+                    code, township_code=text(row.get("township_code")), county_code=text(row.get("county_code"))
+                )
+            urc = text(row.get("urban_rural_code"))
+            if urc is not None:
+                geo.at[i, "urban_rural_code"] = validate_urban_rural_code(urc)
+        except InvalidCodeError as exc:
+            if "feature" in exc.context:
+                raise
+            raise feature.error(exc) from None
 
 
 def _note_device_types(geo: gpd.GeoDataFrame, notes: list[str]) -> None:
@@ -234,7 +401,11 @@ def _note_device_types(geo: gpd.GeoDataFrame, notes: list[str]) -> None:
 
 
 def update_communities_from_codes(
-    communities: gpd.GeoDataFrame, table: pd.DataFrame, column_map: dict[str, str] | None = None
+    communities: gpd.GeoDataFrame,
+    table: pd.DataFrame,
+    column_map: dict[str, str] | None = None,
+    *,
+    code_list: CodeList | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Lay a table of real codes over the communities (``--layer community_codes``).
 
@@ -253,20 +424,11 @@ def update_communities_from_codes(
     ColumnMappingError
         When the table has no key column or no ``code12``.
     InvalidCodeError
-        When a code is malformed, is not under its stated township/county,
-        or two rows give one code.
+        When a code is malformed, not in the published list, provisional
+        (``99``), not under its stated township/county, or two rows give one
+        code; the message names the row.
     """
-    ours = (
-        "fid",
-        "osm_id",
-        "name",
-        "code12",
-        "urban_rural_code",
-        "township_code",
-        "township_name",
-        "county_code",
-        "code_name",
-    )
+    ours = IMPORT_FIELDS["community_codes"]
     t = apply_column_map(table, "community_codes", column_map or {}, ours=ours)
     if "code12" not in t.columns:
         raise ColumnMappingError(
@@ -296,20 +458,24 @@ def update_communities_from_codes(
                     index[str(text(n)).casefold()] = i
     matched, unmatched = 0, []
     seen_codes: dict[str, Any] = {}
-    for _, row in t.iterrows():
+    for pos, (_, row) in enumerate(t.iterrows()):
         k = text(row.get(key))
         k = None if k is None else (k.casefold() if key == "name" else k.lstrip("rR") if key == "osm_id" else k)
         i = index.get(k) if k is not None else None
         if i is None:
             unmatched.append(text(row.get(key)))
             continue
-        code = validate_code12(text(row.get("code12")))
-        check_parents(code, township_code=text(row.get("township_code")), county_code=text(row.get("county_code")))
+        feature = Feature.of(t, pos, row=True, key=key)
+        code = check_official_code12(text(row.get("code12")), feature=feature, code_list=code_list)
+        try:
+            check_parents(code, township_code=text(row.get("township_code")), county_code=text(row.get("county_code")))
+        except InvalidCodeError as exc:
+            raise feature.error(exc) from None
         if code in seen_codes and seen_codes[code] != i:
-            from geo.errors import InvalidCodeError
-
-            raise InvalidCodeError(
-                f"Code {code} is given to two communities", detail_zh=f"代码 {code} 被分配给两个社区", code=code
+            raise feature.error(
+                InvalidCodeError(
+                    f"Code {code} is given to two communities", detail_zh=f"代码 {code} 被分配给两个社区", code=code
+                )
             )
         seen_codes[code] = i
         out.at[i, "code12"] = code
@@ -348,8 +514,7 @@ def update_households(
     InputError
         A count that is not a number >= 0.
     """
-    ours = ("fid", "osm_id", "addr_street", "addr_housenumber", "households")
-    t = apply_column_map(table, "households", column_map or {}, ours=ours)
+    t = apply_column_map(table, "households", column_map or {}, ours=IMPORT_FIELDS["households"])
     if "households" not in t.columns:
         raise ColumnMappingError(
             f"The household table needs a households column (columns: {', '.join(map(str, table.columns))}); "
@@ -415,3 +580,104 @@ def update_households(
         out.loc[idx, "households"] = [sums[i] for i in idx]
         out.loc[idx, "households_source"] = "given"
     return out, {"matched": len(sums), "unmatched": unmatched, "key": key}
+
+
+# Features further than this outside the study area are named in the import report: a far outlier is more often
+# a typing slip or a swapped pair than a real place (a county's own layers lie within its outline).
+FAR_OUTSIDE_M = 10_000.0
+
+
+def placement_warnings(
+    layer: gpd.GeoDataFrame,
+    outline: gpd.GeoSeries,
+    *,
+    metric_crs: CRS,
+    label: Callable[[int], str],
+    far_m: float = FAR_OUTSIDE_M,
+) -> tuple[list[str], dict[str, list[str]]]:
+    """Name the features that lie far outside the study area, and those that would lie in it if swapped.
+
+    Parameters
+    ----------
+    layer
+        The imported features in EPSG:4326, in the file's order.
+    outline
+        The study area's outline in EPSG:4326.
+    metric_crs
+        The area's metric CRS, for distances.
+    label
+        Names the feature at a 0-based position as the file shows it (``row 3``).
+    far_m
+        How far outside the outline a feature must lie to be named.
+
+    Returns
+    -------
+    notes, detail
+        Notes for the import report, and ``far_outside`` and ``swapped`` lists of labels.
+    """
+    if not len(layer) or not len(outline):
+        return [], {"far_outside": [], "swapped": []}
+    area_ll = shapely.union_all(outline.to_crs(STORAGE_CRS).geometry.values)
+    area_m = shapely.union_all(outline.to_crs(metric_crs).geometry.values)
+    points = layer.to_crs(STORAGE_CRS).geometry.representative_point()
+    with np.errstate(invalid="ignore"):
+        distance = shapely.distance(points.to_crs(metric_crs).values, area_m)
+        far = ~(distance <= far_m)  # NaN (a point the metric CRS cannot project) counts as far
+    xs, ys = shapely.get_x(points.values), shapely.get_y(points.values)
+    swapped = far & (np.abs(xs) <= 90) & shapely.intersects(area_ll, shapely.points(ys, xs))
+    far_only = far & ~swapped
+    detail = {
+        "far_outside": [label(int(i)) for i in np.flatnonzero(far_only)],
+        "swapped": [label(int(i)) for i in np.flatnonzero(swapped)],
+    }
+    notes = []
+    if detail["swapped"]:
+        notes.append(
+            f"{len(detail['swapped'])} feature(s) lie outside the study area but would lie in it with longitude and "
+            f"latitude swapped: {_listing(detail['swapped'])}"
+        )
+    if detail["far_outside"]:
+        notes.append(
+            f"{len(detail['far_outside'])} feature(s) lie more than {far_m / 1000:g} km outside the study area: "
+            f"{_listing(detail['far_outside'])}"
+        )
+    return notes, detail
+
+
+def _listing(labels: list[str], most: int = 20) -> str:
+    return ", ".join(labels[:most]) + ("…" if len(labels) > most else "")
+
+
+def community_changes(
+    before: gpd.GeoDataFrame, after: gpd.GeoDataFrame, *, metric_crs: CRS | None, tolerance_m2: float = 1.0
+) -> dict[str, str]:
+    """How each community of ``before`` fared in ``after``: ``removed``, ``boundary_changed`` or ``code_changed``.
+
+    Communities are matched by ``fid``; one whose outline moved by more than
+    ``tolerance_m2`` (the tiling tolerance) changed its boundary. Unchanged
+    communities are left out.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> old = gpd.GeoDataFrame({"fid": ["a", "b"], "code12": ["1", "2"]}, geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)])
+    >>> new = gpd.GeoDataFrame({"fid": ["b"], "code12": ["3"]}, geometry=[box(1, 0, 2, 1)])
+    >>> community_changes(old, new, metric_crs=None)
+    {'a': 'removed', 'b': 'code_changed'}
+    """
+    if metric_crs is not None:
+        before, after = before.to_crs(metric_crs), after.to_crs(metric_crs)
+    now = {str(f): i for i, f in zip(after.index, after["fid"])}
+    out: dict[str, str] = {}
+    for _, row in before.iterrows():
+        fid = str(row["fid"])
+        j = now.get(fid)
+        if j is None:
+            out[fid] = "removed"
+            continue
+        moved = shapely.area(shapely.symmetric_difference(row.geometry, after.geometry.loc[j]))
+        if not moved <= tolerance_m2:
+            out[fid] = "boundary_changed"
+        elif text(row.get("code12")) != text(after.loc[j].get("code12")):
+            out[fid] = "code_changed"
+    return out

@@ -1,7 +1,9 @@
 """Grid plans in the store: one plan per community drawing, with its block set and numbered versions.
 
-A plan (``plan_id``, e.g. ``330523105005-2``) belongs to one community. It
-records the blocks it was drawn on (a drawn plan) or none (an imported one),
+A plan (``plan_id``, e.g. ``330523105005-2``) belongs to one community, and
+keeps that community's outline as it was drawn on it (so an import that
+replaces the communities leaves the plan readable). It records the blocks it
+was drawn on (a drawn plan) or none (an imported one),
 and versions: version 1 is the drawing or the import; edits (later) add
 versions, each immutable. A community's adopted plan is the one adopted last,
 or, before any adoption, the one created last.
@@ -63,6 +65,11 @@ plans = Table(
     Column("adopted_seq", Integer),
     # The block graph (i, j, cost of a grid boundary along each shared edge), so edits need not reload the area.
     Column("graph", JSON),
+    # The community as the plan was drawn on it (lon/lat WKB and its attributes): a plan stays readable after an
+    # import replaces or removes its community. Plans saved before this was kept get it when an import changes
+    # their community.
+    Column("community_geom", LargeBinary),
+    Column("community_props", JSON),
     UniqueConstraint("area_id", "plan_id", name="uq_plan"),
 )
 
@@ -140,6 +147,19 @@ def _frame_records(frame: gpd.GeoDataFrame, id_col: str) -> list[dict[str, Any]]
     ]
 
 
+# The attributes of a plan's community kept with it (what its report and exports read besides the outline).
+KEPT_COMMUNITY_FIELDS = ("fid", "name", "name_zh", "code12", "code_provisional", "area_class", "urban_rural_code")
+
+
+def _community_values(community: gpd.GeoDataFrame | None) -> dict[str, Any]:
+    """The ``community_geom`` and ``community_props`` of a plan from its community's row (any CRS)."""
+    if community is None or not len(community):
+        return {}
+    rec = _frame_records(community.iloc[:1], "fid")[0]
+    props = {k: rec["props"].get(k) for k in KEPT_COMMUNITY_FIELDS if k in rec["props"]}
+    return {"community_geom": rec["geom"], "community_props": _clean(props)}
+
+
 class PlanStore:
     """Plans of the study areas in a store (same engine as :class:`store.areas.Store`)."""
 
@@ -172,8 +192,9 @@ class PlanStore:
         """Save new plans (one per entry) in one transaction; return their plan ids.
 
         Each entry: ``community_fid``, ``community_code``, ``community_name``,
-        ``source``, ``method``, ``info``, ``blocks`` (GeoDataFrame or None),
-        ``grids`` (GeoDataFrame with ``code``), ``report``, ``operation``.
+        ``community`` (the community's row as a one-row GeoDataFrame, kept with
+        the plan), ``source``, ``method``, ``info``, ``blocks`` (GeoDataFrame or
+        None), ``grids`` (GeoDataFrame with ``code``), ``report``, ``operation``.
         """
         now = datetime.now(UTC)
         ids = []
@@ -197,6 +218,7 @@ class PlanStore:
                         created_at=now,
                         created_by=author,
                         graph=_clean(e.get("graph")) if e.get("graph") is not None else None,
+                        **_community_values(e.get("community")),
                     )
                 ).inserted_primary_key[0]
                 blocks = e.get("blocks")
@@ -463,6 +485,42 @@ class PlanStore:
             crs=STORAGE_CRS,
         )
 
+    def kept_community(self, area: str, plan_id: str) -> gpd.GeoDataFrame:
+        """The community a plan was drawn on, as kept with it (one row, EPSG:4326; empty if none was kept)."""
+        with self.store.engine.connect() as conn:
+            area_id = self._area_id(conn, area)
+            row = self._plan_row(conn, area_id, plan_id)
+        if row.community_geom is None:
+            return gpd.GeoDataFrame({"fid": []}, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
+        props = {"fid": row.community_fid, "name": row.community_name, "code12": row.community_code}
+        props.update({k: v for k, v in (row.community_props or {}).items() if v is not None})
+        return gpd.GeoDataFrame([props], geometry=[shapely.from_wkb(row.community_geom)], crs=STORAGE_CRS)
+
+    def keep_communities(self, area: str, communities: gpd.GeoDataFrame) -> list[str]:
+        """Keep these communities with the plans drawn on them that keep none yet; return those plans' ids.
+
+        Called before an import replaces communities, for plans saved before plans kept their community.
+        """
+        by_fid = {str(f): communities.iloc[[i]] for i, f in enumerate(communities["fid"])}
+        kept = []
+        with self.store.write() as conn:
+            area_id = self._area_id(conn, area)
+            rows = conn.execute(
+                select(plans.c.id, plans.c.plan_id, plans.c.community_fid).where(
+                    and_(
+                        plans.c.area_id == area_id,
+                        plans.c.community_geom.is_(None),
+                        plans.c.community_fid.in_(list(by_fid)),
+                    )
+                )
+            ).all()
+            for r in rows:
+                conn.execute(
+                    update(plans).where(plans.c.id == r.id).values(**_community_values(by_fid[r.community_fid]))
+                )
+                kept.append(r.plan_id)
+        return kept
+
     # -- versions -------------------------------------------------------------------------------------------
 
     def version_row(self, area: str, plan_id: str, version: int | None = None) -> dict[str, Any]:
@@ -590,6 +648,8 @@ class PlanStore:
                         created_at=now,
                         created_by=author,
                         graph=row.graph,
+                        community_geom=row.community_geom,
+                        community_props=row.community_props,
                     )
                 ).inserted_primary_key[0]
                 # Copy the block set and the published version into the new plan (portable SQL, no copies in Python).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,8 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from api import services
 from api.deps import ContextDep, SettingsDep
 from api.schemas import AreaDetail, AreasResponse, ImportResult
+from api.uploads import upload_dir
 from geo.area import LAYER_COLUMNS
-from geo.errors import InputError, UnsupportedFormatError
+from geo.errors import InputError, MissingFilePartError, UnsupportedFormatError
 from geo.io.vector import TABLE_SUFFIXES, VECTOR_SUFFIXES, parse_column_map
 
 router = APIRouter(prefix="/areas", tags=["areas 研究区"])
@@ -115,6 +115,13 @@ async def upload_import(
     datum: Annotated[str, Form()] = "wgs84",
     encoding: Annotated[str | None, Form()] = None,
     map: Annotated[list[str] | None, Form(description="OURS=THEIRS column mappings")] = None,
+    source_layer: Annotated[
+        str | None,
+        Form(
+            description="the layer to read from a multi-layer file (GeoPackage), or the file to read from a zip "
+            "holding several; default: the one named after `layer`"
+        ),
+    ] = None,
     append: Annotated[bool, Form()] = False,
     admin_level: Annotated[int | None, Form(description="for layer=osm: admin_level of the communities")] = None,
     within: Annotated[
@@ -122,7 +129,8 @@ async def upload_import(
     ] = None,
     author: Annotated[str | None, Form()] = None,
 ) -> dict[str, Any]:
-    tmp = Path(tempfile.mkdtemp(prefix="wangge-upload-"))
+    limits = {"max_features": settings.max_import_features, "max_expanded_mb": settings.max_expanded_mb}
+    tmp = upload_dir()
     try:
         saved = []
         for up in files:
@@ -144,7 +152,9 @@ async def upload_import(
                 crs=crs,
                 datum=datum,
                 encoding=encoding,
+                source_layer=source_layer,
                 author=author,
+                **limits,
             )
         if layer == "osm":
             if admin_level is None:
@@ -153,7 +163,14 @@ async def upload_import(
                     detail_zh="导入 OSM 数据需要 admin_level（社区所在的行政级别）",
                 )
             return await run_in_threadpool(
-                services.import_osm, ctx, main, area=name, admin_level=admin_level, within=within, author=author
+                services.import_osm,
+                ctx,
+                main,
+                area=name,
+                admin_level=admin_level,
+                within=within,
+                author=author,
+                **limits,
             )
         return await run_in_threadpool(
             services.import_file,
@@ -165,9 +182,11 @@ async def upload_import(
             crs=crs,
             datum=datum,
             encoding=encoding,
+            source_layer=source_layer,
             append=append,
             author=author,
             source_name=main.name,
+            **limits,
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -178,6 +197,15 @@ def _main_file(saved: list[Path]) -> Path:
         for p in saved:
             if p.name.lower().endswith(tuple(suffixes)):
                 return p
+    parts = [p for p in saved if p.suffix.lower() in (".dbf", ".shx", ".prj", ".cpg")]
+    if parts:
+        shp = f"{parts[0].stem}.shp"
+        raise MissingFilePartError(
+            f"The upload holds parts of a Shapefile ({', '.join(p.name for p in parts)}) but not {shp} "
+            "(the shapes themselves): send it too",
+            detail_zh=f"上传的文件中有 Shapefile 的部分文件，但缺少 {shp}（几何本身）",
+            missing=[shp],
+        )
     raise UnsupportedFormatError(
         f"None of {', '.join(p.name for p in saved)} is a file we can import "
         "(GeoPackage, Shapefile, GeoJSON, CSV, XLSX, .osm.pbf)",

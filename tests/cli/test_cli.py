@@ -6,14 +6,16 @@ import re
 import subprocess
 import sys
 
+import geopandas as gpd
 import pytest
+from shapely.geometry import Point
 
 from tests.conftest import DATA, REPO
 from tests.osm_builder import write_town
 
 
-def run(args, store_url, *, rules=None, check_json=True):
-    env = {**os.environ, "WANGGE_STORE_URL": store_url, "WANGGE_DATA_DIR": str(DATA)}
+def run(args, store_url, *, rules=None, check_json=True, env_extra=None):
+    env = {**os.environ, "WANGGE_STORE_URL": store_url, "WANGGE_DATA_DIR": str(DATA), **(env_extra or {})}
     env.pop("WANGGE_RULES", None)
     if rules:
         env["WANGGE_RULES"] = str(rules)
@@ -263,3 +265,51 @@ def test_grids_edit_stale_and_rejected_exit_2_with_reasons(tmp_path):
     assert out["version"]["author"] == "赵六" and out["version"]["message"] == "名称"
     p, out = run(["grids", "versions", "ceshi", "--plan", plan_id, "--version", "9", "--json"], store)
     assert p.returncode == 2 and "9" in out["error"]["detail"]
+
+
+def test_import_of_bad_files_exits_2_naming_the_problem(tmp_path):
+    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert run(["load-area", str(DATA / "monaco.gpkg")], store)[0].returncode == 0
+    bad = tmp_path / "cams.csv"
+    bad.write_text("name,lon,lat\n港口,7.4245,43.7350\n广场,7.4260,43.7380,多余,字段\n", encoding="utf-8")
+    p, out = run(["import", str(bad), "--area", "monaco", "--layer", "cameras", "--json"], store)
+    assert p.returncode == 2 and out["error"]["type"] == "MalformedFileError" and out["error"]["context"]["line"] == 3
+    shp = tmp_path / "duty.shp"
+    gpd.GeoDataFrame({"名称": ["警务室"]}, geometry=[Point(7.42, 43.73)], crs=4326).to_file(shp)
+    shp.with_suffix(".dbf").unlink()
+    p, out = run(["import", str(shp), "--area", "monaco", "--layer", "duty_points", "--json"], store)
+    assert p.returncode == 2 and out["error"]["type"] == "MissingFilePartError"
+    assert out["error"]["context"]["missing"] == ["duty.dbf"]
+    good = tmp_path / "good.csv"
+    good.write_text("name,lon,lat\n" + "港口,7.4245,43.7350\n" * 3, encoding="utf-8")
+    p, out = run(
+        ["import", str(good), "--area", "monaco", "--layer", "cameras", "--encoding", "klingon", "--json"], store
+    )
+    assert p.returncode == 2 and "klingon" in out["error"]["detail"]
+    p, out = run(
+        ["import", str(good), "--area", "monaco", "--layer", "cameras", "--json"],
+        store,
+        env_extra={"WANGGE_MAX_IMPORT_FEATURES": "2"},
+    )
+    assert p.returncode == 2 and out["error"]["type"] == "ImportLimitError"
+    assert "WANGGE_MAX_IMPORT_FEATURES" in out["error"]["detail"] and out["error"]["context"]["maximum"] == 2
+
+
+def test_import_source_layer_and_unused_columns(tmp_path):
+    store = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert run(["load-area", str(DATA / "monaco.gpkg")], store)[0].returncode == 0
+    package = str(DATA / "monaco.gpkg")
+    p, out = run(["import", package, "--area", "monaco", "--layer", "natural_villages", "--json"], store)
+    assert p.returncode == 2 and out["error"]["type"] == "SourceLayerError"
+    assert "places" in out["error"]["context"]["layers"] and "--source-layer" not in out["error"]["detail"]
+    p, out = run(
+        ["import", package, "--area", "monaco", "--layer", "natural_villages", "--source-layer", "places", "--json"],
+        store,
+    )
+    assert p.returncode == 0, p.stderr
+    assert out["read"]["source_layer"] == "places" and out["summary"]["layers"]["natural_villages"] == 12
+    cams = tmp_path / "cams.csv"
+    cams.write_text("名称,备注,lon,lat\n港口,北侧,7.4245,43.7350\n", encoding="utf-8")
+    p, _ = run(["import", str(cams), "--area", "monaco", "--layer", "cameras"], store)
+    assert p.returncode == 0, p.stderr
+    assert "unused columns: 备注" in p.stdout
