@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from html import escape
 from typing import Any
+from urllib.parse import quote
 
 import folium
 import geopandas as gpd
@@ -13,6 +13,7 @@ import shapely
 from geo.area import StudyArea
 from geo.checks import REASONS_ZH
 from geo.io.grid_export import distinct_colours
+from maps.escaping import EscapedGeoJsonTooltip, html_text
 from maps.render import MapSources, area_map
 
 
@@ -71,7 +72,7 @@ def grid_map(
             folium.GeoJson(
                 json.loads(frame[["block_id", "households", "geometry"]].to_json(na="null")),
                 style_function=lambda _f: {"color": "#777", "weight": 0.6, "fill": False},
-                tooltip=folium.GeoJsonTooltip(fields=["block_id", "households"], aliases=["街区", "户数（估算）"]),
+                tooltip=EscapedGeoJsonTooltip(fields=["block_id", "households"], aliases=["街区", "户数（估算）"]),
             ).add_to(block_group)
     layers.append(block_group)
     grid_group = folium.FeatureGroup(name="网格", show=True)
@@ -92,7 +93,7 @@ def grid_map(
                 }
             ),
             highlight_function=lambda _f: {"weight": 4, "fillOpacity": 0.65},
-            tooltip=folium.GeoJsonTooltip(
+            tooltip=EscapedGeoJsonTooltip(
                 fields=["code", "name", "households", "reason_zh", "pp", "street", "exceptions", "buildings"],
                 aliases=[
                     "网格编码",
@@ -115,7 +116,10 @@ def grid_map(
             folium.Marker(
                 [pt.y, pt.x],
                 icon=folium.DivIcon(
-                    html=f'<div class="wg-label"{warn}>{escape(p["code"][-3:])}<br><small>{p["households"]}户</small></div>',
+                    html=(
+                        f'<div class="wg-label"{warn}>{html_text(p["code"][-3:])}'
+                        f"<br><small>{html_text(p['households'])}户</small></div>"
+                    ),
                     icon_size=(0, 0),
                     icon_anchor=(12, 12),
                 ),
@@ -130,7 +134,8 @@ def grid_map(
         '<div><i style="background:#ddd;border:2px dashed #d62728"></i>户数超出区间（见提示原因）</div>'
         + "<div><b>调整网格</b>："
         + "、".join(
-            f'<a href="/areas/{escape(area.name)}/plans/{escape(c["plan_id"])}/edit">{escape(str(c["name"]))}</a>'
+            f'<a href="/areas/{html_text(quote(area.name, safe=""))}/plans/{html_text(quote(str(c["plan_id"]), safe=""))}'
+            f'/edit">{html_text(str(c["name"]))}</a>'
             for c in report["communities"]
         )
         + "</div>"

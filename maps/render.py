@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from html import escape
 from typing import Any
 
 import folium
@@ -24,6 +23,13 @@ from jinja2 import Template
 from geo.area import StudyArea, text
 from geo.key_places import CATEGORIES
 from geo.osm_area import OSM_ATTRIBUTION
+from maps.escaping import (
+    EscapedGeoJsonTooltip,
+    add_escape_function,
+    html_text,
+    refuse_unescaped_details,
+    script_json,
+)
 
 # households per building -> fill colour (light to dark); the legend is built from this.
 HOUSEHOLD_BINS: tuple[tuple[float, str], ...] = (
@@ -59,8 +65,8 @@ ROAD_STYLE: dict[str, tuple[str, float, str]] = {
 LEVEL_SOURCE_ZH = {"tagged": "标注", "nearby": "邻近建筑推算", "default": "默认值"}
 CLASS_ZH = {"urban": "城镇", "rural": "乡村"}
 
+# Tooltips of the dynamic layers pass every property through wanggeEsc (maps/escaping.py).
 _DYNAMIC_JS = """
-function wanggeEsc(s){return (s===null||s===undefined)?'':String(s).replace(/[&<>"']/g,function(c){return {'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c];});}
 function wanggeDynamicLayer(map, layer, opt){
   var seq = 0;
   var note = document.getElementById('wg-status');
@@ -120,7 +126,7 @@ class DynamicGeoJson(folium.map.Layer):
         self._name = "DynamicGeoJson"
         self.style_js = style_js
         self.tooltip_js = tooltip_js
-        self.options_json = json.dumps(
+        self.options_json = script_json(
             {
                 "key": key,
                 "title": name,
@@ -129,8 +135,7 @@ class DynamicGeoJson(folium.map.Layer):
                 "minZoom": min_zoom,
                 "limit": limit,
                 "fields": fields,
-            },
-            ensure_ascii=False,
+            }
         )
 
 
@@ -186,7 +191,7 @@ def _building_tooltip_js() -> str:
         "function(p){var src=" + src + ";var est=p.households_source==='given'?'（给定）':'（估算）';"
         "return '<b>'+wanggeEsc(p.name||'建筑')+'</b><br>户数：'+(p.residential===false?'0（非住宅）':"
         "(p.households===null?'—':Number(p.households).toFixed(1))+est)+"
-        "'<br>层数：'+(p.levels===null?'—':p.levels)+'（'+(src[p.levels_source]||'—')+'）'"
+        "'<br>层数：'+(p.levels===null?'—':wanggeEsc(p.levels))+'（'+wanggeEsc(src[p.levels_source]||'—')+'）'"
         "+'<br>类型：'+wanggeEsc(p.building||'')+'<br><small>'+wanggeEsc(p.fid)+'</small>';}"
     )
 
@@ -330,23 +335,24 @@ def area_map(
         bool(communities["households_estimated"].fillna(False).astype(bool).any()) if len(communities) else False
     )
     illustrative = bool(area.meta.get("codes_illustrative"))
-    title = escape(area.title or area.name)
+    title = html_text(area.title or area.name)
     subtitle = (
         f"{len(communities)} 个社区/行政村 · 户数{'（估算）' if estimated else ''} "
         f"{int(communities['households'].fillna(0).sum()) if len(communities) else 0:,}"
     )
     if illustrative:
         subtitle += " · 代码为示意性分配（illustrative codes）"
-    back = f'<a href="{escape(landing_url)}">← 研究区列表</a> · ' if landing_url else ""
-    root.header.add_child(Element(f"<title>{title} · {escape(page_title)}</title>"))
+    back = f'<a href="{html_text(landing_url)}">← 研究区列表</a> · ' if landing_url else ""
+    root.header.add_child(Element(f"<title>{title} · {html_text(page_title)}</title>"))
     root.header.add_child(Element('<meta name="viewport" content="width=device-width, initial-scale=1">'))
     root.header.add_child(Element(_CSS))
     root.html.add_child(
         Element(
-            f'<div class="wg-title">{back}<b>{title}</b><small>{escape(subtitle)}</small></div>'
+            f'<div class="wg-title">{back}<b>{title}</b><small>{html_text(subtitle)}</small></div>'
             '<div id="wg-status"></div>'
         )
     )
+    add_escape_function(root)
     root.script.add_child(Element(_DYNAMIC_JS))
 
     boundary = area.layer("boundary")
@@ -387,17 +393,19 @@ def area_map(
     for layer in extra_layers or []:
         layer.add_to(m)
 
-    legend = _legend_html(estimated, extra_legend_html).replace("`", "'")
+    # The legend's HTML goes in as a JSON string: names in it are escaped for HTML, and JSON keeps the script whole.
+    legend = _legend_html(estimated, extra_legend_html)
     m.add_child(
         _Script(
             "(function(){var map=" + m.get_name() + ";var lg=L.control({position:'bottomright'});"
-            "lg.onAdd=function(){var d=L.DomUtil.create('div');d.innerHTML=`" + legend + "`;"
+            "lg.onAdd=function(){var d=L.DomUtil.create('div');d.innerHTML=" + script_json(legend) + ";"
             "L.DomEvent.disableScrollPropagation(d);return d;};lg.addTo(map);"
-            f"map.attributionControl.setPrefix('Leaflet');map.attributionControl.addAttribution({json.dumps(OSM_ATTRIBUTION)});"
+            f"map.attributionControl.setPrefix('Leaflet');map.attributionControl.addAttribution({script_json(OSM_ATTRIBUTION)});"
             "})();"
         )
     )
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    refuse_unescaped_details(m)
     return m
 
 
@@ -422,7 +430,7 @@ def _communities_layer(communities: gpd.GeoDataFrame, illustrative: bool) -> fol
         json.loads(props.to_json(na="null")),
         style_function=lambda _f: {"color": "#1a5fb4", "weight": 2, "fillColor": "#1a5fb4", "fillOpacity": 0.04},
         highlight_function=lambda _f: {"weight": 3.5, "fillOpacity": 0.12},
-        tooltip=folium.GeoJsonTooltip(
+        tooltip=EscapedGeoJsonTooltip(
             fields=["label", "code_note", "class_zh", "hh", "buildings"],
             aliases=["名称", "统计用区划代码", "城乡类别", "户数", "建筑数"],
             sticky=True,
@@ -432,7 +440,7 @@ def _communities_layer(communities: gpd.GeoDataFrame, illustrative: bool) -> fol
         folium.Marker(
             [point.y, point.x],
             icon=folium.DivIcon(
-                html=f'<div class="wg-label">{escape(label)}</div>',
+                html=f'<div class="wg-label">{html_text(label)}</div>',
                 icon_size=(0, 0),
                 icon_anchor=(0, 0),
             ),
@@ -451,7 +459,7 @@ def _points_layers(area: StudyArea, show_key_places: bool = True) -> list[folium
             folium.Marker(
                 [row.geometry.y, row.geometry.x],
                 icon=folium.Icon(icon=icon, prefix="fa", color=colour),
-                tooltip=f"{escape(label)}：{escape(name)}",
+                tooltip=f"{html_text(label)}：{html_text(name)}",
             ).add_to(group)
         out.append(group)
     village_areas = area.layer("natural_village_areas")
@@ -464,7 +472,7 @@ def _points_layers(area: StudyArea, show_key_places: bool = True) -> list[folium
         folium.GeoJson(
             json.loads(va[["label", "kind", "hh", "geometry"]].to_json(na="null")),
             style_function=lambda _f: {"color": "#2b7a0b", "weight": 1.5, "dashArray": "4 4", "fillOpacity": 0.05},
-            tooltip=folium.GeoJsonTooltip(fields=["label", "kind", "hh"], aliases=["自然村", "范围", "户数"]),
+            tooltip=EscapedGeoJsonTooltip(fields=["label", "kind", "hh"], aliases=["自然村", "范围", "户数"]),
         ).add_to(group)
         out.append(group)
     villages = area.layer("natural_villages")
@@ -480,7 +488,7 @@ def _points_layers(area: StudyArea, show_key_places: bool = True) -> list[folium
                 color="#2b7a0b",
                 fill=True,
                 fill_opacity=0.9,
-                tooltip=f"自然村：{escape(name)}<br>户数（估算）：{int(hh):,}",
+                tooltip=f"自然村：{html_text(name)}<br>户数（估算）：{int(hh):,}",
             ).add_to(group)
         out.append(group)
     cameras = area.layer("cameras")
@@ -493,7 +501,7 @@ def _points_layers(area: StudyArea, show_key_places: bool = True) -> list[folium
                 color="#6a1b9a",
                 fill=True,
                 fill_opacity=1,
-                tooltip=f"监控点：{escape(text(row.name) or text(row.device_id) or row.fid)}",
+                tooltip=f"监控点：{html_text(text(row.name) or text(row.device_id) or row.fid)}",
             ).add_to(group)
         out.append(group)
     duty = area.layer("duty_points")
@@ -503,7 +511,7 @@ def _points_layers(area: StudyArea, show_key_places: bool = True) -> list[folium
             folium.Marker(
                 [row.geometry.y, row.geometry.x],
                 icon=folium.Icon(icon="star", prefix="fa", color="darkblue"),
-                tooltip=f"勤务点：{escape(text(row.name) or row.fid)}",
+                tooltip=f"勤务点：{html_text(text(row.name) or row.fid)}",
             ).add_to(group)
         out.append(group)
     return out
