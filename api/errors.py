@@ -8,7 +8,9 @@ machine-readable context. Anything else is a plain 500 that shows no internals.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -103,13 +105,26 @@ def _problem(status: int, body: dict[str, Any], headers: dict[str, str] | None =
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def problem_response(exc: WanggeError, instance: str | None = None) -> JSONResponse:
+    """The problem+json response of a domain error (an ASGI app, so middleware can answer with it too).
+
+    An error whose context holds ``retry_after`` (seconds) gets a ``Retry-After``
+    header: the one place where that header is written.
+    """
+    body = problem_body(exc, instance)
+    headers = None
+    retry_after = exc.context.get("retry_after")
+    if isinstance(retry_after, int | float) and not isinstance(retry_after, bool):
+        headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
+    return _problem(body["status"], body, headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on an app (called once by the app factory)."""
 
     @app.exception_handler(WanggeError)
     async def _domain(request: Request, exc: WanggeError) -> JSONResponse:
-        body = problem_body(exc, request.url.path)
-        return _problem(body["status"], body)
+        return problem_response(exc, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -131,6 +146,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {
+            400: ("Malformed request", "请求无法解析"),
             404: ("Not found", "未找到"),
             405: ("Method not allowed", "不允许的请求方法"),
             413: ("Upload too large", "上传文件过大"),
@@ -163,3 +179,106 @@ def install_error_handlers(app: FastAPI) -> None:
                 "instance": request.url.path,
             },
         )
+
+
+# --- OpenAPI: the problems each operation may answer with, documented in one place ----------------------------------
+
+SAFE_METHODS = frozenset({"get", "head", "options", "trace"})
+
+PROBLEM_DESCRIPTIONS: dict[int, str] = {
+    400: "The body could not be read as the type it declares (not UTF-8 JSON, a malformed multipart body)",
+    403: "Cross-site request refused: a state-changing request sent from another site (by Origin, else "
+    "Sec-Fetch-Site); a reverse proxy's address goes in WANGGE_ALLOWED_ORIGINS",
+    404: "Not found: the area, layer, plan, version or job named in the path (the list of areas: GET /areas)",
+    409: "Conflict: the stored state changed (a stale base_version, a superseded or published plan, an area "
+    "changed during an import, a job that has already finished or was cancelled)",
+    413: "Too large: a body over WANGGE_MAX_UPLOAD_MB, or an import over the feature or expanded-size limits",
+    415: "Unsupported file format",
+    422: "Invalid input: `errors` lists each refused field (integers strict, enums exact), or a domain error "
+    "(missing CRS, invalid geometry, invalid code, ...) with its `context`",
+    429: "Too many queued jobs (overall, or for this area) or too many renders at once; "
+    "retry after Retry-After seconds",
+}
+
+# Statuses that the rules in :func:`document_problems` cannot see from an operation's shape, by (method, path):
+# conflicts with the stored state, and the bounds on work (the job queue, the renders done for one request).
+OPERATION_PROBLEMS: dict[tuple[str, str], tuple[int, ...]] = {
+    ("post", "/areas/{name}/imports"): (409,),
+    ("post", "/areas/{name}/plans"): (409, 429),  # 409: a ?wait=true draw cancelled (DELETE /jobs/{id}) meanwhile
+    ("post", "/areas/{name}/plans/{plan_id}/edits"): (409,),
+    ("post", "/areas/{name}/plans/{plan_id}/revert"): (409,),
+    ("post", "/areas/{name}/plans/{plan_id}/state"): (409,),
+    ("delete", "/jobs/{job_id}"): (409,),
+    ("get", "/areas/{name}/map"): (429,),
+    ("get", "/areas/{name}/grids/map"): (429,),
+    ("get", "/areas/{name}/plans/{plan_id}/map"): (429,),
+    ("get", "/areas/{name}/grids/report"): (429,),
+    ("get", "/areas/{name}/plans/{plan_id}/report"): (429,),
+    ("get", "/areas/{name}/plans/{plan_id}/export"): (429,),
+}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the app's OpenAPI list every problem+json response each operation may answer with.
+
+    The rules, from each operation's shape: 404 when it has path parameters, 422
+    when it takes any input, 403 and 413 when it changes state, 400 when it
+    has a body, 415 for file uploads (multipart); the rest from
+    :data:`OPERATION_PROBLEMS`. Every one is ``application/problem+json`` with the
+    ``Problem`` schema; a 429 also documents ``Retry-After``.
+    """
+    from api.schemas import Problem
+
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(problem.pop("$defs", {}))
+        components["Problem"] = problem
+        for path, operations in schema.get("paths", {}).items():
+            for method, op in operations.items():
+                for status in sorted(_problem_statuses(method, path, op)):
+                    _document(op["responses"], status)
+        for unused in ("HTTPValidationError", "ValidationError"):
+            if f'"#/components/schemas/{unused}"' not in json.dumps(schema.get("paths", {})):
+                components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _problem_statuses(method: str, path: str, op: dict[str, Any]) -> set[int]:
+    params = op.get("parameters", [])
+    body = op.get("requestBody")
+    statuses: set[int] = set()
+    if any(p.get("in") == "path" for p in params):
+        statuses.add(404)
+    if params or body:
+        statuses.add(422)
+    if method not in SAFE_METHODS:
+        statuses |= {403, 413}
+    if body:
+        statuses.add(400)
+        if "multipart/form-data" in body.get("content", {}):
+            statuses.add(415)
+    statuses.update(OPERATION_PROBLEMS.get((method, path), ()))
+    return statuses
+
+
+def _document(responses: dict[str, Any], status: int) -> None:
+    entry = responses.setdefault(str(status), {})
+    if not entry.get("description") or entry["description"] == "Validation Error":
+        entry["description"] = PROBLEM_DESCRIPTIONS[status]
+    entry["content"] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    if status == 429:
+        entry["headers"] = {
+            "Retry-After": {
+                "description": "seconds to wait before retrying (an estimate from recent jobs)",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        }

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import make_url
 
 from api.deps import ContextDep, RulesDep
-from api.errors import PROBLEM_JSON, install_error_handlers, problem_body
-from api.jobs import JobRunner
+from api.errors import document_problems, install_error_handlers
+from api.jobs import JobRunner, PageRenders
 from api.routes import areas, pages, plans
 from api.schemas import Health
+from api.security import CrossSiteGuard, UploadLimit
 from api.services import Context
 from api.settings import Settings, get_settings
 from api.uploads import remove_stale_uploads
-from geo.errors import UploadTooLargeError
 from geo.rules import load_rules
 from maps.assets import STATIC_DIR as MAP_STATIC
 
@@ -35,68 +37,12 @@ def _version() -> str:
         return "0+unknown"
 
 
-class UploadLimit:
-    """Refuse request bodies over the limit with 413, before they are read into memory or disk.
-
-    A declared ``Content-Length`` over the limit is refused at once; a body
-    without one is counted as it streams and cut off when it passes the limit.
-    """
-
-    def __init__(self, app: Any, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
-            return
-        seen = 0
-        refused = False
-
-        async def counting_receive() -> dict[str, Any]:
-            nonlocal seen, refused
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    refused = True
-                    raise _TooLarge()
-            return message  # type: ignore[no-any-return]
-
-        try:
-            await self.app(scope, counting_receive, send)
-        except _TooLarge:
-            await self._refuse(scope, send)
-
-    async def _refuse(self, scope: dict[str, Any], send: Any) -> None:
-        mb = self.max_bytes / 1_048_576
-        exc = UploadTooLargeError(
-            f"The upload is larger than the limit of {mb:g} MB (WANGGE_MAX_UPLOAD_MB)",
-            detail_zh=f"上传文件超过 {mb:g} MB 的限制（WANGGE_MAX_UPLOAD_MB）",
-            limit_mb=mb,
-        )
-        body = json.dumps(problem_body(exc, scope.get("path")), ensure_ascii=False).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # On the way down, queued jobs never start and the running one stops at its next step, saving nothing
+    # half-done; waited for in a thread, so the loop can finish answering.
+    await anyio.to_thread.run_sync(app.state.jobs.shutdown)
 
 
 def create_app(settings: Settings | None = None, *, context: Context | None = None) -> FastAPI:
@@ -120,11 +66,13 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
         "网格划分、监控点位、巡逻路线与覆盖分析。Errors are application/problem+json (RFC 9457).",
         docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.rules = ctx.rules
     app.state.context = ctx
-    app.state.jobs = JobRunner()
+    app.state.jobs = JobRunner(max_jobs=settings.max_jobs, max_jobs_per_area=settings.max_jobs_per_area)
+    app.state.renders = PageRenders()
     install_error_handlers(app)
     app.mount("/static/vendor", StaticFiles(directory=MAP_STATIC / "vendor"), name="vendor")
     app.mount("/static/swagger", StaticFiles(directory=API_STATIC / "swagger"), name="swagger")
@@ -147,6 +95,9 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.include_router(areas.router)
     app.include_router(plans.router)
     app.include_router(pages.router)
+    document_problems(app)
+    # The last added runs first: a cross-site write is refused before its size is even looked at.
     app.add_middleware(UploadLimit, max_bytes=int(settings.max_upload_mb * 1_048_576))
+    app.add_middleware(CrossSiteGuard, allowed_origins=settings.allowed_origin_list)
     logging.getLogger("wangge").setLevel(logging.INFO)
     return app

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, StrictInt
 
 
 class Health(BaseModel):
@@ -64,3 +65,114 @@ class ImportResult(BaseModel):
 
     summary: dict[str, Any]
     area: str
+
+
+# --- Errors -----------------------------------------------------------------------------------------------------
+
+
+class ProblemFieldError(BaseModel):
+    """One refused field of a request (``loc`` is its path: ``body``, ``query``, a field name, an index)."""
+
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(BaseModel):
+    """An error as ``application/problem+json`` (RFC 9457), in English and Chinese."""
+
+    type: str = Field(description="/problems/<slug> (one per error kind), or about:blank")
+    title: str
+    title_zh: str
+    status: int
+    detail: str = ""
+    detail_zh: str = ""
+    instance: str = Field("", description="the path asked for")
+    context: dict[str, Any] = Field(
+        default_factory=dict, description="machine-readable facts: names, ids, limits, retry_after (seconds)"
+    )
+    errors: list[ProblemFieldError] = Field(default_factory=list, description="request validation: each field, why")
+
+
+# --- Requests ---------------------------------------------------------------------------------------------------
+# Integers are strict: a JSON 3.0 or "3" where an integer belongs is refused (422), never rounded or parsed, so a
+# client generated from the OpenAPI (which says integer) and a hand-written one are held to the same form.
+
+MAX_AUTHOR = 100  # characters
+MAX_MESSAGE = 2000
+MAX_VERSION = 2**31 - 1  # versions are stored in an INTEGER column: 32 bits on PostgreSQL
+MAX_HOUSEHOLDS = 1_000_000  # far above any community; bounds what a band may say
+HouseholdCount = Annotated[int, Field(strict=True, ge=1, le=MAX_HOUSEHOLDS)]
+HouseholdBand = tuple[HouseholdCount, HouseholdCount]
+Version = Annotated[int, Field(strict=True, ge=1, le=MAX_VERSION)]
+
+
+def _integer_text(value: object) -> object:
+    """Refuse a query or path integer written other than as digits ("3.0", " 3", "3e0")."""
+    if isinstance(value, str) and not _DIGITS.fullmatch(value):
+        raise ValueError("must be an integer written in digits")
+    return value
+
+
+_DIGITS = re.compile(r"-?[0-9]+")
+# The bound comes before the validator: so placed, the schema says ``minimum: 1`` (after it, pydantic cannot).
+VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION), BeforeValidator(_integer_text)]
+"""A plan version in a query or path (text by nature): digits only, from 1; the schema says integer."""
+
+
+class DrawRequest(BaseModel):
+    """What to draw: all communities (default) or some, with optional overrides."""
+
+    communities: list[str] | None = Field(None, description="codes or names; default all")
+    band: HouseholdBand | None = Field(None, description="urban household band [min, max]")
+    rural_band: HouseholdBand | None = Field(None, description="rural household band [min, max]")
+    grids: StrictInt | None = Field(None, ge=1, le=10_000, description="fix the grid count (one community only)")
+    seed: StrictInt | None = Field(None, ge=0, le=2**32 - 1, description="the same inputs and seed give the same plan")
+    author: str | None = Field(None, max_length=MAX_AUTHOR)
+
+
+class EditRequest(BaseModel):
+    """A batch of edits: all or nothing, one version (see docs/edit-ops.md)."""
+
+    base_version: Version = Field(description="the version the edit was made on; a stale one gets 409")
+    message: str | None = Field(None, max_length=MAX_MESSAGE)
+    ops: list[dict[str, Any]] = Field(
+        min_length=1, max_length=1000, description="move, merge, split, carve, set, lock, unlock, redraw_unlocked"
+    )
+    author: str | None = Field(None, max_length=MAX_AUTHOR)
+
+
+class RevertRequest(BaseModel):
+    """Make a new version equal to an earlier one."""
+
+    to_version: Version
+    base_version: Version
+    message: str | None = Field(None, max_length=MAX_MESSAGE)
+    author: str | None = Field(None, max_length=MAX_AUTHOR)
+
+
+class StateRequest(BaseModel):
+    """draft -> reviewed -> published (reviewed -> draft sends it back)."""
+
+    state: Literal["draft", "reviewed", "published"]
+    base_version: Version | None = None
+
+
+# --- Jobs -------------------------------------------------------------------------------------------------------
+
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+class JobView(BaseModel):
+    """A background job: ``GET /jobs/{id}`` and ``DELETE /jobs/{id}``."""
+
+    id: str
+    kind: str
+    area: str | None = None
+    status: JobStatus
+    cancel_requested: bool = Field(False, description="a cancellation asked for; the job stops at its next step")
+    progress: float
+    message: str
+    result: Any = Field(None, description="when done: what the job returns (a draw: the validation report)")
+    error: Problem | None = Field(None, description="when failed: the problem")
+    seconds: float
+    queue_position: int | None = Field(None, description="when queued: how many jobs run before it")

@@ -68,10 +68,10 @@ class Store:
     def _area_row(self, conn: Connection, name: str) -> Any:
         row = conn.execute(select(areas).where(areas.c.name == name)).first()
         if row is None:
-            names = [r[0] for r in conn.execute(select(areas.c.name).order_by(areas.c.name))]
+            # Only the name asked for: the answer must not list the other areas to whoever asks for one.
             raise NotFoundError(
-                f"No study area named {name!r} (areas: {', '.join(names) or 'none yet'})",
-                detail_zh=f"没有名为 {name!r} 的研究区（现有：{', '.join(names) or '无'}）",
+                f"No study area named {name!r} (the list of study areas: GET /areas, or `wangge areas`)",
+                detail_zh=f"没有名为 {name!r} 的研究区（研究区列表：GET /areas，或 `wangge areas`）",
                 area=name,
             )
         return row

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
 
 from api import services
-from api.deps import ContextDep, SettingsDep
+from api.deps import ContextDep, RendersDep, SettingsDep
+from api.jobs import CLIENT_CLOSED_REQUEST, Progress
 from geo.osm_area import OSM_ATTRIBUTION
 from maps.assets import render_page
 from maps.render import MapSources, area_map
@@ -44,8 +45,10 @@ text-align:left}}th{{background:#f4f1ea}}small{{color:#666}}footer{{margin-top:2
 
 
 @router.get("/areas/{name}/map", response_class=HTMLResponse, summary="The area's map 研究区地图")
-async def area_map_page(name: str, ctx: ContextDep, settings: SettingsDep) -> str:
-    def build() -> str:
+async def area_map_page(
+    name: str, ctx: ContextDep, settings: SettingsDep, request: Request, renders: RendersDep
+) -> Any:
+    def build(progress: Progress) -> str:
         area = ctx.store.load_area(name, skip=("buildings", "roads"))
         m = area_map(
             area,
@@ -58,7 +61,10 @@ async def area_map_page(name: str, ctx: ContextDep, settings: SettingsDep) -> st
         )
         return render_page(m, "/static/vendor")
 
-    return await run_in_threadpool(build)
+    # Bounded like every per-request render, and never started for a client who has gone (folium has no steps
+    # to stop between: a render that has started runs to its end, holding its place).
+    finished, page = await renders.render(request, build)
+    return page if finished else Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
 @router.get("/docs", include_in_schema=False)

@@ -6,36 +6,33 @@ import io
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api import grid_plans, plan_edits
-from api.deps import ContextDep, SettingsDep
+from api.deps import ContextDep, JobsDep, RendersDep, SettingsDep
+from api.jobs import CLIENT_CLOSED_REQUEST, PageRenders, Progress, follow
 from api.routes.areas import GEOJSON
-from geo.errors import InputError
+from api.schemas import (
+    MAX_AUTHOR,
+    DrawRequest,
+    EditRequest,
+    JobView,
+    RevertRequest,
+    StateRequest,
+    VersionNumber,
+)
+from geo.errors import ConflictError, InputError
 from geo.osm_area import OSM_ATTRIBUTION
 
 router = APIRouter(tags=["grids 网格"])
-
-MAX_AUTHOR = 100  # characters
-MAX_MESSAGE = 2000
-
-
-class DrawRequest(BaseModel):
-    """What to draw: all communities (default) or some, with optional overrides."""
-
-    communities: list[str] | None = Field(None, description="codes or names; default all")
-    band: tuple[int, int] | None = Field(None, description="urban household band [min, max]")
-    rural_band: tuple[int, int] | None = Field(None, description="rural household band [min, max]")
-    grids: int | None = Field(None, description="fix the grid count (one community only)")
-    seed: int | None = None
-    author: str | None = Field(None, max_length=MAX_AUTHOR)
 
 
 def _author(request: Request, given: str | None) -> str | None:
@@ -59,15 +56,23 @@ def _author(request: Request, given: str | None) -> str | None:
     "/areas/{name}/plans",
     summary="Draw grid plans 划分网格",
     status_code=202,
-    responses={200: {"description": "the report, when wait=true"}},
+    responses={
+        202: {"description": "queued: a job to poll at its Location (/jobs/{id})"},
+        200: {"description": "the report, when wait=true"},
+    },
 )
 async def draw(
     name: str,
     body: DrawRequest,
     ctx: ContextDep,
+    runner: JobsDep,
     request: Request,
-    wait: Annotated[bool, Query(description="run now and return the report (small areas)")] = False,
+    wait: Annotated[
+        bool, Query(description="wait for the draw and answer with its report; leaving cancels it (small areas)")
+    ] = False,
 ) -> Any:
+    author = _author(request, body.author)  # a bad header is a 422 now, not a failed job later
+
     def work(progress: Any = None) -> dict[str, Any]:
         return grid_plans.draw_grids(
             ctx,
@@ -77,22 +82,52 @@ async def draw(
             rural_band=body.rural_band,
             grids=body.grids,
             seed=body.seed,
-            author=_author(request, body.author),
+            author=author,
             progress=progress,
         )
 
-    if wait:
-        return JSONResponse(await run_in_threadpool(work), status_code=200)
     ctx.store.summary(name)  # unknown area: 404 now, not a failed job later
-    job = request.app.state.jobs.submit("draw", work)
-    return JSONResponse(
-        {"job": job.public(), "status_url": f"/jobs/{job.id}"}, status_code=202, headers={"Location": f"/jobs/{job.id}"}
-    )
+    job = runner.submit("draw", work, area=name)
+    if not wait:
+        return JSONResponse(
+            {"job": runner.describe(job), "status_url": f"/jobs/{job.id}"},
+            status_code=202,
+            headers={"Location": f"/jobs/{job.id}"},
+        )
+    # The draw is only for this response: it is queued like any job (so it is bounded) and cancelled if we go.
+    if not await follow(runner, job, request):
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+    if job.status == "done":
+        return JSONResponse(job.result, status_code=200, headers={"X-Wangge-Job": job.id})
+    if job.status == "cancelled":
+        raise ConflictError(
+            f"The draw (job {job.id}) was cancelled before it finished",
+            detail_zh=f"划分任务 {job.id} 在完成前被取消",
+            job=job.id,
+        )
+    raise job.exception or RuntimeError(f"job {job.id} failed without an exception")
 
 
-@router.get("/jobs/{job_id}", summary="A background job's progress and result 任务进度")
-def get_job(job_id: str, request: Request) -> dict[str, Any]:
-    return request.app.state.jobs.get(job_id).public()  # type: ignore[no-any-return]
+@router.get(
+    "/jobs/{job_id}",
+    summary="A background job's progress and result 任务进度",
+    responses={200: {"model": JobView}},
+)
+def get_job(job_id: str, runner: JobsDep) -> dict[str, Any]:
+    return runner.describe(runner.get(job_id))
+
+
+@router.delete(
+    "/jobs/{job_id}",
+    summary="Cancel a job 取消任务",
+    responses={
+        200: {"model": JobView, "description": "cancelled: it had not started and never will"},
+        202: {"model": JobView, "description": "cancelling: it stops at its next step and saves nothing more"},
+    },
+)
+def cancel_job(job_id: str, runner: JobsDep) -> JSONResponse:
+    job = runner.cancel(job_id)
+    return JSONResponse(runner.describe(job), status_code=200 if job.status == "cancelled" else 202)
 
 
 @router.get("/areas/{name}/plans", summary="List plans 方案列表")
@@ -102,8 +137,8 @@ def list_plans(name: str, ctx: ContextDep) -> dict[str, Any]:
 
 
 @router.get("/areas/{name}/grids/report", summary="Validate the adopted plans 校验采用方案")
-async def adopted_report(name: str, ctx: ContextDep) -> dict[str, Any]:
-    return await run_in_threadpool(grid_plans.validate_grids, ctx, name)
+async def adopted_report(name: str, ctx: ContextDep, request: Request, renders: RendersDep) -> Any:
+    return await _page(request, renders, lambda progress: grid_plans.validate_grids(ctx, name, progress=progress))
 
 
 @router.get("/areas/{name}/plans/{plan_id}", summary="A plan and its stored report 方案详情")
@@ -113,9 +148,18 @@ def get_plan(name: str, plan_id: str, ctx: ContextDep) -> dict[str, Any]:
 
 @router.get("/areas/{name}/plans/{plan_id}/report", summary="Validate a plan now 校验方案")
 async def plan_report(
-    name: str, plan_id: str, ctx: ContextDep, version: Annotated[int | None, Query(ge=1)] = None
-) -> dict[str, Any]:
-    return await run_in_threadpool(grid_plans.validate_grids, ctx, name, plan_ids=[plan_id], version=version)
+    name: str,
+    plan_id: str,
+    ctx: ContextDep,
+    request: Request,
+    renders: RendersDep,
+    version: Annotated[VersionNumber | None, Query()] = None,
+) -> Any:
+    return await _page(
+        request,
+        renders,
+        lambda progress: grid_plans.validate_grids(ctx, name, plan_ids=[plan_id], version=version, progress=progress),
+    )
 
 
 @router.get(
@@ -125,7 +169,7 @@ async def plan_report(
     responses={200: {"content": {GEOJSON: {}}}},
 )
 def plan_grids(
-    name: str, plan_id: str, ctx: ContextDep, version: Annotated[int | None, Query(ge=1)] = None
+    name: str, plan_id: str, ctx: ContextDep, version: Annotated[VersionNumber | None, Query()] = None
 ) -> Response:
     frame = ctx.store.plans.grids(name, plan_id, version)
     return Response(frame.to_json(na="null", drop_id=True, ensure_ascii=False), media_type=GEOJSON)
@@ -138,7 +182,7 @@ def plan_grids(
     responses={200: {"content": {GEOJSON: {}}}},
 )
 async def plan_blocks(
-    name: str, plan_id: str, ctx: ContextDep, version: Annotated[int | None, Query(ge=1)] = None
+    name: str, plan_id: str, ctx: ContextDep, version: Annotated[VersionNumber | None, Query()] = None
 ) -> Response:
     frame = await run_in_threadpool(plan_edits.blocks_at, ctx, name, plan_id, version)
     return Response(
@@ -146,17 +190,6 @@ async def plan_blocks(
         media_type=GEOJSON,
         headers={"X-Wangge-Version": str(frame.attrs.get("version", ""))},
     )
-
-
-class EditRequest(BaseModel):
-    """A batch of edits: all or nothing, one version (see docs/edit-ops.md)."""
-
-    base_version: int = Field(strict=True, ge=1, description="the version the edit was made on; a stale one gets 409")
-    message: str | None = Field(None, max_length=MAX_MESSAGE)
-    ops: list[dict[str, Any]] = Field(
-        min_length=1, max_length=1000, description="move, merge, split, carve, set, lock, unlock, redraw_unlocked"
-    )
-    author: str | None = Field(None, max_length=MAX_AUTHOR)
 
 
 @router.post(
@@ -186,7 +219,7 @@ def versions(name: str, plan_id: str, ctx: ContextDep) -> dict[str, Any]:
 
 
 @router.get("/areas/{name}/plans/{plan_id}/versions/{version}", summary="One version 版本详情")
-def version(name: str, plan_id: str, version: int, ctx: ContextDep) -> dict[str, Any]:
+def version(name: str, plan_id: str, version: Annotated[VersionNumber, PathParam()], ctx: ContextDep) -> dict[str, Any]:
     return plan_edits.one_version(ctx, name, plan_id, version)
 
 
@@ -199,9 +232,11 @@ async def diff(
     name: str,
     plan_id: str,
     ctx: ContextDep,
-    from_version: Annotated[int, Query(alias="from", ge=1)],
-    to_version: Annotated[int, Query(alias="to", ge=1)],
-    format: Annotated[str, Query(description="json, or geojson: the blocks that moved")] = "json",
+    from_version: Annotated[VersionNumber, Query(alias="from")],
+    to_version: Annotated[VersionNumber, Query(alias="to")],
+    format: Annotated[
+        Literal["json", "geojson"], Query(description="json, or geojson: the blocks that moved")
+    ] = "json",
 ) -> Any:
     out = await run_in_threadpool(
         plan_edits.diff_versions, ctx, name, plan_id, from_version, to_version, geojson=format == "geojson"
@@ -209,15 +244,6 @@ async def diff(
     if format == "geojson":
         return Response(out["features"].to_json(na="null", drop_id=True, ensure_ascii=False), media_type=GEOJSON)
     return out
-
-
-class RevertRequest(BaseModel):
-    """Make a new version equal to an earlier one."""
-
-    to_version: int = Field(strict=True, ge=1)
-    base_version: int = Field(strict=True, ge=1)
-    message: str | None = Field(None, max_length=MAX_MESSAGE)
-    author: str | None = Field(None, max_length=MAX_AUTHOR)
 
 
 @router.post("/areas/{name}/plans/{plan_id}/revert", summary="Revert to a version 回退", status_code=201)
@@ -233,13 +259,6 @@ async def revert(name: str, plan_id: str, body: RevertRequest, ctx: ContextDep, 
         author=_author(request, body.author),
     )
     return JSONResponse(out, status_code=201)
-
-
-class StateRequest(BaseModel):
-    """draft -> reviewed -> published (reviewed -> draft sends it back)."""
-
-    state: str
-    base_version: int | None = None
 
 
 @router.post("/areas/{name}/plans/{plan_id}/state", summary="Review or publish 审核 / 发布")
@@ -263,6 +282,9 @@ _MEDIA = {
 }
 
 
+ExportFormat = Literal["geojson", "gpkg", "shp", "kml", "xlsx", "pdf"]
+
+
 @router.get(
     "/areas/{name}/plans/{plan_id}/export",
     summary="Export a plan 导出方案",
@@ -272,31 +294,35 @@ async def export(
     name: str,
     plan_id: str,
     ctx: ContextDep,
-    format: Annotated[str, Query(description="geojson, gpkg, shp (zipped), kml, xlsx or pdf")],
+    request: Request,
+    renders: RendersDep,
+    format: Annotated[ExportFormat, Query(description="geojson, gpkg, shp (zipped), kml, xlsx or pdf")],
     crs: Annotated[str | None, Query(description="gpkg/shp: e.g. 4490")] = None,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[VersionNumber | None, Query()] = None,
 ) -> Response:
-    fmt = format.lower()
-    if fmt not in _MEDIA:
-        raise InputError(f"Unknown format {format!r}; use one of {', '.join(_MEDIA)}", detail_zh=f"未知格式 {format!r}")
-    tmp = Path(tempfile.mkdtemp(prefix="wangge-export-"))
-    try:
-        report = await run_in_threadpool(
-            grid_plans.export_plans, ctx, name, fmt=fmt, out_dir=tmp, plan_ids=[plan_id], version=version, crs=crs
-        )
-        main = Path(report["files"][0])
-        if fmt == "shp":
-            buf = io.BytesIO()
-            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-                for part in sorted(tmp.glob(main.stem + ".*")):
-                    zf.write(part, part.name)
-            content, filename = buf.getvalue(), main.stem + ".zip"
-        else:
-            content, filename = main.read_bytes(), main.name
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    def work(progress: Progress) -> tuple[bytes, str]:
+        tmp = Path(tempfile.mkdtemp(prefix="wangge-export-"))
+        try:
+            report = grid_plans.export_plans(
+                ctx, name, fmt=format, out_dir=tmp, plan_ids=[plan_id], version=version, crs=crs, progress=progress
+            )
+            main = Path(report["files"][0])
+            if format == "shp":
+                buf = io.BytesIO()
+                with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+                    for part in sorted(tmp.glob(main.stem + ".*")):
+                        zf.write(part, part.name)
+                return buf.getvalue(), main.stem + ".zip"
+            return main.read_bytes(), main.name
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    finished, out = await renders.render(request, work)
+    if not finished:
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+    content, filename = out
     return Response(
-        content, media_type=_MEDIA[fmt], headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        content, media_type=_MEDIA[format], headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )
 
 
@@ -325,22 +351,30 @@ def edit_page(name: str, plan_id: str, ctx: ContextDep) -> str:
 
 
 @router.get("/areas/{name}/grids/map", response_class=HTMLResponse, summary="Map of the adopted plans 网格地图")
-async def adopted_map(name: str, ctx: ContextDep, settings: SettingsDep) -> str:
-    return await run_in_threadpool(_map_page, ctx, settings, name, None)
+async def adopted_map(name: str, ctx: ContextDep, settings: SettingsDep, request: Request, renders: RendersDep) -> Any:
+    return await _page(request, renders, lambda progress: _map_page(ctx, settings, name, None, progress))
 
 
 @router.get("/areas/{name}/plans/{plan_id}/map", response_class=HTMLResponse, summary="Map of one plan 方案地图")
-async def plan_map(name: str, plan_id: str, ctx: ContextDep, settings: SettingsDep) -> str:
-    return await run_in_threadpool(_map_page, ctx, settings, name, [plan_id])
+async def plan_map(
+    name: str, plan_id: str, ctx: ContextDep, settings: SettingsDep, request: Request, renders: RendersDep
+) -> Any:
+    return await _page(request, renders, lambda progress: _map_page(ctx, settings, name, [plan_id], progress))
 
 
-def _map_page(ctx: Any, settings: Any, name: str, plan_ids: list[str] | None) -> str:
+async def _page(request: Request, renders: PageRenders, work: Callable[[Progress], Any]) -> Any:
+    """Render for this request only: bounded, and dropped if the client leaves (the map pages, reports, exports)."""
+    finished, out = await renders.render(request, work)
+    return out if finished else Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
+def _map_page(ctx: Any, settings: Any, name: str, plan_ids: list[str] | None, progress: Progress | None = None) -> str:
     from maps.assets import render_page
     from maps.grids import grid_map
     from maps.render import MapSources
 
     area = ctx.store.load_area(name, skip=("buildings", "roads"))
-    report = grid_plans.validate_grids(ctx, name, plan_ids=plan_ids)
+    report = grid_plans.validate_grids(ctx, name, plan_ids=plan_ids, progress=progress)
     ids = [c["plan_id"] for c in report["communities"]]
     grids = {pid: ctx.store.plans.grids(name, pid) for pid in ids}
     blocks = {pid: ctx.store.plans.blocks(name, pid) for pid in ids}

@@ -52,7 +52,7 @@ def test_layer_fields_and_limit(client):
 def test_unknown_area_layer_and_bad_bbox_are_problems(client):
     r = client.get("/areas/atlantis")
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
-    assert r.json()["type"] == "/problems/not-found" and "liechtenstein" in r.json()["detail"]
+    assert r.json()["type"] == "/problems/not-found" and "atlantis" in r.json()["detail"]
     r = client.get("/areas/monaco/layers/parks")
     assert r.status_code == 404
     for bad in ("1,2,3", "a,b,c,d", "10,50,5,40"):
