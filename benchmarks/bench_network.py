@@ -8,6 +8,8 @@ Input: for each demo area, the ``highway=*`` ways of its extract (``data/osm/*.p
 * **wangge**: ``geo.io.osm.read_roads`` + ``geo.networks.build_network`` (projected to the area's metric CRS);
 * **OSMnx**: ``ox.graph_from_xml(simplify=True, retain_all=True)``, ``bidirectional`` for walking.
 
+The two are timed in turns (one OSMnx build, then a few of ours), so that a busy machine slows both alike.
+
 Counts: OSMnx counts directed edges (a two-way street twice), so wangge's edges are given as arcs too. OSMnx's
 default simplification merges two ways that meet end to end; wangge keeps that node so each edge has one way,
 one name and one class, which is OSMnx's ``edge_attrs_differ=["osmid"]``: the counts are compared with that
@@ -35,7 +37,10 @@ AREAS = {
     "liechtenstein": "osm/liechtenstein-2021-10-28.osm.pbf",
     "monaco": "osm/monaco-2026-03-10.osm.pbf",
 }
-REPEATS = 3  # each side timed this many times, the fastest kept (both sides alike)
+# Each side is timed several times and its fastest run kept, with the garbage collector paused as timeit does.
+# wangge's runs take a fraction of a second, short enough for a busy machine to disturb any one of them, so it
+# gets more of them; OSMnx's take seconds to half a minute.
+REPEATS = {"wangge": 15, "osmnx": 3}
 
 
 @dataclass
@@ -89,22 +94,50 @@ def setup(data_dir: Path, work_dir: Path | None = None) -> list[Case]:
     return cases
 
 
-def _best(fn: Any) -> tuple[float, Any]:
+def _best(fn: Any, repeats: int) -> tuple[float, Any]:
+    import gc
+
     best, got = float("inf"), None
-    for _ in range(REPEATS):
-        t = time.perf_counter()
-        got = fn()
-        best = min(best, time.perf_counter() - t)
+    for _ in range(repeats):
+        got = None
+        gc.collect()
+        gc.disable()
+        try:
+            t = time.perf_counter()
+            got = fn()
+            best = min(best, time.perf_counter() - t)
+        finally:
+            gc.enable()
     return best, got
 
 
-def run_wangge(case: Case) -> dict[str, Any]:
-    def build() -> Any:
-        roads = read_roads(case.xml)
-        return build_network(roads, mode=case.mode, rules=DEFAULT_RULES, crs=case.crs)  # type: ignore[arg-type]
+def _wangge_build(case: Case) -> Any:
+    roads = read_roads(case.xml)
+    return build_network(roads, mode=case.mode, rules=DEFAULT_RULES, crs=case.crs)  # type: ignore[arg-type]
 
-    seconds, net = _best(build)
-    read_s, _ = _best(lambda: read_roads(case.xml))
+
+def _osmnx_build(case: Case, *, simplify: bool = True) -> Any:
+    import osmnx as ox
+
+    return ox.graph_from_xml(case.xml, bidirectional=case.mode == "walk", simplify=simplify, retain_all=True)
+
+
+def timed(case: Case) -> tuple[float, float, float, Any, Any]:
+    """Both sides timed in turns (a busy machine slows both alike): fastest build of each, and of our reading."""
+    ours = read = theirs = float("inf")
+    net = g = None
+    per_turn = REPEATS["wangge"] // REPEATS["osmnx"]
+    for _ in range(REPEATS["osmnx"]):
+        t, g = _best(lambda: _osmnx_build(case), 1)
+        theirs = min(theirs, t)
+        t, net = _best(lambda: _wangge_build(case), per_turn)
+        ours = min(ours, t)
+        t, _ = _best(lambda: read_roads(case.xml), per_turn)
+        read = min(read, t)
+    return ours, read, theirs, net, g
+
+
+def counts_wangge(net: Any) -> dict[str, Any]:
     arcs = int(net.n_edges + (~net.edge_oneway).sum())
     ring_arcs = 0
     if net.report.rings:
@@ -113,8 +146,6 @@ def run_wangge(case: Case) -> dict[str, Any]:
         lone = loops[deg[net.edge_u[loops]] == 2]  # a self-loop that is its node's only edge: an isolated ring
         ring_arcs = int(len(lone) + (~net.edge_oneway[lone]).sum())
     return {
-        "seconds": round(seconds, 3),
-        "read_s": round(read_s, 3),
         "nodes": net.n_nodes,
         "edges": net.n_edges,
         "arcs": arcs,
@@ -124,17 +155,11 @@ def run_wangge(case: Case) -> dict[str, Any]:
     }
 
 
-def run_osmnx(case: Case) -> dict[str, Any]:
+def counts_osmnx(case: Case, g: Any) -> dict[str, Any]:
     import osmnx as ox
 
-    bidirectional = case.mode == "walk"
-    seconds, g = _best(
-        lambda: ox.graph_from_xml(case.xml, bidirectional=bidirectional, simplify=True, retain_all=True)
-    )
-    raw = ox.graph_from_xml(case.xml, bidirectional=bidirectional, simplify=False, retain_all=True)
-    per_way = ox.simplify_graph(raw, edge_attrs_differ=["osmid"])
+    per_way = ox.simplify_graph(_osmnx_build(case, simplify=False), edge_attrs_differ=["osmid"])
     return {
-        "seconds": round(seconds, 3),
         "nodes": g.number_of_nodes(),
         "edges": g.number_of_edges(),
         "nodes_per_way": per_way.number_of_nodes(),
@@ -156,16 +181,17 @@ def _compare(case: Case, total: int, n: int) -> dict[str, Any]:
     import sys
 
     print(f"[{n}/{total}] network {case.area} {case.mode}", file=sys.stderr, flush=True)
-    ours = run_wangge(case)
-    theirs = run_osmnx(case)
+    ours_s, read_s, theirs_s, net, g = timed(case)
+    ours = counts_wangge(net)
+    theirs = counts_osmnx(case, g)
     return {
         "area": case.area,
         "mode": case.mode,
         "ways": case.ways,
-        "wangge_s": ours["seconds"],
-        "of_which_read_s": ours["read_s"],
-        "osmnx_s": theirs["seconds"],
-        "speedup": round(theirs["seconds"] / ours["seconds"], 1),
+        "wangge_s": round(ours_s, 3),
+        "of_which_read_s": round(read_s, 3),
+        "osmnx_s": round(theirs_s, 3),
+        "speedup": round(theirs_s / ours_s, 1),
         "wangge_nodes": ours["nodes"],
         "wangge_edges": ours["edges"],
         "wangge_arcs": ours["arcs"],

@@ -205,8 +205,11 @@ def network_section() -> tuple[str, dict[str, object]]:
         "`highway=*` ways that the import keeps, pre-filtered by `geo.networks.select_ways` (OSMnx's "
         "`graph_from_xml` takes no network type) and written with pyosmium, with all their tags and the nodes they "
         "use. wangge: `geo.io.osm.read_roads` + `geo.networks.build_network` (in the area's metric CRS); OSMnx: "
-        f"`graph_from_xml(simplify=True, retain_all=True)`, `bidirectional=True` for walking. Fastest of {bn.REPEATS} "
-        "runs each. `of_which_read_s` is wangge's reading of the file alone.",
+        f"`graph_from_xml(simplify=True, retain_all=True)`, `bidirectional=True` for walking. Timed in turns (one "
+        "OSMnx build, then a few of ours, so that a busy machine slows both alike), the garbage collector paused as "
+        f"`timeit` does; the fastest of {bn.REPEATS['osmnx']} runs for OSMnx and of {bn.REPEATS['wangge']} for "
+        "wangge (its runs take a fraction of a second, short enough for any one of them to be disturbed). "
+        "`of_which_read_s` is wangge's reading of the file alone.",
         "",
         "Counts: OSMnx counts directed edges (a two-way street twice), so wangge's edges are also given as arcs. "
         "**Why the counts differ from OSMnx's defaults:** OSMnx merges two ways that meet end to end at a node no "

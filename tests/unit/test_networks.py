@@ -268,6 +268,15 @@ def test_a_near_miss_snaps_to_a_vertex_within_tolerance_rather_than_cutting_besi
     assert net.report.components == 1
 
 
+def test_without_node_ids_a_shared_vertex_joins_unless_one_line_is_a_bridge():
+    street = ([(0, 50), (50, 50), (100, 50)], "residential")
+    crossing = ([(50, 0), (50, 50), (50, 100)], "residential")  # drawn through the street's vertex: a junction
+    assert build_network(roads(street, crossing), mode="walk").report.components == 1
+    bridge = ([(50, 0), (50, 50), (50, 100)], "residential", {"bridge": "yes"})  # same drawing, on a bridge
+    net = build_network(roads(street, bridge), mode="walk")
+    assert net.report.components == 2 and net.n_nodes == 4
+
+
 def test_node_ids_round_trip():
     ids = [8_123_456_789, 8_123_456_790, 17, 9_000_000_000_000]
     text = encode_node_ids(ids)
