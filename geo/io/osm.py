@@ -316,7 +316,7 @@ class _Roads:
         if len(nodes) < 2:
             return
         self.ids.append(obj.id)
-        self.tags.append(tuple(tags.get(t) for t in _ROAD_TAGS))
+        self.tags.append(tuple(map(tags.get, _ROAD_TAGS)))
         self.nodes.append(nodes)
         self.wkb.append(line)
 
@@ -325,8 +325,8 @@ class _Roads:
             return _frame([])
         geometry = shapely.from_wkb([bytes.fromhex(w) if isinstance(w, str) else w for w in self.wkb])
         columns: dict[str, Any] = {"fid": [f"w{i}" for i in self.ids], "osm_id": self.ids}
-        for k, tag in enumerate(_ROAD_TAGS):
-            columns[tag] = [t[k] for t in self.tags]
+        for tag, values in zip(_ROAD_TAGS, zip(*self.tags)):
+            columns[tag] = list(values)
         columns["node_ids"] = [encode_node_ids(n) for n in self.nodes]
         frame = gpd.GeoDataFrame(columns, geometry=geometry, crs=STORAGE_CRS)
         if bbox is not None:

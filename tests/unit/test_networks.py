@@ -280,8 +280,21 @@ def test_without_node_ids_a_shared_vertex_joins_unless_one_line_is_a_bridge():
 def test_node_ids_round_trip():
     ids = [8_123_456_789, 8_123_456_790, 17, 9_000_000_000_000]
     text = encode_node_ids(ids)
-    flat, counts = decode_node_ids([text, encode_node_ids([5, 3])])
-    assert flat.tolist() == [*ids, 5, 3] and counts.tolist() == [4, 2]
+    assert text == "8123456789 1 -8123456773 8999999999983"
+    flat, counts = decode_node_ids([text, "", encode_node_ids([5, 3])])
+    assert flat.tolist() == [*ids, 5, 3] and counts.tolist() == [4, 0, 2]
+    with pytest.raises(ValueError):
+        decode_node_ids(["1 2 x"])
+
+
+def test_unreadable_or_misaligned_node_ids_fall_back_to_the_tolerance_rule():
+    two = ([(0, 0), (100, 0)], "residential", {"node_ids": "1 1 1"})  # three ids for two vertices
+    net = build_network(roads(two, ([(100, 0), (200, 0)], "residential", {"node_ids": "2 1"})), mode="walk")
+    assert net.report.join_rule == JOIN_TOLERANCE and "do not match" in net.report.join_fallback
+    partial = roads(([(0, 0), (100, 0)], "residential", {"node_ids": "1 1"}), ([(100, 0), (200, 0)], "residential"))
+    net = build_network(partial, mode="walk")
+    assert net.report.join_rule == JOIN_TOLERANCE and net.report.join_fallback == "1 of 2 ways have no node ids"
+    assert net.report.components == 1
 
 
 def test_read_roads_keeps_node_ids_aligned_and_joins_on_them(tmp_path):
