@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-test chromium demo demo-data serve test test-fast bench lint clean
+.PHONY: install install-test chromium demo demo-data serve test test-fast fuzz bench lint clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "wangge needs Python 3.11, found " + sys.version' 
@@ -55,6 +55,14 @@ test: install-test chromium  ## install with test extras and run every test
 
 test-fast: install-test  ## everything but the browser and PostgreSQL tests
 	$(BIN)/python -m pytest -m "not browser" --ignore=tests/store
+
+# The API fuzzed by schemathesis for longer than the bounded run inside `make test`: more examples per operation,
+# every check (response schemas, headers, negative inputs, methods). FUZZ_EXAMPLES and FUZZ_SEED to vary it.
+FUZZ_EXAMPLES ?= 200
+FUZZ_SEED ?= 20261
+fuzz: install-test  ## fuzz the API (schemathesis): 0 server errors and 0 undocumented statuses expected
+	WANGGE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) WANGGE_FUZZ_SEED=$(FUZZ_SEED) WANGGE_FUZZ_ALL_CHECKS=1 \
+	  $(BIN)/python -m pytest tests/api/test_fuzz.py -p no:cacheprovider -q
 
 bench: install  ## run the benchmarks side by side with the anchor libraries; writes benchmarks/RESULTS.md
 	$(BIN)/pip install --quiet -e ".[bench]"
