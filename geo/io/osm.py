@@ -289,6 +289,34 @@ def read_features(
     return {"roads": roads.frame(bbox), **{k: _frame(v) for k, v in out.items()}}
 
 
+_WAY_KEYS = (*_ROAD_TAGS, "area")  # highway first, area last: what _Roads.add checks
+_NO_VALUES = (None,) * len(_WAY_KEYS)
+
+
+def _tag_values(obj: Any) -> tuple[str | None, ...]:
+    """The values of the road tags (None where absent).
+
+    pyosmium's public ``tags.get`` wraps one C call in a Python method; on a province's
+    extract that wrapper is most of the reading time, so the C call is used directly when
+    this pyosmium has it.
+    """
+    try:
+        get = obj._pyosmium_data.tags_get_value_by_key
+    except AttributeError:
+        return tuple(map(obj.tags.get, _WAY_KEYS))
+    return tuple(map(get, _WAY_KEYS, _NO_VALUES))
+
+
+def _node_refs(nodes: Any) -> list[int]:
+    """A way's node ids, in order (pyosmium's list without its per-node Python wrapper, when it has one)."""
+    try:
+        data, refs = nodes._pyosmium_data, nodes._list
+    except AttributeError:
+        return [n.ref for n in nodes]
+    get = refs.get
+    return [get(data, i).ref for i in range(refs.size(data))]
+
+
 class _Roads:
     """Collects ``highway=*`` ways column by column (one pass over a large extract stays cheap).
 
@@ -305,25 +333,25 @@ class _Roads:
         self.factory = osmium.geom.WKBFactory()
 
     def add(self, obj: Any) -> None:
-        tags = obj.tags
-        if "highway" not in tags or tags.get("area") == "yes":
-            return  # a pedestrian square or a parking lot drawn as an area is not a line anyone follows
+        values = _tag_values(obj)
+        if values[0] is None or values[-1] == "yes":
+            return  # no highway; or a pedestrian square or a parking lot drawn as an area, not a line to follow
         try:
             line = self.factory.create_linestring(obj, use_nodes=osmium.geom.use_nodes.ALL)
         except (RuntimeError, osmium.InvalidLocationError):
             return  # a node's location is missing from the extract
-        nodes = [n.ref for n in obj.nodes]
+        nodes = _node_refs(obj.nodes)
         if len(nodes) < 2:
             return
         self.ids.append(obj.id)
-        self.tags.append(tuple(map(tags.get, _ROAD_TAGS)))
+        self.tags.append(values[:-1])
         self.nodes.append(nodes)
         self.wkb.append(line)
 
     def frame(self, bbox: tuple[float, float, float, float] | None) -> gpd.GeoDataFrame:
         if not self.ids:
             return _frame([])
-        geometry = shapely.from_wkb([bytes.fromhex(w) if isinstance(w, str) else w for w in self.wkb])
+        geometry = shapely.from_wkb(self.wkb)  # pyosmium writes hex WKB, which shapely reads as it is
         columns: dict[str, Any] = {"fid": [f"w{i}" for i in self.ids], "osm_id": self.ids}
         for tag, values in zip(_ROAD_TAGS, zip(*self.tags)):
             columns[tag] = list(values)
