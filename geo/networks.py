@@ -749,7 +749,7 @@ def build_network(
     length_by_class = pd.Series(lengths).groupby(sel.road_class[way_rows]).sum().round(1).to_dict()
     net = RoadNetwork(
         mode=mode,
-        crs=CRS(roads.crs) if roads.crs is not None else None,
+        crs=roads.crs,
         node_xy=node_xy,
         node_osm_id=node_osm,
         edge_u=edge_u,
@@ -800,8 +800,8 @@ def build_network(
 
 def _metric(roads: gpd.GeoDataFrame, crs: CRS | str | None) -> gpd.GeoDataFrame:
     if crs is not None:
-        return roads if roads.crs is not None and CRS(roads.crs).equals(CRS(crs)) else roads.to_crs(crs)
-    if roads.crs is not None and CRS(roads.crs).is_geographic:
+        return roads if roads.crs is not None and roads.crs.equals(crs) else roads.to_crs(crs)
+    if roads.crs is not None and roads.crs.is_geographic:
         from geo.crs import choose_metric_crs
 
         return roads.to_crs(choose_metric_crs(gpd.GeoSeries([shapely.box(*roads.total_bounds)], crs=roads.crs)))
