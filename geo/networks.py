@@ -120,11 +120,11 @@ def encode_node_ids(ids: Sequence[int]) -> str:
     """
     if not len(ids):
         return ""
-    prev = int(ids[0])
+    prev = ids[0]
     out = [str(prev)]
-    for i in ids[1:]:
-        out.append(str(int(i) - prev))
-        prev = int(i)
+    for i in ids[1:]:  # a plain loop: the reader calls this once per way of a whole extract
+        out.append(str(i - prev))
+        prev = i
     return " ".join(out)
 
 
@@ -733,7 +733,9 @@ def build_network(
     lengths = along[e_end] - along[e_start]
     nv = e_end - e_start + 1
     idx = np.repeat(e_start, nv) + (np.arange(nv.sum()) - np.repeat(np.cumsum(nv) - nv, nv))
-    geometry = shapely.linestrings(coords[idx], indices=np.repeat(np.arange(len(e_start)), nv))
+    geometry = shapely.from_ragged_array(
+        shapely.GeometryType.LINESTRING, np.ascontiguousarray(coords[idx]), (np.concatenate([[0], np.cumsum(nv)]),)
+    )
     way_rows = rows[e_way_part]
     speed = sel.speed_kmh[way_rows]
     column = lambda c: (  # noqa: E731
