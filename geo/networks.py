@@ -206,7 +206,7 @@ def _text(frame: pd.DataFrame, column: str | None) -> np.ndarray:
     )
 
 
-def _isin(values: np.ndarray, wanted: Iterable[str]) -> np.ndarray:
+def _isin(values: np.ndarray, wanted: Iterable[str | None]) -> np.ndarray:
     w = set(wanted)
     return np.fromiter((v in w for v in values), dtype=bool, count=len(values))
 
@@ -738,9 +738,13 @@ def build_network(
     )
     way_rows = rows[e_way_part]
     speed = sel.speed_kmh[way_rows]
-    column = lambda c: (  # noqa: E731
-        roads[c].to_numpy(dtype=object)[way_rows] if c in roads.columns else np.full(len(way_rows), None, dtype=object)
-    )
+
+    def column(c: str) -> np.ndarray:
+        if c not in roads.columns:
+            return np.full(len(way_rows), None, dtype=object)
+        out: np.ndarray = roads[c].to_numpy(dtype=object)[way_rows]
+        return out
+
     osm_ids = pd.to_numeric(pd.Series(column("osm_id")), errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
     fids = column("fid")
     if "fid" not in roads.columns:

@@ -329,7 +329,7 @@ class _Roads:
         self.ids: list[int] = []
         self.tags: list[tuple[str | None, ...]] = []
         self.nodes: list[list[int]] = []
-        self.wkb: list[bytes | str] = []
+        self.wkb: list[str] = []  # hex WKB, as pyosmium writes it
         self.factory = osmium.geom.WKBFactory()
 
     def add(self, obj: Any) -> None:
