@@ -8,14 +8,17 @@
 * 网格划分表 (XLSX): code, name, 四至, households, estimated population,
   buildings, and empty grid-worker and phone columns to fill in.
 * An A3 PDF map per community: title, legend, scale bar, north arrow, issuing
-  office and date, ODbL attribution. Chinese text uses the PDF standard
-  CID font STSong-Light, which every PDF reader supplies, so no font file
-  is shipped or embedded.
+  office (when the rules name one) and date, ODbL attribution. Text is set in
+  WenQuanYi Micro Hei, shipped in ``geo/fonts`` and embedded (subset) in the
+  PDF, so Chinese prints on a machine with no Chinese font: a PDF's "standard"
+  CID fonts (STSong-Light) are only names a reader must supply, and readers
+  without an Asian font pack print boxes.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from html import escape
 from pathlib import Path
@@ -44,6 +47,9 @@ FORMATS = (*VECTOR_FORMATS, "xlsx", "pdf")
 
 # Spreadsheets evaluate a text cell starting with one of these as a formula (CSV/formula injection, OWASP).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+FONT_FILE = Path(__file__).resolve().parents[1] / "fonts" / "wqy-microhei.ttc"
+PDF_FONT = "WenQuanYiMicroHei"
 
 # Shapefile field names (10 characters at most) for our grid attributes.
 SHP_FIELDS = {
@@ -116,7 +122,13 @@ def write_vector(frame: gpd.GeoDataFrame, path: Path, fmt: str, crs: CRS) -> Pat
             target.with_suffix(ext).unlink(missing_ok=True)
         out = out.rename(columns={k: v for k, v in SHP_FIELDS.items() if k in out.columns})
         out = out[[c for c in out.columns if c in SHP_FIELDS.values() or c == "geometry"]]
-        pyogrio.write_dataframe(out, target, driver=driver, encoding="GBK")
+        # A .dbf float is written as N(24,15) ("12462.600000000000364"): GDAL's writer is not told a precision
+        # through pyogrio. Counts are whole already; the area goes to whole square metres, and RESIZE trims each
+        # numeric field to the width its values need, as a county system's own shapefiles have.
+        for col in out.columns:
+            if col != "geometry" and pd.api.types.is_float_dtype(out[col]):
+                out[col] = out[col].round().astype("Int64")
+        pyogrio.write_dataframe(out, target, driver=driver, encoding="GBK", layer_options={"RESIZE": "YES"})
         cpg = target.with_suffix(".cpg")
         if not cpg.exists():  # GDAL writes it for us; be sure, since county systems rely on it
             cpg.write_text("GBK", encoding="ascii")
@@ -138,7 +150,12 @@ def write_grid_table(rows: pd.DataFrame, path: Path, *, title: str, notes: list[
 
     ``rows``: ``code``, ``name``, ``grid_type``, ``east``, ``south``, ``west``,
     ``north``, ``households``, ``population_estimated``, ``buildings``,
-    ``area_m2``, ``reason`` (worker and phone are left to fill in).
+    ``area_m2``, ``reason`` (worker and phone are left to fill in), and optionally
+    ``households_estimated`` (the 户数 header then says 估算, once).
+
+    The sheet prints as a county office files it: landscape, one page wide
+    (A4, or A3 when the columns would shrink below about 70%), the header row
+    repeated on every page, and a total row under the grids.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -146,6 +163,7 @@ def write_grid_table(rows: pd.DataFrame, path: Path, *, title: str, notes: list[
     wb = Workbook()
     ws = wb.active
     ws.title = "网格划分表"
+    estimated = "households_estimated" in rows and bool(rows["households_estimated"].fillna(False).astype(bool).any())
     headers = [
         "序号",
         "网格编码",
@@ -155,7 +173,7 @@ def write_grid_table(rows: pd.DataFrame, path: Path, *, title: str, notes: list[
         "南至",
         "西至",
         "北至",
-        "户数",
+        "户数（估算）" if estimated else "户数",
         "人口（估算）",
         "建筑数",
         "面积（平方米）",
@@ -195,25 +213,57 @@ def write_grid_table(rows: pd.DataFrame, path: Path, *, title: str, notes: list[
                 REASONS_ZH.get(str(r.reason), "") if r.reason else "",
             ]
         )
-    for row in ws.iter_rows(min_row=2, max_row=ws.max_row, max_col=len(headers)):
+    first, last = 3, ws.max_row
+    # The total row sums the cells above it (a formula, so a planner's correction updates it).
+    ws.append(
+        ["合计", f"{len(rows)} 个网格", "", "", "", "", "", ""]
+        + [f"=SUM({col}{first}:{col}{last})" if len(rows) else 0 for col in ("I", "J", "K", "L")]
+        + ["", "", ""]
+    )
+    total_row = ws.max_row
+    for cell in ws[total_row]:
+        cell.font = Font(bold=True)
+    for row in ws.iter_rows(min_row=2, max_row=total_row, max_col=len(headers)):
         for cell in row:
             cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
             if cell.row > 2:
                 cell.alignment = Alignment(vertical="center", wrap_text=True)
-    widths = [6, 18, 16, 10, 22, 22, 22, 22, 8, 10, 8, 12, 12, 14, 18]
+    widths = [6, 18, 16, 10, 22, 22, 22, 22, 10, 10, 8, 12, 12, 14, 18]
     for i, w in enumerate(widths, start=1):
         ws.column_dimensions[chr(64 + i)].width = w
     ws.append([])
     for note in notes:
         ws.append([note])
+        # a note spans the table's width, wrapped, instead of running across empty columns
+        ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=len(headers))
+        ws.cell(row=ws.max_row, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[ws.max_row].height = 15 * (1 + len(note) // 120)
     ws.freeze_panes = "C3"
-    keep_text_as_text(ws)
+    _print_setup(ws, sum(widths), last_row=ws.max_row, columns=len(headers))
+    keep_text_as_text(ws, skip_rows={total_row})
     target = path.with_suffix(".xlsx")
     wb.save(target)
     return target
 
 
-def keep_text_as_text(ws: Any) -> None:
+def _print_setup(ws: Any, total_width: float, *, last_row: int, columns: int) -> None:
+    """Landscape, one page wide, header row on every page; A3 when A4 would shrink the text below ~70%."""
+    from openpyxl.utils import get_column_letter
+
+    # Landscape A4 holds about 120 character-width units at 100% (A3: about 170).
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4 if total_width <= 120 / 0.7 else ws.PAPERSIZE_A3
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages down as the rows need
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "2:2"
+    ws.print_area = f"A1:{get_column_letter(columns)}{last_row}"
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+
+
+def keep_text_as_text(ws: Any, *, skip_rows: set[int] | None = None) -> None:
     """Store every text cell of an openpyxl sheet as text, so a name such as ``=1+2`` is never a formula.
 
     openpyxl makes a formula of any string starting with ``=``; Excel and LibreOffice evaluate one starting
@@ -222,6 +272,8 @@ def keep_text_as_text(ws: Any) -> None:
     """
     for row in ws.iter_rows():
         for cell in row:
+            if skip_rows and cell.row in skip_rows:
+                continue  # our own formulas (the total row)
             if isinstance(cell.value, str) and cell.value.startswith(FORMULA_TRIGGERS):
                 cell.data_type = "s"
                 cell.quotePrefix = True
@@ -255,11 +307,63 @@ def distinct_colours(grids: gpd.GeoDataFrame) -> list[str]:
     return [_PALETTE[colour[i] % len(_PALETTE)] for i in range(len(grids))]
 
 
-def _nice_length(max_m: float) -> float:
-    for v in (10, 20, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000):
-        if v >= max_m:
-            return float(v)
-    return 10.0 ** math.ceil(math.log10(max_m))
+# A line may break after any CJK character or full-width punctuation, and between Latin words, never inside one.
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
+_BREAKABLE = re.compile(f"[{_CJK}]|[^\\s{_CJK}]+|\\s+")
+
+
+def wrap_text(text: str, *, width: float, font: str, size: float) -> list[str]:
+    """Break ``text`` into lines no wider than ``width`` points: between words and after CJK characters.
+
+    A single Latin word wider than the line (a long URL) is the only thing ever cut, and only then.
+
+    Examples
+    --------
+    >>> _ = pdf_font()
+    >>> wrap_text("数据来源 OpenStreetMap contributors", width=90, font=PDF_FONT, size=10)
+    ['数据来源', 'OpenStreetMap', 'contributors']
+    """
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    lines: list[str] = []
+    line = ""
+    for token in _BREAKABLE.findall(text):
+        candidate = line + token
+        if stringWidth(candidate.rstrip(), font, size) <= width or not line.strip():
+            line = candidate
+        else:
+            lines.append(line.rstrip())
+            line = "" if token.isspace() else token
+        while stringWidth(line.rstrip(), font, size) > width and len(line) > 1:  # one word wider than a line
+            cut = len(line)
+            while cut > 1 and stringWidth(line[:cut], font, size) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
+def pdf_font() -> str:
+    """Register the shipped CJK TrueType font with reportlab (once) and return its name."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(PDF_FONT, str(FONT_FILE), subfontIndex=0))
+    return PDF_FONT
+
+
+def _nice_length_below(max_m: float) -> float:
+    """The longest round length (1, 2 or 5 times a power of ten metres, or 250) not above ``max_m``.
+
+    >>> _nice_length_below(730.0), _nice_length_below(260.0), _nice_length_below(19.0)
+    (500.0, 250.0, 10.0)
+    """
+    exp = math.floor(math.log10(max_m))
+    options = [m * 10.0**e for e in (exp - 1, exp) for m in (1, 2, 2.5, 5)]
+    return max(v for v in options if v <= max_m)
 
 
 def write_grid_pdf(
@@ -271,40 +375,42 @@ def write_grid_pdf(
     blocks: gpd.GeoDataFrame | None,
     title: str,
     subtitle: str,
-    office: str,
+    office: str | None,
     issued: date,
     notes: list[str],
 ) -> Path:
     """Draw one community's grids on an A3 landscape page (all frames in the same metric CRS).
 
-    ``grids`` needs ``code``, ``name``, ``households`` and ``in_band``/``reason``.
+    ``grids`` needs ``code``, ``name``, ``households`` and ``in_band``/``reason``. ``office`` is the
+    issuing office printed in the footer; None or empty prints none (never a placeholder).
     """
     from reportlab.lib.colors import HexColor, black, white
     from reportlab.lib.pagesizes import A3, landscape
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen.canvas import Canvas
 
     # Text is drawn with drawString, which prints it as written; a reportlab Paragraph would parse names as
     # mini-HTML (a name holding "<" or "&" would break it or inject markup), so keep names out of Paragraphs.
-    font = "STSong-Light"
-    if font not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(font))
+    font = pdf_font()
     target = path.with_suffix(".pdf")
     page_w, page_h = landscape(A3)
-    c = Canvas(str(target), pagesize=(page_w, page_h))
+    c = Canvas(str(target), pagesize=(page_w, page_h), initialFontName=font, initialFontSize=10)
     c.setTitle(title)
-    c.setAuthor(office)
+    if office:
+        c.setAuthor(office)
     margin = 15 * mm
     panel_w = 105 * mm
     map_x0, map_y0 = margin, margin + 12 * mm
     map_w, map_h = page_w - 2 * margin - panel_w - 8 * mm, page_h - 2 * margin - 30 * mm
-    # title
-    c.setFont(font, 22)
+    # title (one line, shrunk to fit the page rather than running off it)
+    title_size = 22.0
+    while title_size > 12 and c.stringWidth(title, font, title_size) > page_w - 2 * margin:
+        title_size -= 1
+    c.setFont(font, title_size)
     c.drawString(margin, page_h - margin - 8 * mm, title)
     c.setFont(font, 11)
-    c.drawString(margin, page_h - margin - 16 * mm, subtitle.replace("·", "｜"))
+    sub = wrap_text(subtitle.replace("·", "｜"), width=page_w - 2 * margin, font=font, size=11)
+    c.drawString(margin, page_h - margin - 16 * mm, sub[0] if sub else "")
     # map frame and transform
     x0, y0, x1, y1 = community.total_bounds
     pad = 0.03 * max(x1 - x0, y1 - y0)
@@ -379,8 +485,12 @@ def write_grid_pdf(
         c.setFont(font, 8)
         c.drawCentredString(pt[0], pt[1] - 9, label2)
     c.restoreState()
-    # north arrow (top right of the map)
+    # north arrow (top right of the map), on a white disc so no outline runs through it
     ax, ay = map_x0 + map_w - 14 * mm, map_y0 + map_h - 22 * mm
+    c.setFillColor(white)
+    c.setStrokeColor(HexColor("#999999"))
+    c.setLineWidth(0.5)
+    c.circle(ax, ay + 8 * mm, 12 * mm, stroke=1, fill=1)
     arrow = c.beginPath()
     arrow.moveTo(ax, ay + 14 * mm)
     arrow.lineTo(ax - 4 * mm, ay)
@@ -389,38 +499,35 @@ def write_grid_pdf(
     arrow.close()
     c.setFillColor(black)
     c.drawPath(arrow, stroke=0, fill=1)
-    c.setFont(font, 12)
-    c.drawCentredString(ax, ay + 16 * mm, "北 N")
-    # scale bar
-    bar_m = _nice_length(map_w / scale / 5)
-    bar_pt = bar_m * scale
-    bx, by = map_x0 + 8 * mm, map_y0 + 8 * mm
-    for i in range(4):
-        c.setFillColor(black if i % 2 == 0 else white)
-        c.rect(bx + i * bar_pt / 4, by, bar_pt / 4, 2.5 * mm, stroke=1, fill=1)
-    c.setFillColor(black)
-    c.setFont(font, 9)
-    c.drawString(bx, by + 4 * mm, "0")
-    label = f"{bar_m / 1000:g} 千米" if bar_m >= 1000 else f"{bar_m:g} 米"
-    c.drawRightString(bx + bar_pt, by + 4 * mm, label)
-    # legend panel
+    c.setFont(font, 10)
+    c.drawCentredString(ax, ay + 15.5 * mm, "北 N")
+    # legend panel: every row wrapped to the panel's width; what does not fit is counted, never run off the page
     px = page_w - margin - panel_w
     py = page_h - margin - 30 * mm
+    text_w = panel_w - 8 * mm
+    line_h = 4.2 * mm
+    notes_lines = [ln for note in notes for ln in wrap_text(note, width=panel_w, font=font, size=8)]
+    # room kept below the grid rows: three line-style rows, the scale bar, the notes
+    reserved = 3 * 5.5 * mm + 16 * mm + len(notes_lines) * 3.6 * mm + 8 * mm
     c.setFont(font, 14)
     c.drawString(px, py, "图例")
     py -= 8 * mm
     c.setFont(font, 9)
-    for row, col in zip(grids.itertuples(index=False), colours):
-        if py < margin + 60 * mm:
-            c.drawString(px, py, f"… 另 {len(grids)} 个网格见网格划分表")
+    for n, (row, col) in enumerate(zip(grids.itertuples(index=False), colours)):
+        reason = "" if bool(row.in_band) else f"（超出区间：{REASONS_ZH.get(str(row.reason), '未说明原因')}）"
+        lines = wrap_text(f"{row.code}  {row.name}  {int(row.households)}户{reason}", width=text_w, font=font, size=9)
+        if py - len(lines) * line_h - 1.3 * mm < margin + reserved:
+            c.drawString(px, py, f"… 另 {len(grids) - n} 个网格见网格划分表")
+            py -= 5.5 * mm
             break
         c.setFillColor(HexColor(col))
         c.setStrokeColor(black if bool(row.in_band) else HexColor("#d62728"))
         c.rect(px, py - 1, 6 * mm, 3.5 * mm, stroke=1, fill=1)
         c.setFillColor(black)
-        reason = "" if bool(row.in_band) else f"（超出区间：{REASONS_ZH.get(str(row.reason), '未说明原因')}）"
-        c.drawString(px + 8 * mm, py, f"{row.code}  {row.name}  {int(row.households)}户{reason}")
-        py -= 5.5 * mm
+        for ln in lines:
+            c.drawString(px + 8 * mm, py, ln)
+            py -= line_h
+        py -= 1.3 * mm
     py -= 3 * mm
     c.setStrokeColor(black)
     c.setLineWidth(2.8)
@@ -438,19 +545,31 @@ def write_grid_pdf(
     c.line(px, py + 1, px + 6 * mm, py + 1)
     c.setDash([])
     c.drawString(px + 8 * mm, py, "户数超出区间的网格")
-    py -= 9 * mm
+    # scale bar, in the panel: on the map an outline could run through its label
+    py -= 10 * mm
+    bar_m = _nice_length_below(min(panel_w * 0.8, map_w / 5) / scale)
+    bar_pt = bar_m * scale
+    for i in range(4):
+        c.setFillColor(black if i % 2 == 0 else white)
+        c.setStrokeColor(black)
+        c.setLineWidth(0.5)
+        c.rect(px + i * bar_pt / 4, py, bar_pt / 4, 2.5 * mm, stroke=1, fill=1)
+    c.setFillColor(black)
+    c.setFont(font, 9)
+    c.drawString(px, py + 4 * mm, "比例尺  0")
+    label = f"{bar_m / 1000:g} 千米" if bar_m >= 1000 else f"{bar_m:g} 米"
+    c.drawRightString(px + bar_pt, py + 4 * mm, label)
+    py -= 8 * mm
     c.setFont(font, 8)
-    for note in notes:
-        note = note.replace("©", "(c)").replace("·", "，")
-        for chunk in [note[i : i + 40] for i in range(0, len(note), 40)]:
-            c.drawString(px, py, chunk)
-            py -= 4.2 * mm
-        py -= 1.5 * mm
-    # footer: issuing office, date, attribution
+    for ln in notes_lines:
+        if py < margin + 8 * mm:
+            break
+        c.drawString(px, py, ln)
+        py -= 3.6 * mm
+    # footer: issuing office (only when the rules name one), date, attribution
     c.setFont(font, 10)
-    c.drawString(margin, margin, f"制图单位：{office}    日期：{issued.isoformat()}")
-    # The CID font has no ©: the attribution is set in Helvetica, which has it.
-    c.setFont("Helvetica", 8)
+    c.drawString(margin, margin, (f"制图单位：{office}    " if office else "") + f"日期：{issued.isoformat()}")
+    c.setFont(font, 8)
     c.drawRightString(page_w - margin, margin, f"Map data {OSM_ATTRIBUTION}")
     c.showPage()
     c.save()
