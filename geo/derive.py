@@ -30,7 +30,7 @@ from geo.codes import (
     validate_code12,
 )
 from geo.errors import InvalidCodeError
-from geo.households import estimate_households, residential_mask
+from geo.households import estimate_households, estimate_levels, residential_mask
 from geo.natural_villages import village_areas
 from geo.rules import Rules
 
@@ -64,33 +64,84 @@ def classify_communities(
     buildings_metric: gpd.GeoDataFrame,
     residential: pd.Series,
     rules: Rules,
+    *,
+    known_levels: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Decide each community's class: from its 城乡分类代码, else by density on settled land.
+
+    Settled land is the community's land within ``settled_buffer_m`` of a
+    residential building (never the whole polygon, which may be mostly forest,
+    mountain or harbour). Two measures are taken on it, and either makes a
+    community urban:
+
+    * **building coverage** — the share of settled land under buildings, which
+      needs no storeys at all (Monaco's quartiers 0.12-0.42, Liechtenstein's
+      villages 0.04-0.11);
+    * **floor-area ratio** — every building's footprint on settled land times
+      its storeys, where storeys are known: tagged, or learned from tagged
+      buildings nearby (``known_levels``); ``assumed_levels`` otherwise
+      (Monaco 0.55-5.4, Liechtenstein 0.07-0.23).
+
+    The floor-area ratio alone failed where ``building:levels`` is mostly
+    untagged: a fresh import of Monaco classed Monaco-Ville (0.27 with
+    residential floors at two storeys) and Ravin de Sainte-Dévote as rural.
 
     Returns
     -------
     DataFrame on the communities' index: ``area_class``, ``class_source``
-    (``code`` or ``density``) and ``floor_area_ratio`` (of settled land; None
-    when the code decided).
+    (``code`` or ``density``), ``floor_area_ratio`` and ``building_coverage``
+    (of settled land; None when the code decided), ``levels_known_share``
+    (the share of that floor area whose storeys were tagged or learned) and
+    ``class_reason`` (why, in words).
     """
     c = rules.classification
-    rows: list[tuple[Any, str, str, float | None]] = []
+    columns = ["area_class", "class_source", "floor_area_ratio", "building_coverage", "levels_known_share",
+               "class_reason"]
+    rows: list[tuple[Any, ...]] = []
     res = buildings_metric[residential.to_numpy()]
+    known = (
+        pd.Series(np.nan, index=buildings_metric.index)
+        if known_levels is None
+        else pd.to_numeric(known_levels, errors="coerce").where(lambda v: v > 0)
+    )
     for idx, com in communities_metric.iterrows():
         code = text(com.get("urban_rural_code"))
         if code is not None:
-            rows.append((idx, class_from_urban_rural_code(code), "code", None))
+            cls = class_from_urban_rural_code(code)
+            rows.append((idx, cls, "code", None, None, None, f"城乡分类代码 {code}"))
             continue
         mine = res[res["community_fid"] == com["fid"]]
         if mine.empty:
-            rows.append((idx, "rural", "density", 0.0))
+            rows.append((idx, "rural", "density", 0.0, 0.0, None, "no residential building"))
             continue
-        settled = mine.geometry.buffer(c.settled_buffer_m).union_all().intersection(com.geometry).area
-        levels = pd.to_numeric(mine["levels_tagged"], errors="coerce")
-        floor = float((mine.geometry.area * levels.where(levels > 0, c.assumed_levels)).sum())
-        far = floor / settled if settled > 0 else 0.0
-        rows.append((idx, "urban" if far >= c.urban_min_floor_area_ratio else "rural", "density", round(far, 3)))
-    return pd.DataFrame(rows, columns=["idx", "area_class", "class_source", "floor_area_ratio"]).set_index("idx")
+        settled = mine.geometry.buffer(c.settled_buffer_m).union_all().intersection(com.geometry)
+        area = settled.area
+        inside = buildings_metric[buildings_metric["community_fid"] == com["fid"]]
+        covered = inside.geometry.intersection(settled).area
+        storeys = known.reindex(inside.index)
+        floor = covered * storeys.fillna(c.assumed_levels)
+        coverage = float(covered.sum() / area) if area > 0 else 0.0
+        far = float(floor.sum() / area) if area > 0 else 0.0
+        known_share = float((covered * storeys.notna()).sum() / covered.sum()) if covered.sum() > 0 else 0.0
+        by_cover = coverage >= c.urban_min_building_coverage
+        by_far = far >= c.urban_min_floor_area_ratio
+        why = (
+            f"building coverage {coverage:.2f} {'>=' if by_cover else '<'} {c.urban_min_building_coverage:g}; "
+            f"floor-area ratio {far:.2f} {'>=' if by_far else '<'} {c.urban_min_floor_area_ratio:g} "
+            f"(storeys known for {known_share:.0%} of the floor area)"
+        )
+        rows.append(
+            (
+                idx,
+                "urban" if by_cover or by_far else "rural",
+                "density",
+                round(far, 3),
+                round(coverage, 3),
+                round(known_share, 2),
+                f"{why} (on {area / 1e4:.1f} ha of settled land)",
+            )
+        )
+    return pd.DataFrame(rows, columns=["idx", *columns]).set_index("idx")
 
 
 def assign_provisional_codes(area_name: str, communities_metric: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -168,10 +219,12 @@ def derive(area: StudyArea, rules: Rules, *, code_list: CodeList | None = None) 
 
     footprint = buildings.geometry.area
     residential = residential_mask(buildings, footprint, rules.households)
-    cls = classify_communities(communities, buildings, residential, rules)
-    communities["area_class"] = cls["area_class"]
-    communities["class_source"] = cls["class_source"]
-    communities["floor_area_ratio"] = cls["floor_area_ratio"]
+    # Storeys known before the class is: tagged, or learned from tagged buildings nearby (no class default).
+    learned = estimate_levels(buildings, residential, pd.Series("unknown", index=buildings.index), rules)
+    known_levels = learned["levels"].where(learned["levels_source"] != "default")
+    cls = classify_communities(communities, buildings, residential, rules, known_levels=known_levels)
+    for col in cls.columns:
+        communities[col] = cls[col]
     class_of = dict(zip(communities["fid"], communities["area_class"]))
     building_class = buildings["community_fid"].map(class_of).fillna("rural")
 

@@ -77,15 +77,20 @@ class ClassificationRules(_Section):
     """Urban/rural class of a community (DOMAIN §2).
 
     The 3-digit 城乡分类代码 decides when known (1xx urban, 2xx rural). Without it
-    a density rule decides, measured on settled land only: the residential floor
-    area (tagged levels, else ``assumed_levels``) divided by the community's land
-    within ``settled_buffer_m`` of a residential building. Monaco's quartiers
-    measure 0.5-2.2, Liechtenstein's villages 0.07-0.21.
+    a density rule decides, measured on settled land only (the community's land
+    within ``settled_buffer_m`` of a residential building): urban when the
+    building coverage of settled land reaches ``urban_min_building_coverage``
+    (no storeys needed), or its floor-area ratio reaches
+    ``urban_min_floor_area_ratio`` (storeys tagged or learned from tagged
+    buildings nearby, else ``assumed_levels``). Calibrated on the demo data:
+    Monaco's quartiers measure coverage 0.12-0.42 and floor-area ratio
+    0.55-5.4, Liechtenstein's villages 0.04-0.11 and 0.07-0.23.
     """
 
     settled_buffer_m: float = Field(100.0, gt=0)
     assumed_levels: float = Field(2.0, gt=0)
     urban_min_floor_area_ratio: float = Field(0.4, gt=0)
+    urban_min_building_coverage: float = Field(0.2, gt=0, le=1)
 
 
 class GridRules(_Section):
@@ -381,7 +386,7 @@ class ResponseRules(_Section):
 class DocumentRules(_Section):
     """What printed documents say about who issued them."""
 
-    issuing_office: str = "（发文单位）"
+    issuing_office: str = ""  # unset: exports warn and print none (never a placeholder)
     county_name: str = ""
     # The date printed on maps and tables (ISO, e.g. "2026-12-01"); empty: the day they are made.
     issued_on: str = ""
