@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.jobs import JobRunner, PageRenders
-from api.services import Context
 from api.settings import Settings
 from geo.rules import Rules
+from service.context import Context
 
 
 def get_settings(request: Request) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,10 @@ from api.jobs import JobRunner, PageRenders
 from api.routes import areas, pages, plans
 from api.schemas import Health
 from api.security import CrossSiteGuard, UploadLimit
-from api.services import Context
 from api.settings import Settings, get_settings
 from api.uploads import remove_stale_uploads
-from geo.rules import load_rules
 from maps.assets import STATIC_DIR as MAP_STATIC
+from service.context import Context
 
 API_STATIC = Path(__file__).resolve().parent / "static"
 
@@ -53,11 +53,15 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     settings
         Defaults to the ``WANGGE_*`` environment.
     context
-        A ready context (tests pass one over a temporary store).
+        A ready context (tests pass one over a temporary store): its store, rules, code lists and cache are
+        used, with the import limits of ``settings``.
     """
     settings = settings or get_settings()
-    rules = load_rules(settings.rules)
-    ctx = context or Context.open(store_url=settings.store_url, rules=rules, data_dir=settings.data_dir)
+    if context is None:
+        ctx = Context.open(settings)
+    else:
+        limits = {"max_import_features": settings.max_import_features, "max_expanded_mb": settings.max_expanded_mb}
+        ctx = replace(context, **limits)
     remove_stale_uploads()  # upload folders left by a process that died mid-import
     app = FastAPI(
         title="wangge 网格",

@@ -16,6 +16,8 @@ WANGGE_ALLOWED_ORIGINS  extra origins allowed to send state-changing requests   
                        (comma-separated, e.g. a reverse proxy's https://gis.example)
 WANGGE_MAX_JOBS        most background jobs queued or running, overall            8
 WANGGE_MAX_JOBS_PER_AREA  most background jobs queued or running per area         2
+WANGGE_CACHE_AREAS     study areas whose frames, networks and reports are kept    4
+                       in memory (least recently used dropped first)
 =====================  =========================================================  =====================
 
 Nothing reads the environment at import time: :func:`get_settings` is called
@@ -54,6 +56,7 @@ class Settings(BaseSettings):
     allowed_origins: str = ""
     max_jobs: int = Field(8, gt=0)
     max_jobs_per_area: int = Field(2, gt=0)
+    cache_areas: int = Field(4, gt=0)
 
     @property
     def allowed_origin_list(self) -> tuple[str, ...]:

@@ -17,8 +17,12 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import psutil
+
+from geo.errors import MissingFilePartError, UnsupportedFormatError
+from geo.io.vector import TABLE_SUFFIXES, VECTOR_SUFFIXES, parse_column_map
 
 log = logging.getLogger("wangge.uploads")
 
@@ -72,3 +76,53 @@ def remove_stale_uploads(root: Path | None = None) -> list[Path]:
     if removed:
         log.info("removed %d upload folder(s) left by processes that are gone", len(removed))
     return removed
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._\-\u4e00-\u9fff]")
+
+
+def save_uploads(files: list[Any], folder: Path) -> list[Path]:
+    """Save uploaded files (Starlette ``UploadFile``) into ``folder`` under safe names; return their paths."""
+    saved = []
+    for up in files:
+        fname = _SAFE_NAME.sub("_", Path(up.filename or "upload").name) or "upload"
+        dest = folder / fname
+        with dest.open("wb") as out:
+            shutil.copyfileobj(up.file, out)
+        saved.append(dest)
+    return saved
+
+
+def main_file(saved: list[Path]) -> Path:
+    """The file of an upload to read: the ``.pbf``, else the ``.shp``, else a vector file, else a table.
+
+    Raises
+    ------
+    MissingFilePartError
+        Parts of a Shapefile without its ``.shp``.
+    UnsupportedFormatError
+        Nothing we can read.
+    """
+    for suffixes in ((".osm.pbf", ".pbf"), (".shp",), VECTOR_SUFFIXES, TABLE_SUFFIXES):
+        for p in saved:
+            if p.name.lower().endswith(tuple(suffixes)):
+                return p
+    parts = [p for p in saved if p.suffix.lower() in (".dbf", ".shx", ".prj", ".cpg")]
+    if parts:
+        shp = f"{parts[0].stem}.shp"
+        raise MissingFilePartError(
+            f"The upload holds parts of a Shapefile ({', '.join(p.name for p in parts)}) but not {shp} "
+            "(the shapes themselves): send it too",
+            detail_zh=f"上传的文件中有 Shapefile 的部分文件，但缺少 {shp}（几何本身）",
+            missing=[shp],
+        )
+    raise UnsupportedFormatError(
+        f"None of {', '.join(p.name for p in saved)} is a file we can import "
+        "(GeoPackage, Shapefile, GeoJSON, CSV, XLSX, .osm.pbf)",
+        detail_zh="上传的文件格式不受支持（支持 GeoPackage、Shapefile、GeoJSON、CSV、XLSX、.osm.pbf）",
+    )
+
+
+def column_map(pairs: list[str] | None) -> dict[str, str]:
+    """The ``map`` form fields (``OURS=THEIRS``) as a mapping."""
+    return parse_column_map(pairs)

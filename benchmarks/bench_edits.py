@@ -1,6 +1,6 @@
 """Redrawing: time to validate and save an edit, and many editors at once on one plan.
 
-* **Edit latency**: a one-block move, checked and saved through ``api.plan_edits.edit_plan`` (the code the
+* **Edit latency**: a one-block move, checked and saved through ``service.edits.edit_plan`` (the code the
   API runs), on the demo community with most blocks and on a community of about 2,000 blocks (the six
   Gemeinden of Liechtenstein's Oberland joined into one, drawn as one plan). Warm: the plan's blocks
   and graph are in the process cache after its first edit.
@@ -25,11 +25,12 @@ from typing import Any
 
 import shapely
 
-from api import plan_edits as pe
-from api.grid_plans import draw_grids
-from api.services import Context, load_package
 from geo.edits import apply_ops
 from geo.rules import DEFAULT_RULES
+from service import edits as pe
+from service.context import Context
+from service.imports import load_package
+from service.plans import draw_grids
 from store.areas import Store
 
 HERE = Path(__file__).resolve().parent
@@ -64,7 +65,7 @@ def _latency(ctx: Context, area: str, plan_id: str, runs: int = 30) -> dict[str,
     cold = None
     for n in range(runs):
         block, a, b = moves[n % len(moves)]
-        version = ctx.store.plans.get(area, plan_id)["version"]
+        version = ctx.store.plans.get(area, plan_id).version
         t = time.perf_counter()
         pe.edit_plan(
             ctx,
@@ -208,7 +209,7 @@ def load_test(editors: int = 50, seconds: float = 60.0) -> dict[str, Any]:
     env = {**os.environ, "WANGGE_STORE_URL": url, "WANGGE_DATA_DIR": str(DATA)}
     log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "cli", "serve", "--port", str(port)],
         cwd=REPO,
         env=env,
         stdout=log,

@@ -46,6 +46,7 @@ from geo.codes import validate_grid_code
 from geo.errors import InvalidCodeError
 from geo.grids import feasible_range
 from geo.partition import Band
+from geo.plan import household_band
 from geo.rules import Rules
 
 REASONS = ("oversized_building", "small_community", "no_feasible_count", "isolated_village", "dedicated")
@@ -123,7 +124,7 @@ def plan_report(
     grid_rows, community_row
     """
     area_class = str(community.get("area_class") or "rural")
-    band = band or Band(*map(float, rules.band_for(area_class)))
+    band = band or household_band(area_class, rules)
     com_geom = community.geometry
     code12 = str(community["code12"])
     geoms = grids.geometry.values

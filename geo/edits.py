@@ -12,12 +12,8 @@ of the state; the batch is all or nothing:
 ``lock``/``unlock`` grids the engine must not touch
 ``redraw_unlocked`` redraw every unlocked grid with the engine
 
-**Hard rules** reject the batch, naming what breaks and where, with a suggested
-fix where one exists: every grid non-empty and in one piece (exclaves below the
-floor excepted), every block in exactly one grid (so the grids tile the
-community; containment holds because blocks lie in it). **Soft rules** accept
-it with warnings: the household band (dedicated grids are not held to it) and
-compactness.
+The batch is judged by :func:`geo.verdict.judge` (hard rules reject it, soft
+rules warn); the plan's state is :class:`geo.plan.PlanState`.
 
 **Codes** stay stable: an edited grid keeps its code; a split keeps the
 parent's code on the child with most households and gives the others the next
@@ -28,232 +24,23 @@ serials (999) is an error.
 
 from __future__ import annotations
 
-import copy
-import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
 from shapely.ops import split as split_polygon
 
-from geo.errors import InputError
-from geo.partition import Band, Graph, solve_heuristic
+from geo.errors import EditError
+from geo.partition import Graph, solve_heuristic
+from geo.plan import GRID_TYPES, PlanState
 from geo.rules import Rules
+from geo.verdict import Verdict, judge
 
 OPS = ("move", "merge", "split", "carve", "set", "lock", "unlock", "redraw_unlocked")
-GRID_TYPES = ("base", "dedicated", "micro")
 SETTABLE = ("name", "worker", "phone", "grid_type")
-MIN_POLSBY_POPPER = 0.1  # below this a grid is flagged as elongated (a soft rule)
-
-
-class EditError(InputError):
-    """An operation that cannot be applied as written (unknown grid, block or op, bad arguments)."""
-
-    title_en = "Invalid edit"
-    title_zh = "编辑无效"
-
-
-@dataclass
-class Problem:
-    """One thing wrong with an edited plan: a hard error or a soft warning."""
-
-    rule: str
-    message: str
-    message_zh: str
-    grid: str | None = None
-    blocks: list[str] = field(default_factory=list)
-    suggestion: dict[str, Any] | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {k: v for k, v in self.__dict__.items() if v not in (None, [])}
-
-
-@dataclass
-class Verdict:
-    """What an edit did and what it broke."""
-
-    errors: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-    changes: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """True when no hard rule is broken."""
-        return not self.errors
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "ok": self.ok,
-            "errors": [p.as_dict() for p in self.errors],
-            "warnings": [p.as_dict() for p in self.warnings],
-            "changes": self.changes,
-        }
-
-
-@dataclass
-class PlanState:
-    """A plan at one version, in the area's metric CRS.
-
-    ``blocks`` is indexed by position with ``block_id``, ``households``,
-    ``buildings``, ``max_building_households``, ``village_fid`` and
-    geometry; ``neighbours[i]`` are the positions sharing a boundary with
-    block i; ``assignment[i]`` is block i's grid code; ``grids`` maps a code
-    to its attributes (``name``, ``grid_type``, ``worker``, ``phone``,
-    ``locked``, ``parents``); ``retired`` maps a retired code to its successors.
-    """
-
-    code12: str
-    community_name: str
-    area_class: str
-    band: Band
-    blocks: gpd.GeoDataFrame
-    neighbours: list[np.ndarray]
-    edge_i: np.ndarray
-    edge_j: np.ndarray
-    edge_cost: np.ndarray
-    assignment: np.ndarray
-    grids: dict[str, dict[str, Any]]
-    retired: dict[str, list[str]] = field(default_factory=dict)
-    key_places: gpd.GeoDataFrame | None = None
-    community_parts: np.ndarray | None = None
-
-    def copy(self) -> PlanState:
-        """A copy whose assignment and grids can change (blocks and graph are shared)."""
-        other = copy.copy(self)
-        other.assignment = self.assignment.copy()
-        other.grids = copy.deepcopy(self.grids)
-        other.retired = copy.deepcopy(self.retired)
-        return other
-
-    @property
-    def index(self) -> dict[str, int]:
-        """Block id -> position."""
-        return {b: i for i, b in enumerate(self.blocks["block_id"])}
-
-    def members(self, code: str) -> np.ndarray:
-        """Positions of a grid's blocks."""
-        return np.flatnonzero(self.assignment == code)
-
-    def households(self, code: str) -> float:
-        """A grid's households."""
-        return float(self.blocks["households"].to_numpy()[self.members(code)].sum())
-
-    def serial(self, code: str) -> int | None:
-        """The 3-digit serial of one of this community's grid codes (None for any other label)."""
-        ok = len(code) == 15 and code.startswith(self.code12) and code[-3:].isdigit()
-        return int(code[-3:]) if ok else None
-
-    def grid_name(self, code: str) -> str:
-        """A grid's given name, else the usual "<community>第N网格"."""
-        given = self.grids.get(code, {}).get("name")
-        if given:
-            return str(given)
-        n = self.serial(code)
-        return f"{self.community_name}第{n}网格" if n is not None else f"{self.community_name}网格{code}"
-
-    def next_code(self) -> str:
-        """The next free code: one past the highest serial ever used (retired ones count)."""
-        # Only this community's 15-digit codes hold serials (an imported grid may carry any label).
-        used = [n for c in [*self.grids, *self.retired] if (n := self.serial(c)) is not None]
-        serial = max(used, default=0) + 1
-        if serial > 999:
-            raise EditError(
-                f"Community {self.code12} has used all 999 serials; no grid can be added",
-                detail_zh=f"社区 {self.code12} 的999个网格序号已用尽",
-            )
-        return f"{self.code12}{serial:03d}"
-
-    def require_grid(self, code: Any) -> str:
-        """Check that a grid exists."""
-        c = str(code)
-        if c not in self.grids:
-            raise EditError(
-                f"No grid {c} in this plan (grids: {', '.join(sorted(self.grids))})",
-                detail_zh=f"方案中没有网格 {c}",
-                grid=c,
-            )
-        return c
-
-    def components(self, positions: np.ndarray) -> list[np.ndarray]:
-        """Connected runs of blocks (rook contiguity), largest households first."""
-        allowed = np.zeros(len(self.blocks), dtype=bool)
-        allowed[positions] = True
-        seen = np.zeros(len(self.blocks), dtype=bool)
-        out = []
-        for s in positions:
-            if seen[s]:
-                continue
-            comp, stack = [], [int(s)]
-            seen[s] = True
-            while stack:
-                u = stack.pop()
-                comp.append(u)
-                for v in self.neighbours[u]:
-                    if allowed[v] and not seen[v]:
-                        seen[v] = True
-                        stack.append(int(v))
-            out.append(np.array(sorted(comp)))
-        hh = self.blocks["households"].to_numpy()
-        return sorted(out, key=lambda c: (-float(hh[c].sum()), c[0]))
-
-
-def build_state(
-    *,
-    code12: str,
-    community_name: str,
-    area_class: str,
-    band: Band,
-    blocks: gpd.GeoDataFrame,
-    assignment: dict[str, str],
-    grids: dict[str, dict[str, Any]],
-    retired: dict[str, list[str]] | None,
-    adjacency: tuple[np.ndarray, np.ndarray, np.ndarray],
-    key_places: gpd.GeoDataFrame | None = None,
-    community: BaseGeometry | None = None,
-) -> PlanState:
-    """Assemble a state from stored pieces (blocks in a metric CRS, adjacency as (i, j, cost) arrays)."""
-    b = blocks.reset_index(drop=True)
-    i, j, c = adjacency
-    nb: list[list[int]] = [[] for _ in range(len(b))]
-    for a, bb in zip(i.tolist(), j.tolist()):
-        nb[a].append(bb)
-        nb[bb].append(a)
-    missing = [bid for bid in b["block_id"] if bid not in assignment]
-    if missing:
-        raise EditError(
-            f"Blocks {', '.join(missing[:5])} belong to no grid in this version", detail_zh="部分街区不属于任何网格"
-        )
-    assign = np.array([str(assignment[bid]) for bid in b["block_id"]], dtype=object)
-    attrs = {
-        str(k): {"name": None, "grid_type": "base", "worker": None, "phone": None, "locked": False, "parents": [], **v}
-        for k, v in grids.items()
-    }
-    for code in set(assign) - set(attrs):
-        attrs[code] = {"name": None, "grid_type": "base", "worker": None, "phone": None, "locked": False, "parents": []}
-    parts = shapely.get_parts(community) if community is not None else None
-    return PlanState(
-        code12=code12,
-        community_name=community_name,
-        area_class=area_class,
-        band=band,
-        blocks=b,
-        neighbours=[np.array(x, dtype=int) for x in nb],
-        edge_i=i,
-        edge_j=j,
-        edge_cost=c,
-        assignment=assign,
-        grids=attrs,
-        retired=dict(retired or {}),
-        key_places=key_places,
-        community_parts=parts,
-    )
+__all__ = ["OPS", "EditError", "apply_ops", "check_edit", "check_op", "restore_codes"]
 
 
 # -- operations ---------------------------------------------------------------------------------------------
@@ -688,195 +475,80 @@ def apply_ops(state: PlanState, ops: list[dict[str, Any]], *, rules: Rules, crs:
     return new, judge(state, new, rules=rules)
 
 
-def judge(before: PlanState, after: PlanState, *, rules: Rules) -> Verdict:
-    """Check the hard and soft rules on an edited state, and describe the change.
-
-    Only the grids the edit touched are checked for contiguity: a grid the edit did not change is as it
-    was accepted before. Pieces that touch at a point count as one (as in the validation report).
-    """
-    v = Verdict()
-    v.changes = describe_change(before, after)
-    touched = set(v.changes["grids_changed"]) & set(after.grids)
-    hh = after.blocks["households"].to_numpy()
-    ids = after.blocks["block_id"].to_numpy()
-    geoms = after.blocks.geometry.values
-    for code in sorted(touched):
-        comps = after.components(after.members(code))
-        if len(comps) < 2:
-            continue
-        main = comps[0]
-        main_geom = shapely.union_all(geoms[main])
-        for comp in comps[1:]:
-            if shapely.intersects(main_geom, shapely.union_all(geoms[comp])) or _is_small_exclave(after, comp, main):
-                continue  # touching at a point, or an exclave below the floor: the recorded exception
-            target = _best_neighbour_grid(after, comp, exclude=code)
-            blocks = [str(ids[i]) for i in comp]
-            fix = {"op": "move", "blocks": blocks, "to": target} if target else None
-            where = f"blocks {', '.join(blocks[:6])}{'…' if len(blocks) > 6 else ''}"
-            v.errors.append(
-                Problem(
-                    rule="contiguity",
-                    grid=code,
-                    blocks=blocks,
-                    suggestion=fix,
-                    message=f"grid {code} would fall in pieces: {where} ({hh[comp].sum():.0f} households) are cut off"
-                    + (f"; also move them to grid {target} to keep {code} in one piece" if target else ""),
-                    message_zh=f"网格 {code} 将不连通：{where} 被分离"
-                    + (f"；可将其一并移入网格 {target}" if target else ""),
-                )
-            )
-    band = after.band
-    codes = np.array(sorted(after.grids), dtype=object)
-    loads = dict(zip(codes, np.bincount(np.searchsorted(codes, after.assignment), weights=hh, minlength=len(codes))))
-    biggest_col = (
-        after.blocks["max_building_households"].to_numpy()
-        if "max_building_households" in after.blocks
-        else np.zeros(len(hh))
-    )
-    for code in codes:
-        a = after.grids[code]
-        h = float(loads[code])
-        if a.get("grid_type") == "dedicated" or band.low <= h <= band.high:
-            continue
-        biggest = float(biggest_col[after.members(code)].max())
-        reason = "oversized_building" if biggest > band.high else None
-        v.warnings.append(
-            Problem(
-                rule="band",
-                grid=str(code),
-                message=f"grid {code} holds {h:.0f} households, outside the band {band.low:.0f}-{band.high:.0f}"
-                + (f" ({reason})" if reason else ""),
-                message_zh=f"网格 {code} 户数 {h:.0f}，超出 {band.low:.0f}-{band.high:.0f} 区间",
-            )
-        )
-    for code in sorted(touched):
-        geom = shapely.union_all(geoms[after.members(code)])
-        pp = 4 * math.pi * geom.area / geom.length**2 if geom.length else 0.0
-        if pp < MIN_POLSBY_POPPER:
-            v.warnings.append(
-                Problem(
-                    rule="compactness",
-                    grid=code,
-                    message=f"grid {code} is elongated (Polsby-Popper {pp:.2f})",
-                    message_zh=f"网格 {code} 形状狭长（紧凑度 {pp:.2f}）",
-                )
-            )
-    return v
+EDIT_KEYS = ("base_version", "message", "ops", "author")
+MAX_MESSAGE = 2000  # characters in an edit's message
+MAX_AUTHOR = 100  # characters in an author's name
 
 
-def _is_small_exclave(state: PlanState, comp: np.ndarray, main: np.ndarray) -> bool:
-    if state.community_parts is None or len(state.community_parts) < 2:
-        return False
-    hh = float(state.blocks["households"].to_numpy()[comp].sum())
-    if hh >= state.band.low:
-        return False
-    pt = shapely.point_on_surface(state.blocks.geometry.values[comp[0]])
-    main_pt = shapely.point_on_surface(state.blocks.geometry.values[main[0]])
-    part_of = [int(np.argmax(shapely.contains(state.community_parts, p))) for p in (pt, main_pt)]
-    return part_of[0] != part_of[1]
+def check_edit(payload: Any, *, author: str | None = None) -> tuple[int, Any, str | None, str | None]:
+    """Check an edit's form before anything is loaded: ``{"base_version", "message", "ops", "author"}``.
 
-
-def _best_neighbour_grid(state: PlanState, comp: np.ndarray, exclude: str) -> str | None:
-    shared: dict[str, float] = {}
-    inside = set(comp.tolist())
-    for a, b, c in zip(state.edge_i.tolist(), state.edge_j.tolist(), state.edge_cost.tolist()):
-        for x, y in ((a, b), (b, a)):
-            if x in inside and y not in inside:
-                code = str(state.assignment[y])
-                if code != exclude:
-                    shared[code] = shared.get(code, 0.0) + c
-    return max(shared, key=lambda k: (shared[k], k)) if shared else None
-
-
-def describe_change(before: PlanState, after: PlanState) -> dict[str, Any]:
-    """Blocks that moved, households moved between grids, grids added, retired or re-attributed."""
-    ids = after.blocks["block_id"].to_numpy()
-    hh = after.blocks["households"].to_numpy()
-    moved = np.flatnonzero(before.assignment != after.assignment)
-    flows: dict[tuple[str, str], float] = {}
-    for i in moved:
-        key = (str(before.assignment[i]), str(after.assignment[i]))
-        flows[key] = flows.get(key, 0.0) + float(hh[i])
-    attrs = sorted(
-        c
-        for c in set(before.grids) & set(after.grids)
-        if {k: v for k, v in before.grids[c].items() if k != "parents"}
-        != {k: v for k, v in after.grids[c].items() if k != "parents"}
-    )
-    added = sorted(set(after.grids) - set(before.grids))
-    retired = sorted(set(before.grids) - set(after.grids))
-    touched = sorted({c for pair in flows for c in pair} | set(attrs) | set(added))
-    return {
-        "blocks_moved": [str(ids[i]) for i in moved],
-        "households_moved": round(float(hh[moved].sum()), 1),
-        "flows": [{"from": a, "to": b, "households": round(h, 1)} for (a, b), h in sorted(flows.items())],
-        "grids_added": added,
-        "grids_retired": retired,
-        "grids_changed": touched,
-        "attributes_changed": attrs,
-    }
-
-
-def grid_table(state: PlanState, only: set[str] | None = None) -> gpd.GeoDataFrame:
-    """The state's grids (metric CRS): code, attributes, households, blocks, Polsby-Popper, in band.
-
-    ``only`` limits the table to some grids (the ones an edit changed).
-    """
-    rows = []
-    hh = state.blocks["households"].to_numpy()
-    for code in sorted(state.grids):
-        if only is not None and code not in only:
-            continue
-        members = state.members(code)
-        geom = shapely.union_all(state.blocks.geometry.values[members])
-        a = state.grids[code]
-        h = float(hh[members].sum())
-        rows.append(
-            {
-                "code": code,
-                "name": state.grid_name(code),
-                "grid_type": a.get("grid_type", "base"),
-                "worker": a.get("worker"),
-                "phone": a.get("phone"),
-                "locked": bool(a.get("locked")),
-                "parents": a.get("parents", []),
-                **{k: a[k] for k in ("professional_code", "around") if a.get(k) is not None},
-                "households": int(round(h)),
-                "in_band": bool(state.band.low <= h <= state.band.high) or a.get("grid_type") == "dedicated",
-                "blocks": [str(b) for b in state.blocks["block_id"].to_numpy()[members]],
-                "polsby_popper": round(4 * math.pi * geom.area / geom.length**2, 4) if geom.length else 0.0,
-                "area_m2": round(geom.area, 1),
-                "geometry": geom,
-            }
-        )
-    if not rows:
-        return gpd.GeoDataFrame({"code": []}, geometry=gpd.GeoSeries([], crs=state.blocks.crs), crs=state.blocks.crs)
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=state.blocks.crs)
-
-
-def snap_to_blocks(grids_metric: gpd.GeoDataFrame, blocks_metric: gpd.GeoDataFrame) -> tuple[dict[str, str], float]:
-    """Give every block to the grid covering most of it (an imported plan made editable).
+    ``author`` given by the caller (a header, a command-line option) wins over the payload's.
 
     Returns
     -------
-    assignment, area_moved_m2
-        block id -> grid code, and the area that changed grid in the snapping.
+    base_version, ops, message, author
+        ``ops`` as given: :func:`apply_ops` checks them one by one.
+
+    Raises
+    ------
+    EditError
+        Naming the key that is missing or wrong (the operations are checked by :func:`apply_ops`).
     """
-    tree = shapely.STRtree(grids_metric.geometry.values)
-    codes = grids_metric["code"].astype(str).to_numpy()
-    out: dict[str, str] = {}
-    moved = 0.0
-    for bid, geom in zip(blocks_metric["block_id"], blocks_metric.geometry.values):
-        cand = tree.query(geom, predicate="intersects")
-        if not len(cand):
-            cand = np.array([int(tree.nearest(geom))])
-        inter = shapely.area(shapely.intersection(grids_metric.geometry.values[cand], geom))
-        best = int(cand[int(np.argmax(inter))])
-        out[str(bid)] = str(codes[best])
-        moved += float(geom.area - inter.max()) if len(inter) else float(geom.area)
-    return out, round(moved, 1)
+    if not isinstance(payload, dict):
+        raise EditError(
+            "The edit must be a JSON object with base_version, message and ops",
+            detail_zh="编辑内容应为包含 base_version、message、ops 的 JSON 对象",
+        )
+    base = payload.get("base_version")
+    if not isinstance(base, int) or isinstance(base, bool):
+        raise EditError(
+            "Give base_version: the version you edited (an integer)",
+            detail_zh="请给出 base_version（您编辑所基于的版本号）",
+        )
+    unknown = sorted(set(payload) - set(EDIT_KEYS))
+    if unknown:
+        raise EditError(
+            f"Unknown key(s) {', '.join(map(str, unknown))}: an edit has base_version, message and ops",
+            detail_zh=f"不认识的字段 {', '.join(map(str, unknown))}",
+        )
+    given = payload.get("author")
+    if given is not None and not isinstance(given, str):
+        raise EditError("author must be text", detail_zh="author 应为文字")
+    author = author or given or None
+    message = payload.get("message")
+    if message is not None and (not isinstance(message, str) or len(message) > MAX_MESSAGE):
+        raise EditError(
+            f"message must be text of at most {MAX_MESSAGE} characters",
+            detail_zh=f"message 应为不超过{MAX_MESSAGE}字的文字",
+        )
+    if author is not None and len(author) > MAX_AUTHOR:
+        raise EditError(
+            f"The author's name is longer than {MAX_AUTHOR} characters", detail_zh=f"作者名超过{MAX_AUTHOR}个字符"
+        )
+    return base, payload.get("ops"), message, author
 
 
-def assignment_of(blocks: pd.DataFrame, column: str = "grid_code") -> dict[str, str]:
-    """Block id -> grid code from a block table."""
-    return {str(b): str(c) for b, c in zip(blocks["block_id"], blocks[column])}
+def restore_codes(current: PlanState, target: PlanState) -> None:
+    """Make an earlier state current again without reusing a code retired since (DOMAIN §3).
+
+    A grid whose code was retired after that version comes back under a new serial (its old code
+    recorded as parent); a grid of the current version that the earlier one lacks is retired, with the
+    grids that take its blocks as successors. ``target`` is changed in place.
+    """
+    retired = {**target.retired, **current.retired}
+    everything = [*current.grids, *current.retired, *target.grids, *target.retired]
+    used = {n for c in everything if (n := current.serial(c)) is not None}
+    for code in sorted(target.grids):
+        if code in current.retired:
+            serial = max(used, default=0) + 1
+            if serial > 999:
+                raise EditError(f"No serial left to bring back grid {code}", detail_zh="网格序号已用尽")
+            used.add(serial)
+            new_code = f"{target.code12}{serial:03d}"
+            target.grids[new_code] = {**target.grids.pop(code), "parents": [code]}
+            target.assignment[target.assignment == code] = new_code
+    for code in current.grids:
+        if code not in target.grids:
+            retired[code] = sorted(set(target.assignment[current.assignment == code]))
+    target.retired = {k: v for k, v in retired.items() if k not in target.grids}

@@ -172,6 +172,20 @@ class TooManyJobsError(WanggeError):
     title_zh = "排队任务过多"
 
 
+class EditError(InputError):
+    """An edit operation that cannot be applied as written (unknown grid, block or op, bad arguments)."""
+
+    title_en = "Invalid edit"
+    title_zh = "编辑无效"
+
+
+class EditRejectedError(InputError):
+    """An edit (or revert) that breaks a hard rule; ``context['verdict']`` lists every problem and suggested fixes."""
+
+    title_en = "Edit rejected"
+    title_zh = "编辑未通过校验"
+
+
 class NotFoundError(WanggeError, LookupError):
     """A study area, layer, plan or version that does not exist."""
 

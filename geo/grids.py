@@ -41,6 +41,7 @@ from geo.codes import reading_order
 from geo.errors import EmptyLayerError, InputError
 from geo.networks import RoadNetwork, nearest_by_road
 from geo.partition import Band, Graph, Solution, solve_exact, solve_heuristic
+from geo.plan import household_band
 from geo.rules import Rules
 
 
@@ -55,15 +56,7 @@ class DrawOptions:
 
     def band_for(self, area_class: str, rules: Rules) -> Band:
         """The band that applies to a community of this class."""
-        chosen = (self.band if area_class == "urban" else self.rural_band) or rules.band_for(area_class)
-        lo, hi = chosen
-        if not 0 < lo <= hi:
-            raise InputError(
-                f"Band [{lo}, {hi}] is invalid: need 0 < min <= max",
-                detail_zh=f"户数区间 [{lo}, {hi}] 无效：需 0 < 下限 <= 上限",
-                band=[lo, hi],
-            )
-        return Band(float(lo), float(hi))
+        return household_band(area_class, rules, given=self.band if area_class == "urban" else self.rural_band)
 
 
 @dataclass

@@ -414,10 +414,6 @@ class Rules(_Section):
     documents: DocumentRules = DocumentRules()
     source: tuple[str, ...] = ("national defaults",)
 
-    def band_for(self, area_class: str) -> tuple[int, int]:
-        """Return the household band for a community class (``urban`` or ``rural``)."""
-        return self.grid.urban_band if area_class == "urban" else self.grid.rural_band
-
     def default_levels(self, area_class: str) -> float:
         """Return the assumed storeys of an untagged building in a community of this class."""
         h = self.households

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from geo.area import LAYER_COLUMNS, StudyArea, conform, empty_layer
 from geo.crs import STORAGE_CRS
 from geo.errors import ConflictError, InputError, NotFoundError
+from service.records import AreaRecord
 from store.db import areas, features, imports, make_engine
 from store.plans import PlanStore, plans
 
@@ -68,12 +69,7 @@ class Store:
     def _area_row(self, conn: Connection, name: str) -> Any:
         row = conn.execute(select(areas).where(areas.c.name == name)).first()
         if row is None:
-            # Only the name asked for: the answer must not list the other areas to whoever asks for one.
-            raise NotFoundError(
-                f"No study area named {name!r} (the list of study areas: GET /areas, or `wangge areas`)",
-                detail_zh=f"没有名为 {name!r} 的研究区（研究区列表：GET /areas，或 `wangge areas`）",
-                area=name,
-            )
+            raise _no_area(name)
         return row
 
     def area_names(self) -> list[str]:
@@ -81,8 +77,8 @@ class Store:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(select(areas.c.name).order_by(areas.c.name))]
 
-    def summary(self, name: str) -> dict[str, Any]:
-        """Return an area's description: title, CRS, datum, feature counts per layer, households, meta."""
+    def summary(self, name: str) -> AreaRecord:
+        """Return an area's record: title, CRS, datum, revision, feature counts per layer, households, meta."""
         with self.engine.connect() as conn:
             row = self._area_row(conn, name)
             counts = dict(
@@ -101,21 +97,20 @@ class Store:
                 ).where(and_(features.c.area_id == row.id, features.c.layer == "communities"))
             ).first()
         meta = dict(row.meta or {})
-        households = (meta.get("households") or {}).get("households")
-        return {
-            "name": row.name,
-            "title": row.title,
-            "crs": f"EPSG:{row.metric_epsg}" if row.metric_epsg else CRS.from_wkt(row.metric_crs).name,
-            "datum": row.datum,
-            "revision": row.revision,
-            "layers": {k: int(counts.get(k, 0)) for k in LAYER_COLUMNS},
-            "communities": int(counts.get("communities", 0)),
-            "buildings": int(counts.get("buildings", 0)),
-            "households": households,
-            "bbox": None if extent is None or extent[0] is None else [float(v) for v in extent],
-            "meta": meta,
-            "updated_at": row.updated_at.isoformat() if row.updated_at else None,
-        }
+        metric_crs = _metric_crs(row)
+        return AreaRecord(
+            name=row.name,
+            title=row.title,
+            metric_crs=metric_crs,
+            crs=f"EPSG:{row.metric_epsg}" if row.metric_epsg else metric_crs.name,
+            datum=row.datum,
+            revision=row.revision,
+            layers={k: int(counts.get(k, 0)) for k in LAYER_COLUMNS},
+            households=(meta.get("households") or {}).get("households"),
+            bbox=None if extent is None or extent[0] is None else [float(v) for v in extent],
+            meta=meta,
+            updated_at=row.updated_at.isoformat() if row.updated_at else None,
+        )
 
     def load_layer(
         self, name: str, layer: str, *, bbox: tuple[float, float, float, float] | None = None, limit: int | None = None
@@ -159,10 +154,9 @@ class Store:
         for r in rows:
             by_layer.setdefault(r.layer, []).append(r)
         layers = {k: _frame(k, v) for k, v in by_layer.items() if k in LAYER_COLUMNS}
-        crs = CRS.from_epsg(row.metric_epsg) if row.metric_epsg else CRS.from_wkt(row.metric_crs)
         return StudyArea(
             name=row.name,
-            metric_crs=crs,
+            metric_crs=_metric_crs(row),
             layers=layers,
             title=row.title or row.name,
             datum=row.datum,
@@ -257,9 +251,18 @@ class Store:
         return revision
 
     def revision(self, name: str) -> int:
-        """Return an area's current revision (it grows with every write)."""
+        """Return an area's current revision (it grows with every write): one indexed query.
+
+        Raises
+        ------
+        NotFoundError
+            No area of that name.
+        """
         with self.engine.connect() as conn:
-            return int(self._area_row(conn, name).revision)
+            rev = conn.execute(select(areas.c.revision).where(areas.c.name == name)).scalar()
+        if rev is None:
+            raise _no_area(name)
+        return int(rev)
 
     def delete_area(self, name: str) -> None:
         """Delete a study area and everything in it."""
@@ -269,6 +272,19 @@ class Store:
             conn.execute(delete(imports).where(imports.c.area_id == row.id))
             conn.execute(delete(plans).where(plans.c.area_id == row.id))
             conn.execute(delete(areas).where(areas.c.id == row.id))
+
+
+def _no_area(name: str) -> NotFoundError:
+    # Only the name asked for: the answer must not list the other areas to whoever asks for one.
+    return NotFoundError(
+        f"No study area named {name!r} (the list of study areas: GET /areas, or `wangge areas`)",
+        detail_zh=f"没有名为 {name!r} 的研究区（研究区列表：GET /areas，或 `wangge areas`）",
+        area=name,
+    )
+
+
+def _metric_crs(row: Any) -> CRS:
+    return CRS.from_epsg(row.metric_epsg) if row.metric_epsg else CRS.from_wkt(row.metric_crs)
 
 
 def _json_default(value: Any) -> Any:

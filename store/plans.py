@@ -12,12 +12,14 @@ or, before any adoption, the one created last.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import shapely
+from pyproj import CRS
 from sqlalchemy import (
     JSON,
     Column,
@@ -41,6 +43,7 @@ from sqlalchemy.engine import Connection
 
 from geo.crs import STORAGE_CRS
 from geo.errors import ConflictError, InputError, NotFoundError
+from service.records import PlanRecord, PublishFacts, SavedVersion, VersionRecord
 from store.db import areas, metadata
 
 plans = Table(
@@ -302,11 +305,13 @@ class PlanStore:
                 ],
             )
 
-    def adopt(self, area: str, plan_id: str) -> dict[str, Any]:
+    def adopt(self, area: str, plan_id: str) -> PlanRecord:
         """Make a plan its community's adopted plan."""
         with self.store.write() as conn:
             area_id = self._area_id(conn, area)
-            row = self._plan_row(conn, area_id, plan_id, lock=True)
+            row = self._plan_row(conn, area_id, plan_id)
+            self._lock_community(conn, area_id, row.community_fid)  # a publish of its community waits, or it does
+            row = self._plan_row(conn, area_id, plan_id)
             if row.state != "published":
                 # A published plan is the official record: only publishing another plan replaces it.
                 published = conn.execute(
@@ -355,7 +360,7 @@ class PlanStore:
             )
         return row
 
-    def list(self, area: str) -> list[dict[str, Any]]:
+    def list(self, area: str) -> list[PlanRecord]:
         """All plans of an area, newest first, each with ``adopted`` (is its community's adopted plan)."""
         with self.store.engine.connect() as conn:
             area_id = self._area_id(conn, area)
@@ -376,24 +381,28 @@ class PlanStore:
         return out
 
     @staticmethod
-    def _describe(r: Any, adopted: bool) -> dict[str, Any]:
-        return {
-            "plan_id": r.plan_id,
-            "community_fid": r.community_fid,
-            "community_code": r.community_code,
-            "community_name": r.community_name,
-            "source": r.source,
-            "state": r.state,
-            "version": r.current_version,
-            "method": r.method,
-            "adopted": adopted,
-            "adopted_at": r.adopted_at.isoformat() if r.adopted_at else None,
-            "created_at": r.created_at.isoformat() if r.created_at else None,
-            "created_by": r.created_by,
-            "parent_plan_id": r.parent_plan_id,
-        }
+    def _describe(r: Any, adopted: bool, *, detail: bool = False, ver: Any = None) -> PlanRecord:
+        return PlanRecord(
+            plan_id=r.plan_id,
+            community_fid=r.community_fid,
+            community_code=r.community_code,
+            community_name=r.community_name,
+            source=r.source,
+            state=r.state,
+            version=r.current_version,
+            method=r.method,
+            adopted=adopted,
+            adopted_at=r.adopted_at.isoformat() if r.adopted_at else None,
+            created_at=r.created_at.isoformat() if r.created_at else None,
+            created_by=r.created_by,
+            parent_plan_id=r.parent_plan_id,
+            info=dict(r.info or {}),
+            area_class=(r.community_props or {}).get("area_class"),
+            report=((ver.report if ver is not None else None) or {}) if detail else None,
+            warnings=((ver.warnings if ver is not None else None) or []) if detail else None,
+        )
 
-    def get(self, area: str, plan_id: str) -> dict[str, Any]:
+    def get(self, area: str, plan_id: str) -> PlanRecord:
         """One plan's description, with its info and its current version's stored report."""
         with self.store.engine.connect() as conn:
             area_id = self._area_id(conn, area)
@@ -406,11 +415,7 @@ class PlanStore:
                     and_(plan_versions.c.plan == row.id, plan_versions.c.version == row.current_version)
                 )
             ).first()
-        out = self._describe(row, row.id in self._adopted_ids(siblings))
-        out["info"] = row.info
-        out["report"] = ver.report if ver is not None else {}
-        out["warnings"] = ver.warnings if ver is not None else []
-        return out
+        return self._describe(row, row.id in self._adopted_ids(siblings), detail=True, ver=ver)
 
     def adopted(self, area: str) -> list[str]:
         """The adopted plan id of every community that has a plan."""
@@ -420,6 +425,25 @@ class PlanStore:
         ids = self._adopted_ids(rows)
         return [r.plan_id for r in sorted(rows, key=lambda r: r.community_code) if r.id in ids]
 
+    def adoption_token(self, area: str) -> tuple[int, int, int]:
+        """A cheap token of which plans are adopted and at which versions (one aggregate query).
+
+        ``(last adoption, newest plan, sum of current versions)``: an adoption or a publish raises the
+        first (the adoption counter), a new plan or a fork the second (a community's newest plan is adopted
+        until one is adopted explicitly), an edit or a revert the third (versions only grow). Whatever is
+        computed from the adopted plans (their grids' index) is keyed by it.
+        """
+        with self.store.engine.connect() as conn:
+            area_id = self._area_id(conn, area)
+            seq, newest, versions = conn.execute(
+                select(
+                    func.coalesce(func.max(plans.c.adopted_seq), 0),
+                    func.coalesce(func.max(plans.c.id), 0),
+                    func.coalesce(func.sum(plans.c.current_version), 0),
+                ).where(plans.c.area_id == area_id)
+            ).one()
+        return int(seq), int(newest), int(versions)
+
     def published_codes(self, area: str, community_fid: str) -> tuple[str | None, set[int]]:
         """A community's published plan (None if it has none) and every serial its published plans used.
 
@@ -427,23 +451,26 @@ class PlanStore:
         never given to other ground (DOMAIN §3).
         """
         with self.store.engine.connect() as conn:
-            area_id = self._area_id(conn, area)
-            rows = conn.execute(
-                select(plans).where(
-                    and_(
-                        plans.c.area_id == area_id,
-                        plans.c.community_fid == community_fid,
-                        plans.c.state.in_(("published", "superseded")),
-                    )
+            return self._published_codes(conn, self._area_id(conn, area), community_fid)
+
+    @staticmethod
+    def _published_codes(conn: Connection, area_id: int, community_fid: str) -> tuple[str | None, set[int]]:
+        rows = conn.execute(
+            select(plans).where(
+                and_(
+                    plans.c.area_id == area_id,
+                    plans.c.community_fid == community_fid,
+                    plans.c.state.in_(("published", "superseded")),
                 )
-            ).all()
-            if not rows:
-                return None, set()
-            pks = [r.id for r in rows]
-            codes = conn.execute(select(plan_grids.c.code).where(plan_grids.c.plan.in_(pks)).distinct()).scalars()
-            used = {str(c) for c in codes}
-            for retired in conn.execute(select(plan_versions.c.retired).where(plan_versions.c.plan.in_(pks))).scalars():
-                used |= set(retired or {})
+            )
+        ).all()
+        if not rows:
+            return None, set()
+        pks = [r.id for r in rows]
+        codes = conn.execute(select(plan_grids.c.code).where(plan_grids.c.plan.in_(pks)).distinct()).scalars()
+        used = {str(c) for c in codes}
+        for retired in conn.execute(select(plan_versions.c.retired).where(plan_versions.c.plan.in_(pks))).scalars():
+            used |= set(retired or {})
         current = [r for r in rows if r.state == "published"]
         code12 = rows[0].community_code
         serials = {int(c[-3:]) for c in used if len(c) == 15 and c.startswith(code12) and c[-3:].isdigit()}
@@ -453,15 +480,20 @@ class PlanStore:
         """A plan's grids (EPSG:4326) at a version (default: current)."""
         with self.store.engine.connect() as conn:
             area_id = self._area_id(conn, area)
-            row = self._plan_row(conn, area_id, plan_id)
-            v = row.current_version if version is None else version
-            recs = conn.execute(
-                select(plan_grids.c.geom, plan_grids.c.props)
-                .where(and_(plan_grids.c.plan == row.id, plan_grids.c.version == v))
-                .order_by(plan_grids.c.code)
-            ).all()
+            return self._grids(conn, self._plan_row(conn, area_id, plan_id), version)
+
+    @staticmethod
+    def _grids(conn: Connection, row: Any, version: int | None = None) -> gpd.GeoDataFrame:
+        v = row.current_version if version is None else version
+        recs = conn.execute(
+            select(plan_grids.c.geom, plan_grids.c.props)
+            .where(and_(plan_grids.c.plan == row.id, plan_grids.c.version == v))
+            .order_by(plan_grids.c.code)
+        ).all()
         if not recs:
-            raise NotFoundError(f"Plan {plan_id} has no version {v}", detail_zh=f"方案 {plan_id} 没有第 {v} 版")
+            raise NotFoundError(
+                f"Plan {row.plan_id} has no version {v}", detail_zh=f"方案 {row.plan_id} 没有第 {v} 版", version=v
+            )
         props = [r.props for r in recs]
         return gpd.GeoDataFrame(
             pd.DataFrame.from_records(props), geometry=shapely.from_wkb([r.geom for r in recs]), crs=STORAGE_CRS
@@ -523,7 +555,7 @@ class PlanStore:
 
     # -- versions -------------------------------------------------------------------------------------------
 
-    def version_row(self, area: str, plan_id: str, version: int | None = None) -> dict[str, Any]:
+    def version_row(self, area: str, plan_id: str, version: int | None = None) -> VersionRecord:
         """A version's stored content: assignment, grid attributes, retired codes, changes, report, warnings."""
         with self.store.engine.connect() as conn:
             area_id = self._area_id(conn, area)
@@ -538,28 +570,29 @@ class PlanStore:
                 detail_zh=f"方案 {plan_id} 没有第 {v} 版",
                 current_version=row.current_version,
             )
-        return {
-            "plan_id": plan_id,
-            "version": ver.version,
-            "created_at": ver.created_at.isoformat(),
-            "author": ver.author,
-            "message": ver.message,
-            "operation": ver.operation,
-            "report": ver.report,
-            "warnings": ver.warnings,
-            "assignment": ver.assignment,
-            "grid_attrs": ver.grid_attrs,
-            "retired": ver.retired or {},
-            "changes": ver.changes or {},
-            "current_version": row.current_version,
-            "state": row.state,
-            "graph": row.graph,
-            "info": row.info,
-            "source": row.source,
-            "community_fid": row.community_fid,
-            "community_code": row.community_code,
-            "community_name": row.community_name,
-        }
+        return VersionRecord(
+            plan_id=plan_id,
+            version=ver.version,
+            current_version=row.current_version,
+            created_at=ver.created_at.isoformat(),
+            author=ver.author,
+            message=ver.message,
+            operation=ver.operation or {},
+            report=ver.report or {},
+            warnings=ver.warnings or [],
+            assignment=ver.assignment,
+            grid_attrs=ver.grid_attrs,
+            retired=ver.retired or {},
+            changes=ver.changes or {},
+            state=row.state,
+            source=row.source,
+            community_fid=row.community_fid,
+            community_code=row.community_code,
+            community_name=row.community_name,
+            info=dict(row.info or {}),
+            graph=row.graph,
+            area_class=(row.community_props or {}).get("area_class"),
+        )
 
     def versions(self, area: str, plan_id: str) -> list[dict[str, Any]]:
         """A plan's versions, oldest first (without their content)."""
@@ -608,7 +641,7 @@ class PlanStore:
         blocks: gpd.GeoDataFrame | None = None,
         graph: dict[str, Any] | None = None,
         carry_codes: list[str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> SavedVersion:
         """Add a version in one transaction, if the plan is still at ``base_version``.
 
         ``grids`` holds the grids the edit changed; ``carry_codes`` names the unchanged ones, copied from
@@ -760,13 +793,13 @@ class PlanStore:
                 )
             # An edit after review is a new draft of the plan: it needs reviewing again.
             conn.execute(update(plans).where(plans.c.id == target_pk).values(current_version=version, state="draft"))
-        return {
-            "plan_id": target_id,
-            "version": version,
-            "forked_from": plan_id if target_id != plan_id else None,
-            "state": "draft",
-            "was_reviewed": row.state == "reviewed",
-        }
+        return SavedVersion(
+            plan_id=target_id,
+            version=version,
+            forked_from=plan_id if target_id != plan_id else None,
+            state="draft",
+            was_reviewed=row.state == "reviewed",
+        )
 
     def require_editable(self, area: str, plan_id: str) -> None:
         """Raise if a plan cannot take an edit (superseded, or published with its draft already open)."""
@@ -815,15 +848,36 @@ class PlanStore:
                     current_version=row.current_version,
                 )
 
-    def set_state(self, area: str, plan_id: str, state: str, *, base_version: int | None = None) -> dict[str, Any]:
-        """Move a plan through draft -> reviewed -> published (reviewed -> draft sends it back).
+    def set_state(
+        self,
+        area: str,
+        plan_id: str,
+        state: str,
+        *,
+        base_version: int | None = None,
+        publish_check: Callable[[PublishFacts], None] | None = None,
+    ) -> PlanRecord:
+        """Move a plan through draft -> reviewed -> published (reviewed -> draft sends it back), in one transaction.
 
-        Publishing makes the plan read-only and its community's adopted plan.
+        Publishing makes the plan read-only and its community's adopted plan, and supersedes the plan
+        published before. The community's plans are locked first (PostgreSQL: their rows; SQLite holds the
+        database from ``BEGIN IMMEDIATE``), then the allowed change and ``publish_check`` (the official-code
+        rules, given the :class:`PublishFacts` read in this transaction) are checked, then the change is
+        written: two drafts of one community published at once are checked one after the other.
+
+        Raises
+        ------
+        ConflictError
+            ``base_version`` is not the current version.
+        InputError
+            A change the lifecycle does not allow (or whatever ``publish_check`` raises).
         """
         allowed = {("draft", "reviewed"), ("reviewed", "draft"), ("reviewed", "published")}
         with self.store.write() as conn:
             area_id = self._area_id(conn, area)
-            row = self._plan_row(conn, area_id, plan_id, lock=True)
+            row = self._plan_row(conn, area_id, plan_id)
+            self._lock_community(conn, area_id, row.community_fid)
+            row = self._plan_row(conn, area_id, plan_id)  # as it is now that no one else can change it
             if base_version is not None and row.current_version != base_version:
                 raise stale_version(plan_id, row.current_version, base_version)
             if (row.state, state) not in allowed:
@@ -835,6 +889,8 @@ class PlanStore:
                 )
             values: dict[str, Any] = {"state": state}
             if state == "published":
+                if publish_check is not None:
+                    publish_check(self._publish_facts(conn, area_id, row))
                 seq = conn.execute(select(func.max(plans.c.adopted_seq)).where(plans.c.area_id == area_id)).scalar()
                 values.update(adopted_at=datetime.now(UTC), adopted_seq=(seq or 0) + 1)
                 # One official record per community: the plan published before is superseded (kept, read-only).
@@ -852,3 +908,32 @@ class PlanStore:
                 )
             conn.execute(update(plans).where(plans.c.id == row.id).values(**values))
         return self.get(area, plan_id)
+
+    @staticmethod
+    def _lock_community(conn: Connection, area_id: int, community_fid: str) -> None:
+        """Hold every plan row of a community until the transaction ends (PostgreSQL; SQLite already holds all).
+
+        Taken in id order, so two transactions locking the same community never deadlock.
+        """
+        conn.execute(
+            select(plans.c.id)
+            .where(and_(plans.c.area_id == area_id, plans.c.community_fid == community_fid))
+            .order_by(plans.c.id)
+            .with_for_update()
+        ).all()
+
+    def _publish_facts(self, conn: Connection, area_id: int, row: Any) -> PublishFacts:
+        published_id, used = self._published_codes(conn, area_id, row.community_fid)
+        published = None
+        if published_id is not None and published_id != row.plan_id:
+            published = self._grids(conn, self._plan_row(conn, area_id, published_id))
+        crs_row = conn.execute(select(areas.c.metric_epsg, areas.c.metric_crs).where(areas.c.id == area_id)).one()
+        metric = CRS.from_epsg(crs_row.metric_epsg) if crs_row.metric_epsg else CRS.from_wkt(crs_row.metric_crs)
+        return PublishFacts(
+            plan=self._describe(row, adopted=False),
+            grids=self._grids(conn, row),
+            published_plan_id=published_id,
+            published_grids=published,
+            used_serials=used,
+            metric_crs=metric,
+        )

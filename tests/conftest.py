@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from api.services import Context, load_demo
 from geo.io import read_area_package, read_code_lists_in
 from geo.rules import DEFAULT_RULES
+from service.areas import load_demo
+from service.context import Context
 from store.areas import Store
 
 REPO = Path(__file__).resolve().parents[1]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from geo.edits import PlanState, apply_ops
+from geo.edits import apply_ops
+from geo.plan import PlanState
 from geo.rules import DEFAULT_RULES
 
 

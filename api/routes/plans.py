@@ -16,10 +16,9 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api import grid_plans, plan_edits
 from api.deps import ContextDep, JobsDep, RendersDep, SettingsDep
+from api.geojson import GEOJSON, geojson_response
 from api.jobs import CLIENT_CLOSED_REQUEST, PageRenders, Progress, follow
-from api.routes.areas import GEOJSON
 from api.schemas import (
     MAX_AUTHOR,
     DrawRequest,
@@ -30,7 +29,7 @@ from api.schemas import (
     VersionNumber,
 )
 from geo.errors import ConflictError, InputError
-from geo.osm_area import OSM_ATTRIBUTION
+from service import edits, exports, maps, plans
 
 router = APIRouter(tags=["grids 网格"])
 
@@ -74,7 +73,7 @@ async def draw(
     author = _author(request, body.author)  # a bad header is a 422 now, not a failed job later
 
     def work(progress: Any = None) -> dict[str, Any]:
-        return grid_plans.draw_grids(
+        return plans.draw_grids(
             ctx,
             name,
             communities=body.communities,
@@ -86,7 +85,7 @@ async def draw(
             progress=progress,
         )
 
-    ctx.store.summary(name)  # unknown area: 404 now, not a failed job later
+    ctx.area(name)  # unknown area: 404 now, not a failed job later
     job = runner.submit("draw", work, area=name)
     if not wait:
         return JSONResponse(
@@ -132,18 +131,21 @@ def cancel_job(job_id: str, runner: JobsDep) -> JSONResponse:
 
 @router.get("/areas/{name}/plans", summary="List plans 方案列表")
 def list_plans(name: str, ctx: ContextDep) -> dict[str, Any]:
-    items = ctx.store.plans.list(name)
-    return {"summary": {"plans": len(items), "adopted": sum(p["adopted"] for p in items)}, "plans": items}
+    items = plans.list_plans(ctx, name)
+    return {
+        "summary": {"plans": len(items), "adopted": sum(p.adopted for p in items)},
+        "plans": [p.as_dict() for p in items],
+    }
 
 
 @router.get("/areas/{name}/grids/report", summary="Validate the adopted plans 校验采用方案")
 async def adopted_report(name: str, ctx: ContextDep, request: Request, renders: RendersDep) -> Any:
-    return await _page(request, renders, lambda progress: grid_plans.validate_grids(ctx, name, progress=progress))
+    return await _page(request, renders, lambda progress: plans.validate_grids(ctx, name, progress=progress))
 
 
 @router.get("/areas/{name}/plans/{plan_id}", summary="A plan and its stored report 方案详情")
 def get_plan(name: str, plan_id: str, ctx: ContextDep) -> dict[str, Any]:
-    return ctx.store.plans.get(name, plan_id)
+    return plans.get_plan(ctx, name, plan_id).as_dict(detail=True)
 
 
 @router.get("/areas/{name}/plans/{plan_id}/report", summary="Validate a plan now 校验方案")
@@ -158,7 +160,7 @@ async def plan_report(
     return await _page(
         request,
         renders,
-        lambda progress: grid_plans.validate_grids(ctx, name, plan_ids=[plan_id], version=version, progress=progress),
+        lambda progress: plans.validate_grids(ctx, name, plan_ids=[plan_id], version=version, progress=progress),
     )
 
 
@@ -171,8 +173,7 @@ async def plan_report(
 def plan_grids(
     name: str, plan_id: str, ctx: ContextDep, version: Annotated[VersionNumber | None, Query()] = None
 ) -> Response:
-    frame = ctx.store.plans.grids(name, plan_id, version)
-    return Response(frame.to_json(na="null", drop_id=True, ensure_ascii=False), media_type=GEOJSON)
+    return geojson_response(plans.plan_grids(ctx, name, plan_id, version))
 
 
 @router.get(
@@ -184,12 +185,8 @@ def plan_grids(
 async def plan_blocks(
     name: str, plan_id: str, ctx: ContextDep, version: Annotated[VersionNumber | None, Query()] = None
 ) -> Response:
-    frame = await run_in_threadpool(plan_edits.blocks_at, ctx, name, plan_id, version)
-    return Response(
-        frame.to_json(na="null", drop_id=True, ensure_ascii=False),
-        media_type=GEOJSON,
-        headers={"X-Wangge-Version": str(frame.attrs.get("version", ""))},
-    )
+    frame = await run_in_threadpool(edits.blocks_at, ctx, name, plan_id, version)
+    return geojson_response(frame, headers={"X-Wangge-Version": str(frame.attrs.get("version", ""))})
 
 
 @router.post(
@@ -208,19 +205,19 @@ async def edit(
 ) -> JSONResponse:
     payload = {"base_version": body.base_version, "message": body.message, "ops": body.ops}
     out = await run_in_threadpool(
-        plan_edits.edit_plan, ctx, name, plan_id, payload, author=_author(request, body.author), dry_run=dry_run
+        edits.edit_plan, ctx, name, plan_id, payload, author=_author(request, body.author), dry_run=dry_run
     )
     return JSONResponse(out, status_code=200 if dry_run else 201)
 
 
 @router.get("/areas/{name}/plans/{plan_id}/versions", summary="A plan's versions 版本历史")
 def versions(name: str, plan_id: str, ctx: ContextDep) -> dict[str, Any]:
-    return plan_edits.plan_versions(ctx, name, plan_id)
+    return edits.plan_versions(ctx, name, plan_id)
 
 
 @router.get("/areas/{name}/plans/{plan_id}/versions/{version}", summary="One version 版本详情")
 def version(name: str, plan_id: str, version: Annotated[VersionNumber, PathParam()], ctx: ContextDep) -> dict[str, Any]:
-    return plan_edits.one_version(ctx, name, plan_id, version)
+    return edits.one_version(ctx, name, plan_id, version)
 
 
 @router.get(
@@ -239,17 +236,17 @@ async def diff(
     ] = "json",
 ) -> Any:
     out = await run_in_threadpool(
-        plan_edits.diff_versions, ctx, name, plan_id, from_version, to_version, geojson=format == "geojson"
+        edits.diff_versions, ctx, name, plan_id, from_version, to_version, geojson=format == "geojson"
     )
     if format == "geojson":
-        return Response(out["features"].to_json(na="null", drop_id=True, ensure_ascii=False), media_type=GEOJSON)
+        return geojson_response(out["features"])
     return out
 
 
 @router.post("/areas/{name}/plans/{plan_id}/revert", summary="Revert to a version 回退", status_code=201)
 async def revert(name: str, plan_id: str, body: RevertRequest, ctx: ContextDep, request: Request) -> JSONResponse:
     out = await run_in_threadpool(
-        plan_edits.revert_plan,
+        edits.revert_plan,
         ctx,
         name,
         plan_id,
@@ -263,13 +260,13 @@ async def revert(name: str, plan_id: str, body: RevertRequest, ctx: ContextDep, 
 
 @router.post("/areas/{name}/plans/{plan_id}/state", summary="Review or publish 审核 / 发布")
 def set_state(name: str, plan_id: str, body: StateRequest, ctx: ContextDep) -> dict[str, Any]:
-    return plan_edits.change_state(ctx, name, plan_id, body.state, base_version=body.base_version)
+    return edits.change_state(ctx, name, plan_id, body.state, base_version=body.base_version)
 
 
 @router.post("/areas/{name}/plans/{plan_id}/adopt", summary="Adopt a plan 采用方案")
 def adopt(name: str, plan_id: str, ctx: ContextDep) -> dict[str, Any]:
-    got = ctx.store.plans.adopt(name, plan_id)
-    return {k: v for k, v in got.items() if k not in ("report",)}
+    got = plans.adopt_plan(ctx, name, plan_id)
+    return {k: v for k, v in got.as_dict(detail=True).items() if k != "report"}
 
 
 _MEDIA = {
@@ -303,7 +300,7 @@ async def export(
     def work(progress: Progress) -> tuple[bytes, str]:
         tmp = Path(tempfile.mkdtemp(prefix="wangge-export-"))
         try:
-            report = grid_plans.export_plans(
+            report = exports.export_plans(
                 ctx, name, fmt=format, out_dir=tmp, plan_ids=[plan_id], version=version, crs=crs, progress=progress
             )
             main = Path(report["files"][0])
@@ -328,26 +325,7 @@ async def export(
 
 @router.get("/areas/{name}/plans/{plan_id}/edit", response_class=HTMLResponse, summary="Edit page 网格调整页面")
 def edit_page(name: str, plan_id: str, ctx: ContextDep) -> str:
-    import json
-    from html import escape
-
-    meta = ctx.store.plans.get(name, plan_id)
-    band = (meta.get("info") or {}).get("band")
-    if not band:  # an imported plan: the band of its community's class
-        coms = ctx.store.load_layer(name, "communities")
-        row = coms[coms["fid"] == meta["community_fid"]]
-        band = list(ctx.rules.band_for(str(row["area_class"].iloc[0]) if len(row) else "urban"))
-    template = (Path(__file__).resolve().parents[2] / "maps" / "templates" / "edit.html").read_text(encoding="utf-8")
-    title = f"{meta['community_name'] or ''}（{meta['community_code']}）"
-    return (
-        template.replace("{{TITLE}}", escape(title))
-        .replace("{{AREA}}", escape(name))
-        .replace("{{PLAN}}", escape(plan_id))
-        .replace("{{AREA_JSON}}", json.dumps(name))
-        .replace("{{PLAN_JSON}}", json.dumps(plan_id))
-        .replace("{{BAND_JSON}}", json.dumps(band))
-        .replace("{{ATTRIBUTION_JSON}}", json.dumps(OSM_ATTRIBUTION, ensure_ascii=False))
-    )
+    return maps.edit_page(ctx, name, plan_id)
 
 
 @router.get("/areas/{name}/grids/map", response_class=HTMLResponse, summary="Map of the adopted plans 网格地图")
@@ -368,24 +346,14 @@ async def _page(request: Request, renders: PageRenders, work: Callable[[Progress
     return out if finished else Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
-def _map_page(ctx: Any, settings: Any, name: str, plan_ids: list[str] | None, progress: Progress | None = None) -> str:
-    from maps.assets import render_page
-    from maps.grids import grid_map
-    from maps.render import MapSources
-
-    area = ctx.store.load_area(name, skip=("buildings", "roads"))
-    report = grid_plans.validate_grids(ctx, name, plan_ids=plan_ids, progress=progress)
-    ids = [c["plan_id"] for c in report["communities"]]
-    grids = {pid: ctx.store.plans.grids(name, pid) for pid in ids}
-    blocks = {pid: ctx.store.plans.blocks(name, pid) for pid in ids}
-    m = grid_map(
-        area,
-        report=report,
-        grids=grids,
-        blocks=blocks,
-        sources=MapSources(buildings_url=f"/areas/{name}/layers/buildings", roads_url=f"/areas/{name}/layers/roads"),
+def _map_page(
+    ctx: ContextDep, settings: SettingsDep, name: str, plan_ids: list[str] | None, progress: Progress | None = None
+) -> str:
+    return maps.grid_map_page(
+        ctx,
+        name,
+        plan_ids,
         tile_url=settings.tile_url,
         tile_attribution=settings.tile_attribution,
-        landing_url="/",
+        progress=progress,
     )
-    return render_page(m, "/static/vendor")

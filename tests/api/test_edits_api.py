@@ -6,12 +6,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
-from api import plan_edits as pe
-from api.grid_plans import draw_grids
 from api.main import create_app
-from api.services import Context, load_package
 from api.settings import Settings
 from geo.rules import DEFAULT_RULES
+from service import edits as pe
+from service.context import Context
+from service.imports import load_package
+from service.plans import draw_grids
 from store.areas import Store
 from tests.conftest import DATA
 from tests.edit_helpers import breaking_block, movable_block
@@ -178,7 +179,7 @@ def test_the_author_header_takes_chinese_names_raw_or_percent_encoded(api):
 
 def test_an_imported_plan_opens_on_the_edit_page_with_its_blocks(api, tmp_path):
     """Before its first edit an imported plan is snapped to blocks in memory, so the page can select them."""
-    from api.grid_plans import import_grids
+    from service.plan_imports import import_grids
 
     c, ctx, pid = api
     path = tmp_path / "g.geojson"

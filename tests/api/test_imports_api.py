@@ -9,18 +9,19 @@ from fastapi.testclient import TestClient
 from shapely.geometry import Point, box
 
 from api.main import create_app
-from api.services import IMPORT_KINDS, Context, load_package
 from api.settings import Settings
 from geo.area import LAYER_COLUMNS
 from geo.io import read_code_lists_in
 from geo.rules import DEFAULT_RULES
+from service.context import Context
+from service.imports import IMPORT_KINDS, load_package
 from store.areas import Store
 from tests.conftest import DATA, REPO
 
 
 def _state(ctx):
     s = ctx.store.summary("monaco")
-    return s["revision"], s["layers"]
+    return s.revision, s.layers
 
 
 def _post(c, files, **form):
@@ -308,7 +309,7 @@ def test_limits_are_413_naming_the_setting(tmp_path):
 def test_replacing_communities_names_the_plans_drawn_on_them_and_keeps_them_readable(writable):
     from sqlalchemy import update
 
-    from api.grid_plans import draw_grids
+    from service.plans import draw_grids
     from store.plans import plans
 
     c, ctx = writable
@@ -341,7 +342,7 @@ def test_replacing_communities_names_the_plans_drawn_on_them_and_keeps_them_read
 
 
 def test_reimporting_the_same_communities_affects_no_plan(writable):
-    from api.grid_plans import draw_grids
+    from service.plans import draw_grids
 
     c, ctx = writable
     draw_grids(ctx, "monaco", communities=["Monaco-Ville"])

@@ -10,11 +10,12 @@ from fastapi.testclient import TestClient
 
 from api.jobs import JobCancelled, JobRunner, PageRenders
 from api.main import create_app
-from api.services import Context, load_package
 from api.settings import Settings
 from geo.errors import TooManyJobsError
 from geo.io import read_code_lists_in
 from geo.rules import DEFAULT_RULES
+from service.context import Context
+from service.imports import load_package
 from store.areas import Store
 from tests.api.test_security import served
 from tests.conftest import DATA
@@ -168,7 +169,7 @@ def test_a_waiting_draw_is_cancelled_when_its_client_leaves(api):
 
 def test_map_renders_are_bounded_and_never_started_for_a_client_who_left(api, monkeypatch):
     c, _ = api
-    import api.routes.pages as pages
+    import service.maps as pages
 
     real_area_map = pages.area_map
     started: list[float] = []

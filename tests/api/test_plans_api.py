@@ -9,10 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.services import Context, load_package
 from api.settings import Settings
 from geo.io import read_code_lists_in
 from geo.rules import DEFAULT_RULES
+from service.context import Context
+from service.imports import load_package
 from store.areas import Store
 from tests.conftest import DATA
 

@@ -16,10 +16,11 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.services import Context, load_package
 from api.settings import Settings
 from geo.io import read_code_lists_in
 from geo.rules import DEFAULT_RULES
+from service.context import Context
+from service.imports import load_package
 from store.areas import Store
 from tests.conftest import DATA
 
@@ -38,7 +39,7 @@ def site(tmp_path_factory):
 
 
 def _adopted(ctx) -> list[str]:
-    return [p["plan_id"] for p in ctx.store.plans.list("monaco") if p["adopted"]]
+    return [p.plan_id for p in ctx.store.plans.list("monaco") if p.adopted]
 
 
 def _is_cross_site_refusal(r) -> bool:
@@ -57,7 +58,7 @@ def test_a_form_post_from_another_site_cannot_adopt_a_plan(site):
     for seed in (1, 2):  # two plans of one community, the second adopted
         r = c.post("/areas/monaco/plans?wait=true", json={"communities": ["Larvotto"], "seed": seed})
         assert r.status_code == 200, r.text
-    first, second = sorted(p["plan_id"] for p in ctx.store.plans.list("monaco"))
+    first, second = sorted(p.plan_id for p in ctx.store.plans.list("monaco"))
     assert _adopted(ctx) == [second]
     # What a hostile page's auto-submitted <form method=post> sends: an Origin and a urlencoded body.
     r = c.post(
@@ -80,7 +81,7 @@ def test_a_form_post_from_another_site_cannot_adopt_a_plan(site):
 def test_every_body_from_another_site_is_refused_and_nothing_is_queued(site, kind):
     c, ctx = site
     jobs_before = len(c.app.state.jobs._jobs)
-    layers_before = ctx.store.summary("monaco")["layers"]
+    layers_before = ctx.store.summary("monaco").layers
     headers = {"Origin": EVIL}
     if kind == "form":
         r = c.post("/areas/monaco/plans", data={"communities": "Larvotto"}, headers=headers)
@@ -97,7 +98,7 @@ def test_every_body_from_another_site_is_refused_and_nothing_is_queued(site, kin
         r = c.post("/areas/monaco/plans", json={"communities": ["Larvotto"]}, headers=headers)
     assert _is_cross_site_refusal(r), r.text
     assert len(c.app.state.jobs._jobs) == jobs_before
-    assert ctx.store.summary("monaco")["layers"] == layers_before
+    assert ctx.store.summary("monaco").layers == layers_before
 
 
 def test_delete_patch_and_put_are_guarded_too(site):
@@ -185,7 +186,7 @@ def _chunks(total: int, size: int = 64 * 1024):
 
 def test_an_oversized_chunked_upload_is_413(site):
     c, ctx = site
-    before = ctx.store.summary("monaco")["layers"]
+    before = ctx.store.summary("monaco").layers
     # A generator body has no length: httpx sends it with Transfer-Encoding: chunked.
     r = c.post(
         "/areas/monaco/imports",
@@ -195,7 +196,7 @@ def test_an_oversized_chunked_upload_is_413(site):
     assert r.status_code == 413, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["type"] == "/problems/upload-too-large" and "WANGGE_MAX_UPLOAD_MB" in r.json()["detail"]
-    assert ctx.store.summary("monaco")["layers"] == before
+    assert ctx.store.summary("monaco").layers == before
     # The same for a JSON body that never declares its length.
     r = c.post(
         "/areas/monaco/plans", content=(b" " * 65536 for _ in range(40)), headers={"Content-Type": "application/json"}

@@ -41,7 +41,7 @@ def serve(store_url: str) -> Iterator[str]:
     env.pop("WANGGE_TILE_URL", None)
     log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: an unread pipe fills up and stalls the server
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "cli", "serve", "--port", str(port)],
         cwd=REPO,
         env=env,
         stdout=log,

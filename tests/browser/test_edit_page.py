@@ -2,10 +2,11 @@
 
 import pytest
 
-from api import plan_edits as pe
-from api.grid_plans import draw_grids
-from api.services import Context, load_package
 from geo.rules import DEFAULT_RULES
+from service import edits as pe
+from service.context import Context
+from service.imports import load_package
+from service.plans import draw_grids
 from store.areas import Store
 from tests.browser.conftest import serve
 from tests.conftest import DATA
@@ -60,11 +61,11 @@ def test_move_a_block_with_clicks_and_save(served_plan, browser):
     history = page.locator("#history").inner_text()
     assert "沿街调整一个街区" in history and "王芳" in history
     # the report of the saved version: grid count and share in band, as the server computed them
-    report = ctx.store.plans.get("monaco", pid)["report"]["grids"]
+    report = ctx.store.plans.get("monaco", pid).report["grids"]
     share = round(100 * sum(g["in_band"] for g in report) / len(report))
     assert f"已保存为第 2 版：{len(report)} 个网格，{share}% 在户数区间内" in page.locator("#message").inner_text()
     saved = ctx.store.plans.version_row("monaco", pid, 2)
-    assert saved["assignment"][block] == b and saved["message"] == "沿街调整一个街区" and saved["author"] == "王芳"
+    assert saved.assignment[block] == b and saved.message == "沿街调整一个街区" and saved.author == "王芳"
     # the new colours: the block is drawn in its new grid, and the diff of 1 -> 2 outlines exactly it
     page.click("#history button[data-diff='2']")
     page.wait_for_function("typeof diffLayer === 'object' && diffLayer && diffLayer.getLayers().length > 0")

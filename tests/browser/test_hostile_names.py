@@ -20,10 +20,11 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from api.grid_plans import draw_grids
-from api.services import Context, import_file, load_package
 from geo.io import read_code_lists_in
 from geo.rules import DEFAULT_RULES
+from service.context import Context
+from service.imports import import_file, load_package
+from service.plans import draw_grids
 from store.areas import Store
 from tests.browser.conftest import serve
 from tests.conftest import DATA, REPO
@@ -160,7 +161,7 @@ def exported_map(hostile_area, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("export") / "monaco.html"
     env = {**os.environ, "WANGGE_STORE_URL": hostile_area["url"], "WANGGE_DATA_DIR": str(DATA)}
     env.pop("WANGGE_TILE_URL", None)
-    subprocess.run([sys.executable, "-m", "api.cli", "map", "monaco", "--out", str(out)], cwd=REPO, env=env, check=True)
+    subprocess.run([sys.executable, "-m", "cli", "map", "monaco", "--out", str(out)], cwd=REPO, env=env, check=True)
     return out
 
 

@@ -20,7 +20,7 @@ def run(args, store_url, *, rules=None, check_json=True, env_extra=None):
     if rules:
         env["WANGGE_RULES"] = str(rules)
     p = subprocess.run(
-        [sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300
+        [sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300
     )
     out = json.loads(p.stdout) if check_json and "--json" in args and p.stdout.strip() else None
     return p, out

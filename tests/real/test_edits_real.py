@@ -4,14 +4,16 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from api import plan_edits as pe
-from api.grid_plans import draw_grids, import_grids
-from api.services import Context, load_package
 from geo.codes import validate_grid_code
 from geo.edits import EditError, apply_ops
-from geo.errors import ConflictError
+from geo.errors import ConflictError, EditRejectedError
 from geo.io import read_code_lists_in
 from geo.rules import DEFAULT_RULES
+from service import edits as pe
+from service.context import Context
+from service.imports import load_package
+from service.plan_imports import import_grids
+from service.plans import draw_grids
 from store.areas import Store
 from tests.conftest import DATA
 from tests.edit_helpers import breaking_block, movable_block
@@ -31,7 +33,7 @@ def plan(tmp_path):
 
 
 def edit(ctx, plan_id, ops, base=None, **kw):
-    base = base if base is not None else ctx.store.plans.get("monaco", plan_id)["version"]
+    base = base if base is not None else ctx.store.plans.get("monaco", plan_id).version
     return pe.edit_plan(ctx, "monaco", plan_id, {"base_version": base, "message": "test", "ops": ops}, **kw)
 
 
@@ -53,11 +55,11 @@ def test_breaking_a_grid_is_rejected_with_a_fix_that_works(plan):
     ctx, pid = plan
     state, _, _ = pe.load_state(ctx, "monaco", pid)
     block, a, b = breaking_block(state)
-    with pytest.raises(pe.EditRejectedError) as exc:
+    with pytest.raises(EditRejectedError) as exc:
         edit(ctx, pid, [{"op": "move", "blocks": [block], "to": b}])
     err = exc.value.context["verdict"]["errors"][0]
     assert err["rule"] == "contiguity" and err["grid"] == a and "one piece" in err["message"]
-    assert ctx.store.plans.get("monaco", pid)["version"] == 1  # nothing saved
+    assert ctx.store.plans.get("monaco", pid).version == 1  # nothing saved
     fix = err["suggestion"]
     edit(ctx, pid, [{"op": "move", "blocks": [block], "to": b}, fix])
     after, _, _ = pe.load_state(ctx, "monaco", pid)
@@ -75,7 +77,7 @@ def test_stale_edit_changes_nothing(plan):
     with pytest.raises(ConflictError) as exc:
         edit(ctx, pid, [{"op": "move", "blocks": [block], "to": b}], base=1)
     assert exc.value.context["current_version"] == 2
-    assert ctx.store.plans.get("monaco", pid)["version"] == 2
+    assert ctx.store.plans.get("monaco", pid).version == 2
 
 
 def test_merge_and_split_keep_codes_stable(plan):
@@ -123,7 +125,7 @@ def test_dedicated_grid_around_a_school_is_not_held_to_the_band(plan):
     row = next(g for g in out["grids"] if g["code"] == new)
     assert row["grid_type"] == "dedicated" and row["in_band"] is True
     assert not any(w.get("grid") == new for w in out["verdict"]["warnings"])
-    from api.grid_plans import validate_grids
+    from service.plans import validate_grids
 
     full = validate_grids(ctx, "monaco", plan_ids=[pid])  # the full validation gives it the reason "dedicated"
     assert next(g for g in full["grids"] if g["code"] == new)["reason"] == "dedicated"
@@ -185,13 +187,13 @@ def test_publishing_then_editing_forks_a_draft(plan):
     out = edit(ctx, pid, [{"op": "move", "blocks": [block], "to": b}])
     new = out["summary"]["plan_id"]
     assert out["forked_from"] == pid and new != pid and out["summary"]["version"] == 2
-    plans = {p["plan_id"]: p for p in ctx.store.plans.list("monaco")}
-    assert plans[pid]["state"] == "published" and plans[pid]["adopted"] and plans[pid]["version"] == 1
-    assert plans[new]["state"] == "draft" and not plans[new]["adopted"] and plans[new]["parent_plan_id"] == pid
+    plans = {p.plan_id: p for p in ctx.store.plans.list("monaco")}
+    assert plans[pid].state == "published" and plans[pid].adopted and plans[pid].version == 1
+    assert plans[new].state == "draft" and not plans[new].adopted and plans[new].parent_plan_id == pid
     pe.change_state(ctx, "monaco", new, "reviewed")
     pe.change_state(ctx, "monaco", new, "published")
-    plans = {p["plan_id"]: p for p in ctx.store.plans.list("monaco")}
-    assert plans[new]["adopted"] and not plans[pid]["adopted"]
+    plans = {p.plan_id: p for p in ctx.store.plans.list("monaco")}
+    assert plans[new].adopted and not plans[pid].adopted
 
 
 def test_an_imported_plan_is_snapped_to_blocks_on_its_first_edit(plan, tmp_path):
@@ -240,7 +242,7 @@ def test_merging_grids_that_do_not_touch_is_refused(plan):
     apart = next((a, b) for a in codes for b in codes if a < b and (a, b) not in touching and (b, a) not in touching)
     with pytest.raises(EditError, match="not adjacent"):
         edit(ctx, pid, [{"op": "merge", "grids": list(apart)}])
-    assert ctx.store.plans.get("monaco", pid)["version"] == 1
+    assert ctx.store.plans.get("monaco", pid).version == 1
 
 
 def test_a_grid_emptied_by_moves_is_retired_into_the_grid_that_took_it(plan):
@@ -274,7 +276,7 @@ def test_malformed_operations_are_refused_with_the_field_named(plan, op, says):
     with pytest.raises(EditError, match=says) as exc:
         edit(ctx, pid, [{"op": "lock", "grids": [sorted(pe.load_state(ctx, "monaco", pid)[0].grids)[0]]}, op])
     assert exc.value.context["operation"] == 2
-    assert ctx.store.plans.get("monaco", pid)["version"] == 1
+    assert ctx.store.plans.get("monaco", pid).version == 1
 
 
 def test_a_degenerate_line_is_an_edit_error_not_a_crash(plan):
@@ -291,7 +293,7 @@ def test_an_edit_after_review_sends_the_plan_back_to_draft(plan):
     state, _, _ = pe.load_state(ctx, "monaco", pid)
     out = edit(ctx, pid, [{"op": "set", "grid": sorted(state.grids)[0], "worker": "王五"}])
     assert out["summary"]["state"] == "draft" and out["summary"]["back_to_draft"] is True
-    assert ctx.store.plans.get("monaco", pid)["state"] == "draft"
+    assert ctx.store.plans.get("monaco", pid).state == "draft"
     with pytest.raises(Exception, match="review it first"):
         pe.change_state(ctx, "monaco", pid, "published")
 
@@ -306,10 +308,10 @@ def test_a_published_plan_has_one_open_draft_at_a_time(plan):
     with pytest.raises(ConflictError) as exc:
         edit(ctx, pid, [{"op": "set", "grid": code, "worker": "赵六"}])
     assert exc.value.context["draft_plan_id"] == draft and draft in exc.value.message
-    assert len([p for p in ctx.store.plans.list("monaco") if p["parent_plan_id"] == pid]) == 1
+    assert len([p for p in ctx.store.plans.list("monaco") if p.parent_plan_id == pid]) == 1
     with pytest.raises(Exception, match="published plan"):
         ctx.store.plans.adopt("monaco", draft)  # only publishing replaces the official record
-    assert next(p for p in ctx.store.plans.list("monaco") if p["plan_id"] == pid)["adopted"]
+    assert next(p for p in ctx.store.plans.list("monaco") if p.plan_id == pid).adopted
 
 
 def test_reverting_to_an_identical_version_is_refused(plan):
@@ -320,7 +322,7 @@ def test_reverting_to_an_identical_version_is_refused(plan):
     edit(ctx, pid, [{"op": "unlock", "grids": [code]}])
     with pytest.raises(EditError, match="nothing to revert"):
         pe.revert_plan(ctx, "monaco", pid, to_version=1, base_version=3)
-    assert ctx.store.plans.get("monaco", pid)["version"] == 3
+    assert ctx.store.plans.get("monaco", pid).version == 3
 
 
 def test_redrawing_a_published_community_keeps_its_codes_and_never_reuses_a_retired_one(plan):
@@ -339,8 +341,8 @@ def test_redrawing_a_published_community_keeps_its_codes_and_never_reuses_a_reti
     used = max(int(c[-3:]) for c in state.grids)
     assert all(int(c[-3:]) > used for c in set(fresh.grids) - kept)
     meta = ctx.store.plans.get("monaco", new_pid)
-    assert meta["info"]["codes"]["from_plan"] == pid
-    assert next(p for p in ctx.store.plans.list("monaco") if p["plan_id"] == pid)["adopted"]
+    assert meta.info["codes"]["from_plan"] == pid
+    assert next(p for p in ctx.store.plans.list("monaco") if p.plan_id == pid).adopted
 
 
 def test_an_imported_plan_stays_editable_and_its_first_version_can_be_diffed(plan, tmp_path):
@@ -391,8 +393,8 @@ def test_publishing_a_new_plan_supersedes_the_old_one_which_then_stays_a_record(
     new_code = fork["verdict"]["changes"]["grids_added"][0]
     draft = fork["summary"]["plan_id"]
     publish(ctx, draft)
-    plans = {p["plan_id"]: p for p in ctx.store.plans.list("monaco")}
-    assert plans[pid]["state"] == "superseded" and plans[draft]["state"] == "published" and plans[draft]["adopted"]
+    plans = {p.plan_id: p for p in ctx.store.plans.list("monaco")}
+    assert plans[pid].state == "superseded" and plans[draft].state == "published" and plans[draft].adopted
     with pytest.raises(ConflictError, match="superseded") as exc:
         edit(ctx, pid, [{"op": "split", "grid": sorted(state.grids)[0], "k": 2}])
     assert exc.value.context["published_plan_id"] == draft
@@ -415,7 +417,7 @@ def test_a_plan_drawn_apart_from_the_published_one_cannot_reuse_its_codes(plan):
     with pytest.raises(Exception, match="cannot be published") as exc:
         pe.change_state(ctx, "monaco", rival, "published")
     assert {"code": b, "problem": "retired"} in exc.value.context["conflicts"]
-    assert next(p for p in ctx.store.plans.list("monaco") if p["plan_id"] == draft)["adopted"]
+    assert next(p for p in ctx.store.plans.list("monaco") if p.plan_id == draft).adopted
     # drawn again now, its codes follow the published plan, and it can be published
     fresh = draw_grids(ctx, "monaco", communities=["La Condamine"])["communities"][0]["plan_id"]
     assert publish(ctx, fresh)["summary"]["state"] == "published"
@@ -480,8 +482,8 @@ def test_reverting_a_published_plan_names_the_version_it_brought_back(plan):
     draft = out["summary"]["plan_id"]
     assert out["forked_from"] == pid and out["summary"]["reverted_to_plan"] == pid
     v = ctx.store.plans.version_row("monaco", draft, out["summary"]["version"])
-    assert v["operation"] == {"op": "revert", "to_version": 1, "of_plan": pid}
-    assert v["message"] == f"revert to version 1 of plan {pid}"
+    assert v.operation == {"op": "revert", "to_version": 1, "of_plan": pid}
+    assert v.message == f"revert to version 1 of plan {pid}"
     assert pe.load_state(ctx, "monaco", draft)[0].grids[code]["worker"] is None
 
 
@@ -489,7 +491,7 @@ def test_the_author_in_an_ops_file_is_kept(plan):
     ctx, pid = plan
     code = sorted(pe.load_state(ctx, "monaco", pid)[0].grids)[0]
     pe.edit_plan(ctx, "monaco", pid, {"base_version": 1, "author": "赵六", "ops": [{"op": "lock", "grids": [code]}]})
-    assert ctx.store.plans.version_row("monaco", pid, 2)["author"] == "赵六"
+    assert ctx.store.plans.version_row("monaco", pid, 2).author == "赵六"
 
 
 @pytest.mark.parametrize(

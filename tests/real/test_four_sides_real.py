@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import shapely
 
-from api.grid_plans import draw_grids
-from api.services import Context
 from geo.four_sides import SIDES, _centre, four_sides, side_of_bearing
 from geo.rules import DEFAULT_RULES
+from service.context import Context
+from service.plans import draw_grids
 from store.areas import Store
 
 
@@ -49,7 +49,7 @@ def test_every_side_names_what_borders_the_grid_on_that_side(drawn):
         for plan_id in drawn.store.plans.adopted(area):
             meta = drawn.store.plans.get(area, plan_id)
             grids = drawn.store.plans.grids(area, plan_id).to_crs(study.metric_crs).reset_index(drop=True)
-            com = communities[communities["fid"] == meta["community_fid"]].iloc[0]
+            com = communities[communities["fid"] == meta.community_fid].iloc[0]
             near = roads[roads.intersects(com.geometry.buffer(50))]
             sides = four_sides(grids, roads=near, communities=communities, community_fid=com["fid"]).set_index("code")
             label_of = {(n or c): i for i, (n, c) in enumerate(zip(grids["name"], grids["code"]))}

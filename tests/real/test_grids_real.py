@@ -6,10 +6,11 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from api.grid_plans import draw_grids, import_grids, validate_grids
-from api.services import Context
 from geo.codes import reading_order, validate_grid_code
 from geo.rules import DEFAULT_RULES
+from service.context import Context
+from service.plan_imports import import_grids
+from service.plans import draw_grids, validate_grids
 from store.areas import Store
 
 
@@ -118,10 +119,10 @@ def test_same_seed_same_plan(drawn):
     b = ctx.store.plans.blocks("monaco", second["plan_id"]).set_index("block_id")["grid_code"]
     assert a.equals(b)
     # the newest drawing is now the adopted one; adopting the first brings it back
-    assert ctx.store.plans.get("monaco", second["plan_id"])["adopted"]
+    assert ctx.store.plans.get("monaco", second["plan_id"]).adopted
     ctx.store.plans.adopt("monaco", first["plan_id"])
-    assert ctx.store.plans.get("monaco", first["plan_id"])["adopted"]
-    assert not ctx.store.plans.get("monaco", second["plan_id"])["adopted"]
+    assert ctx.store.plans.get("monaco", first["plan_id"]).adopted
+    assert not ctx.store.plans.get("monaco", second["plan_id"]).adopted
 
 
 def test_an_exported_plan_imports_back_as_the_same_plan(drawn, tmp_path):

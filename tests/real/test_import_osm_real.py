@@ -2,8 +2,8 @@
 
 import pytest
 
-from api.services import import_osm
 from geo.errors import AmbiguousBoundaryError, BoundaryNotFoundError
+from service.imports import import_osm
 from tests.conftest import DATA
 
 LI_PBF = DATA / "osm" / "liechtenstein-2021-10-28.osm.pbf"

@@ -9,11 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from api import plan_edits as pe
-from api.grid_plans import draw_grids, validate_grids
-from api.services import Context, load_package
 from geo.errors import ConflictError
 from geo.rules import DEFAULT_RULES
+from service import edits as pe
+from service.context import Context
+from service.imports import load_package
+from service.plans import draw_grids, validate_grids
 from store.areas import Store
 from tests.conftest import DATA
 from tests.edit_helpers import movable_block
@@ -34,7 +35,7 @@ def pg():
 
 def test_areas_and_bbox_queries(pg):
     s = pg.store.summary("monaco")
-    assert s["layers"]["buildings"] == 1245 and s["crs"] == "EPSG:32632"
+    assert s.layers["buildings"] == 1245 and s.crs == "EPSG:32632"
     some = pg.store.load_layer("monaco", "buildings", bbox=(7.420, 43.730, 7.425, 43.735))
     assert 0 < len(some) < 1245
 

@@ -15,10 +15,11 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from pyproj import CRS
 
-from api.grid_plans import draw_grids, export_plans
-from api.services import import_osm
 from geo.errors import InputError
 from geo.io.grid_export import write_grid_pdf, write_grid_table, write_vector
+from service.exports import export_plans
+from service.imports import import_osm
+from service.plans import draw_grids
 from tests.osm_builder import LON0, write_town
 
 

@@ -9,7 +9,6 @@ import pyogrio
 import pytest
 from shapely.geometry import Point, Polygon, box
 
-from api.services import import_file, load_package
 from geo.datum import wgs84_to_gcj02
 from geo.errors import (
     ColumnMappingError,
@@ -27,6 +26,7 @@ from geo.errors import (
     UnsupportedFormatError,
 )
 from geo.io.vector import read_table_or_layer, sniff_dbf_encoding
+from service.imports import import_file, load_package
 
 NAMES = ["东村", "西村", "南岭"]
 
@@ -128,7 +128,7 @@ def monaco_ctx(fresh_context, data_dir):
 
 def _state(ctx):
     s = ctx.store.summary("monaco")
-    return s["revision"], s["layers"], s["households"]
+    return s.revision, s.layers, s.households
 
 
 def test_invalid_geometry_is_repaired_and_reported(monaco_ctx, tmp_path):
@@ -179,7 +179,7 @@ def test_code_not_under_its_stated_township(monaco_ctx, tmp_path):
 
 
 def test_real_codes_replace_provisional_ones(fresh_context, tmp_path):
-    from api.services import import_osm
+    from service.imports import import_osm
     from tests.osm_builder import write_town
 
     import_osm(fresh_context, write_town(tmp_path / "t.osm.pbf"), area="ceshi", admin_level=10, within="1")
@@ -392,7 +392,7 @@ def test_community_code_missing_from_the_published_list_names_the_feature(fresh_
 
 
 def test_our_own_provisional_codes_come_back_as_provisional(fresh_context, tmp_path):
-    from api.services import import_osm
+    from service.imports import import_osm
     from tests.osm_builder import write_town
 
     import_osm(fresh_context, write_town(tmp_path / "t.osm.pbf"), area="ceshi", admin_level=10, within="1")
@@ -526,7 +526,7 @@ def test_limits_name_their_setting_through_the_import(monaco_ctx, tmp_path):
 
 
 def test_osm_extract_larger_than_the_limit_is_refused_before_reading(fresh_context, data_dir):
-    from api.services import import_osm
+    from service.imports import import_osm
 
     pbf = data_dir / "osm" / "monaco-2026-03-10.osm.pbf"
     with pytest.raises(ImportLimitError, match=r"monaco-2026-03-10\.osm\.pbf: is .* MB.*WANGGE_MAX_EXPANDED_MB"):

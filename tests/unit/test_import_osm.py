@@ -2,8 +2,8 @@
 
 import pytest
 
-from api.services import import_osm
 from geo.errors import AmbiguousBoundaryError, BoundaryNotFoundError
+from service.imports import import_osm
 from tests.osm_builder import write_town
 
 

@@ -438,8 +438,8 @@ def test_the_network_is_written_for_qgis(tmp_path):
 
 
 def test_import_osm_keeps_node_ids_through_the_store(fresh_context, tmp_path):
-    from api.services import import_osm
     from geo.networks import network_for_area
+    from service.imports import import_osm
     from tests.osm_builder import write_town
 
     import_osm(fresh_context, write_town(tmp_path / "town.osm.pbf"), area="ceshi", admin_level=10, within="1")

@@ -1,15 +1,13 @@
-"""Use cases shared by the API and the CLI: read a file, call the core, save in one transaction.
+"""Imports: a whole area from an OSM extract or an area package, or one layer from a county's file.
 
-Each function takes a :class:`Context` (store, rules, code list) and returns a
-JSON-ready report. Nothing here knows about HTTP or the terminal.
+Each import reads the file, calls the core, and saves the whole area in one
+transaction (bumping its revision, which every cache entry of the area is
+checked against); it returns a JSON-ready report.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +15,9 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.area import LAYER_COLUMNS, StudyArea, conform, new_area
-from geo.codes import CodeList
 from geo.derive import derive
-from geo.errors import ImportLimitError, InputError, NotFoundError
-from geo.io import (
-    read_area_package,
-    read_boundaries,
-    read_code_lists_in,
-    read_features,
-    read_table_or_layer,
-)
+from geo.errors import InputError, NotFoundError
+from geo.io import read_area_package, read_boundaries, read_features, read_table_or_layer
 from geo.io.osm import bbox_of
 from geo.io.vector import check_expanded_size, check_feature_count
 from geo.layers import (
@@ -38,52 +29,10 @@ from geo.layers import (
     update_households,
 )
 from geo.osm_area import build_osm_area, select_communities
-from geo.rules import Rules
-from store.areas import Store, check_area_name
-
-Progress = Callable[[str, float | None], None]
+from service.context import Context, Progress, limits_named, say
+from store.areas import check_area_name
 
 IMPORT_KINDS = (*[k for k in LAYER_COLUMNS if k != "places"], "community_codes", "households")
-
-
-@dataclass(frozen=True)
-class Context:
-    """What every use case needs: where data lives and which rules apply."""
-
-    store: Store
-    rules: Rules
-    code_list: CodeList | None = None
-    # Per-process cache of what never changes within a plan (its blocks and their graph).
-    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    @classmethod
-    def open(cls, *, store_url: str, rules: Rules, data_dir: Path | None = None) -> Context:
-        """Open the store and read the code lists shipped in ``data_dir/admin_codes``."""
-        codes = read_code_lists_in(data_dir / "admin_codes") if data_dir is not None else None
-        return cls(store=Store.from_url(store_url), rules=rules, code_list=codes)
-
-
-# The settings behind the import limits the core checks (it knows them by name, not by where they are set).
-LIMIT_VARIABLES = {"max_import_features": "WANGGE_MAX_IMPORT_FEATURES", "max_expanded_mb": "WANGGE_MAX_EXPANDED_MB"}
-
-
-@contextmanager
-def limits_named() -> Iterator[None]:
-    """Name the ``WANGGE_*`` variable that sets a limit in the message of an :class:`ImportLimitError`."""
-    try:
-        yield
-    except ImportLimitError as exc:
-        variable = LIMIT_VARIABLES.get(str(exc.context.get("limit")))
-        if variable is not None and "variable" not in exc.context:
-            exc.message += f" (the limit is set by {variable})"
-            exc.detail_zh = f"{exc.detail_zh or ''}（该限制由 {variable} 设置）"
-            exc.context["variable"] = variable
-        raise
-
-
-def _say(progress: Progress | None, message: str, fraction: float | None = None) -> None:
-    if progress is not None:
-        progress(message, fraction)
 
 
 def _summary(area: StudyArea, derived: dict[str, Any]) -> dict[str, Any]:
@@ -118,7 +67,7 @@ def import_osm(
     """Build (or rebuild) a whole study area from an OSM extract.
 
     ``max_expanded_mb`` bounds the extract's size on disk and ``max_features``
-    the features read from it (the import limits of the settings).
+    the features read from it (default: the context's import limits).
 
     Returns
     -------
@@ -129,21 +78,23 @@ def import_osm(
     t0 = time.perf_counter()
     name = check_area_name(area)
     pbf_path = Path(pbf)
+    max_features = ctx.max_import_features if max_features is None else max_features
+    max_expanded_mb = ctx.max_expanded_mb if max_expanded_mb is None else max_expanded_mb
     with limits_named():
         if pbf_path.exists():
             check_expanded_size(pbf_path.stat().st_size, max_expanded_mb, file=pbf_path.name)
-        _say(progress, "reading boundaries", 0.05)
+        say(progress, "reading boundaries", 0.05)
         boundaries = read_boundaries(pbf, progress=progress)
         selection = select_communities(boundaries, admin_level=admin_level, within=within)
-        _say(progress, f"{len(selection.communities)} communities; reading features", 0.2)
+        say(progress, f"{len(selection.communities)} communities; reading features", 0.2)
         features = read_features(pbf, bbox_of(selection.communities.union_all(), 0.002), progress=progress)
         # Counted before households are estimated and anything is stored: the costly part comes after reading.
         check_feature_count(sum(len(f) for f in features.values()), max_features, file=pbf_path.name)
-    _say(progress, "assembling the study area", 0.6)
+    say(progress, "assembling the study area", 0.6)
     built = build_osm_area(name, selection, features, rules=ctx.rules, source=Path(pbf).name, title=title)
-    _say(progress, "estimating households", 0.7)
+    say(progress, "estimating households", 0.7)
     derived_area, derived = derive(built, ctx.rules, code_list=ctx.code_list)
-    _say(progress, "saving", 0.9)
+    say(progress, "saving", 0.9)
     report = {
         "summary": {
             **_summary(derived_area, derived),
@@ -171,7 +122,7 @@ def import_osm(
         ],
     )
     report["summary"]["seconds"] = round(time.perf_counter() - t0, 2)
-    _say(progress, "done", 1.0)
+    say(progress, "done", 1.0)
     return report
 
 
@@ -207,7 +158,7 @@ def import_file(
     ``households`` are tables joined to existing communities and buildings.
     ``source_layer`` picks the layer of a multi-layer file (else the one named
     after ``layer``); ``max_features`` and ``max_expanded_mb`` are the import
-    limits of the settings.
+    limits (default: the context's).
 
     Returns
     -------
@@ -226,8 +177,10 @@ def import_file(
             detail_zh=f"未知图层 {layer!r}；可用：{', '.join(IMPORT_KINDS)}",
         )
     source = source_name or Path(path).name
+    max_features = ctx.max_import_features if max_features is None else max_features
+    max_expanded_mb = ctx.max_expanded_mb if max_expanded_mb is None else max_expanded_mb
     table_kind = layer in ("community_codes", "households")
-    _say(progress, f"reading {source}", 0.1)
+    say(progress, f"reading {source}", 0.1)
     with limits_named():
         frame, read = read_table_or_layer(
             path,
@@ -296,7 +249,7 @@ def import_file(
                 geo = conform(layer, pd.concat([old, geo], ignore_index=True))
             area_obj = existing.with_layers(**{layer: geo})
         imported = len(geo)
-    _say(progress, "deriving communities and households", 0.5)
+    say(progress, "deriving communities and households", 0.5)
     derived_area, derived = derive(area_obj, ctx.rules, code_list=ctx.code_list)
     affected = _affected_plans(ctx, name, existing, derived_area)
     if affected:
@@ -325,7 +278,7 @@ def import_file(
         "unmatched": detail.get("unmatched", []) if detail else [],
         "calibration": derived["calibration"],
     }
-    _say(progress, "saving", 0.9)
+    say(progress, "saving", 0.9)
     if existing is not None and any(p["change"] == "removed" for p in affected):
         # Plans saved before plans kept their community get it now, before the import takes it away. Written
         # first and on its own: if the import then fails, a plan keeping the outline it was drawn on is harmless.
@@ -363,25 +316,25 @@ def _affected_plans(ctx: Context, area: str, before: StudyArea | None, after: St
         return []
     return [
         {
-            "plan_id": p["plan_id"],
-            "community_fid": p["community_fid"],
-            "community_code": p["community_code"],
-            "community_name": p["community_name"],
-            "state": p["state"],
-            "adopted": p["adopted"],
-            "published": p["state"] == "published",
-            "change": changes[p["community_fid"]],
-            "consequence": _CHANGES[changes[p["community_fid"]]],
+            "plan_id": p.plan_id,
+            "community_fid": p.community_fid,
+            "community_code": p.community_code,
+            "community_name": p.community_name,
+            "state": p.state,
+            "adopted": p.adopted,
+            "published": p.published,
+            "change": changes[p.community_fid],
+            "consequence": _CHANGES[changes[p.community_fid]],
         }
         for p in ctx.store.plans.list(area)
-        if p["community_fid"] in changes
+        if p.community_fid in changes
     ]
 
 
 def load_package(ctx: Context, path: str | Path, *, progress: Progress | None = None) -> dict[str, Any]:
     """Load a study-area GeoPackage (the demo format), re-deriving with the rules in force."""
     t0 = time.perf_counter()
-    _say(progress, f"reading {Path(path).name}", 0.1)
+    say(progress, f"reading {Path(path).name}", 0.1)
     area = read_area_package(path)
     derived_area, derived = derive(area, ctx.rules, code_list=ctx.code_list)
     ctx.store.save_area(derived_area, log=[{"layer": "package", "source": Path(path).name, "report": {}}])
@@ -389,33 +342,3 @@ def load_package(ctx: Context, path: str | Path, *, progress: Progress | None = 
         "area": area.name,
         "summary": {**_summary(derived_area, derived), "seconds": round(time.perf_counter() - t0, 2)},
     }
-
-
-def load_demo(ctx: Context, data_dir: Path, *, progress: Progress | None = None) -> list[dict[str, Any]]:
-    """Load every demo area package (``data/*.gpkg``) into the store."""
-    packages = sorted(Path(data_dir).glob("*.gpkg"))
-    if not packages:
-        raise NotFoundError(f"No demo packages (*.gpkg) in {data_dir}", detail_zh=f"{data_dir} 中没有演示数据")
-    return [load_package(ctx, p, progress=progress) for p in packages]
-
-
-def area_item(summary: dict[str, Any]) -> dict[str, Any]:
-    """The list entry of one area (shared by ``GET /areas`` and ``wangge areas --json``)."""
-    hh = (summary.get("meta") or {}).get("households") or {}
-    return {
-        "name": summary["name"],
-        "title": summary.get("title"),
-        "communities": summary["communities"],
-        "buildings": summary["buildings"],
-        "households": summary.get("households"),
-        "households_estimated": hh.get("households_given_buildings", 0) < hh.get("residential_buildings", 1),
-        "crs": summary["crs"],
-        "datum": summary.get("datum", "wgs84"),
-        "bbox": summary.get("bbox"),
-    }
-
-
-def list_areas(ctx: Context) -> dict[str, Any]:
-    """All study areas: ``{"summary": {"areas": N}, "areas": [...]}``."""
-    items = [area_item(ctx.store.summary(n)) for n in ctx.store.area_names()]
-    return {"summary": {"areas": len(items)}, "areas": items}

@@ -1,0 +1,5 @@
+"""``python -m cli``: the same as the ``wangge`` entry point."""
+
+from cli.main import main
+
+main()
