@@ -176,3 +176,49 @@ class JobView(BaseModel):
     error: Problem | None = Field(None, description="when failed: the problem")
     seconds: float
     queue_position: int | None = Field(None, description="when queued: how many jobs run before it")
+
+
+# --- Road networks ----------------------------------------------------------------------------------------------
+
+NetworkMode = Literal["walk", "ebike", "drive"]
+
+
+class NetworkSummary(BaseModel):
+    """A network's figures: counts as integers, lengths in metres, shares 0-1, seconds."""
+
+    nodes: int
+    edges: int = Field(description="a two-way street is one edge")
+    length_m: float
+    components: int
+    largest_component_share: float = Field(description="share of the network's length on its largest component")
+    buildings: int | None = None
+    buildings_unreachable: int | None = Field(
+        None, description="buildings whose entrance is farther than the rules' unreachable distance"
+    )
+    buildings_nearer_other_component: int | None = None
+    entrance_distance_median_m: float | None = None
+    ways: int
+    oneway_edges: int
+    rings: int
+    seconds: float = Field(description="what this request took")
+    build_seconds: float = Field(description="what building the network took (once per area revision)")
+
+
+class RoadClassLength(BaseModel):
+    """Length of the network's edges of one road class."""
+
+    road_class: str
+    length_m: float
+
+
+class NetworkResponse(BaseModel):
+    """``GET /areas/{name}/network`` (the same JSON as ``wangge network AREA --json``)."""
+
+    model_config = {"extra": "allow"}
+
+    summary: NetworkSummary
+    area: str
+    mode: NetworkMode
+    length_by_class: list[RoadClassLength]
+    join: dict[str, Any] = Field(description="how junctions were found: OSM node ids, or the endpoint tolerance")
+    ways_excluded: dict[str, int] = Field(description="ways left out, by reason")

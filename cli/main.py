@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cli import areas, grids, rules, serve
+from cli import areas, grids, network, rules, serve
 from cli.common import emit, err
 
 app = typer.Typer(
@@ -17,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 areas.register(app)
+network.register(app)
 serve.register(app)
 app.add_typer(rules.app, name="rules")
 app.add_typer(grids.app, name="grids")

@@ -81,7 +81,7 @@ function wanggeDynamicLayer(map, layer, opt){
     var my = ++seq;
     var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function(v){return v.toFixed(6);}).join(',');
     setNote(opt.key, opt.title+'：加载中…');
-    fetch(opt.url+'?bbox='+bbox+'&limit='+opt.limit+'&fields='+opt.fields.join(','))
+    fetch(opt.url+(opt.url.indexOf('?')<0?'?':'&')+'bbox='+bbox+'&limit='+opt.limit+'&fields='+opt.fields.join(','))
       .then(function(r){ if(!r.ok) throw new Error(r.status); return r.json(); })
       .then(function(fc){ if(my!==seq) return; layer.clearLayers(); layer.addData(fc);
         setNote(opt.key, fc.features.length>=opt.limit ? opt.title+'：要素过多，仅显示前'+opt.limit+'个，请放大' : ''); })

@@ -14,6 +14,7 @@ from pathlib import Path
 from geo.osm_area import OSM_ATTRIBUTION
 from maps.assets import copy_vendor, render_page
 from maps.grids import grid_map
+from maps.network import network_layers
 from maps.render import MapSources, area_map
 from service.areas import list_areas
 from service.context import Context, Progress, study_area
@@ -28,7 +29,7 @@ def _served_sources(name: str) -> MapSources:
 
 
 def area_map_page(ctx: Context, name: str, *, tile_url: str | None = None, tile_attribution: str = "") -> str:
-    """The area's map page: small layers inline, buildings and roads fetched for the visible box."""
+    """The area's map page: small layers inline; buildings, roads and the networks fetched for the visible box."""
     area = study_area(ctx, ctx.area(name))
     m = area_map(
         area,
@@ -36,6 +37,7 @@ def area_map_page(ctx: Context, name: str, *, tile_url: str | None = None, tile_
         tile_url=tile_url,
         tile_attribution=tile_attribution,
         landing_url="/",
+        extra_layers=list(network_layers(name)),
     )
     return render_page(m, VENDOR_URL)
 

@@ -41,6 +41,7 @@ def get_area(name: str, ctx: ContextDep) -> dict[str, Any]:
         "attribution": r.meta.get("attribution"),
         "imports": d.imports[:20],
         "layer_urls": {k: f"/areas/{name}/layers/{k}" for k in r.layers},
+        "network_url": f"/areas/{name}/network",
     }
 
 

@@ -307,7 +307,8 @@ def test_area_map_shows_hostile_names_as_text(server, browser, hostile_area):
     assert "自然村范围（推算）" in page.overlays()
     assert COMMUNITY in page.page.locator(".wg-label").all_inner_texts()
     _hover_everything(page, [COMMUNITY, KEY_PLACE, VILLAGE, CAMERA, DUTY, BUILDING, ROAD])
-    _hover_each_layer_alone(page, AREA_LAYERS)
+    # The walking network's edges carry the roads' names: its tooltips show them as typed, too.
+    _hover_each_layer_alone(page, [*AREA_LAYERS, ("路网·步行", "XSS-路", ROAD, "roads")])
     page.page.close()
 
 

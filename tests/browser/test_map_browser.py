@@ -46,6 +46,18 @@ def test_demo_map_shows_its_layers_and_stays_on_localhost(server, browser):
     bbox_requests = [u for u in requests if "/layers/buildings?bbox=" in u]
     assert bbox_requests, "buildings were not fetched by bbox"
 
+    # The road networks are layers too, one per mode, off until ticked; ticked, edges are fetched by box.
+    for name in ("路网·步行", "路网·电动自行车", "路网·机动车"):
+        assert name in control, name
+    assert not [u for u in requests if "/network/edges" in u]
+    page.locator(".leaflet-control-layers-overlays label", has_text="路网·机动车").locator("input").check()
+    page.wait_for_function(
+        f"(() => {{ let n = 0; window['{map_var}'].eachLayer(l => {{ if (l.feature && l.feature.properties"
+        f" && 'travel_time_s' in l.feature.properties) n++; }}); return n > 20; }})()",
+        timeout=15000,
+    )
+    assert [u for u in requests if "/network/edges?mode=drive&bbox=" in u]
+
     hosts = {urlparse(u).hostname for u in requests if not u.startswith(("data:", "blob:", "about:"))}
     assert hosts == {"127.0.0.1"}, hosts
     assert not errors, errors

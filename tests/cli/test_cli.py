@@ -313,3 +313,29 @@ def test_import_source_layer_and_unused_columns(tmp_path):
     p, _ = run(["import", str(cams), "--area", "monaco", "--layer", "cameras"], store)
     assert p.returncode == 0, p.stderr
     assert "unused columns: 备注" in p.stdout
+
+
+def test_network_summary_and_a_geopackage_for_qgis(tmp_path, demo_store_url):
+    import pyogrio
+
+    out_file = tmp_path / "drive.gpkg"
+    p, out = run(["network", "monaco", "--mode", "drive", "--json", "--out", str(out_file)], demo_store_url)
+    assert p.returncode == 0, p.stderr
+    s = out["summary"]
+    for key in ("nodes", "edges", "length_m", "components", "largest_component_share", "buildings_unreachable"):
+        assert key in s, key
+    assert isinstance(s["seconds"], float) and out["mode"] == "drive"
+    assert out["length_by_class"][0]["length_m"] >= out["length_by_class"][-1]["length_m"]
+    assert sorted(name for name, _ in pyogrio.list_layers(out_file)) == ["edges", "nodes"]
+    edges = pyogrio.read_info(out_file, layer="edges")
+    nodes = pyogrio.read_info(out_file, layer="nodes")
+    assert edges["crs"] == nodes["crs"] == "EPSG:32632"  # the area's metric CRS, reprojected by QGIS on the fly
+    assert edges["features"] == s["edges"] and nodes["features"] == s["nodes"]
+    assert {"u", "v", "way_fid", "name", "road_class", "oneway", "length_m", "speed_kmh", "travel_time_s"} <= set(
+        edges["fields"]
+    )
+    assert {"osm_id", "degree", "component"} <= set(nodes["fields"])
+    p, out = run(["network", "monaco", "--mode", "boat", "--json"], demo_store_url)
+    assert p.returncode == 2 and out["error"]["type"] == "UsageError"
+    p, _ = run(["network", "monaco"], demo_store_url)
+    assert p.returncode == 0 and "walk" in p.stdout and "footway" in p.stdout
