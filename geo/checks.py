@@ -19,7 +19,9 @@ Definitions (DOMAIN §2):
   alone exceeds the ceiling), ``small_community`` (the whole community is
   below the floor), ``no_feasible_count`` (no whole number of grids fits),
   ``isolated_village`` (a small natural village with no neighbouring village
-  to join), ``dedicated``; none of these: an unexplained outlier.
+  to join), ``dedicated``, ``uninhabited`` (a grid without households that no
+  inhabited grid borders, so none could take its land); none of these: an
+  unexplained outlier — an empty grid beside an inhabited one is one.
 * **contiguous**: one piece — or pieces in separate parts of the community
   where every piece but the main one is an exclave below the floor
   (``exclave_attached``, a recorded exception, not a failure).
@@ -49,13 +51,21 @@ from geo.partition import Band
 from geo.plan import household_band
 from geo.rules import Rules
 
-REASONS = ("oversized_building", "small_community", "no_feasible_count", "isolated_village", "dedicated")
+REASONS = (
+    "oversized_building",
+    "small_community",
+    "no_feasible_count",
+    "isolated_village",
+    "dedicated",
+    "uninhabited",
+)
 REASONS_ZH = {
     "oversized_building": "单栋建筑户数超过上限",
     "small_community": "社区总户数低于下限",
     "no_feasible_count": "无整数网格数可满足区间",
     "isolated_village": "孤立自然村无可合并的相邻村",
     "dedicated": "专属网格不受区间约束",
+    "uninhabited": "无人居住且无有住户的相邻网格可并入",
 }
 
 
@@ -171,6 +181,7 @@ def plan_report(
             grids_of_village.setdefault(v, set()).add(int(g))
     village_neighbours = _village_neighbours(village_areas)
 
+    borders_inhabited = _borders_inhabited(geoms, households)
     codes = grids["code"].astype(str).tolist() if "code" in grids else [""] * n
     seen_codes: dict[str, int] = {}
     rows = []
@@ -187,6 +198,8 @@ def plan_report(
         reason = None
         if grid_type[g] == "dedicated":
             reason = "dedicated"
+        elif households[g] <= 0 and not borders_inhabited[g]:
+            reason = "uninhabited"
         elif not in_band:
             reason = _reason(
                 households[g], biggest[g], total_h, band, feasible, villages_here, village_neighbours, grids_of_village
@@ -288,6 +301,19 @@ def _contiguity(
     if all(h < floor for i, h in enumerate(households) if i != main):
         return True, ["exclave_attached"]
     return False, []
+
+
+def _borders_inhabited(geoms: np.ndarray, households: np.ndarray) -> np.ndarray:
+    """For each grid, whether a grid holding households shares more than half a metre of boundary with it."""
+    out = np.zeros(len(geoms), dtype=bool)
+    empty = np.flatnonzero(households <= 0)
+    if not len(empty) or len(geoms) < 2:
+        return out
+    a, b = shapely.STRtree(geoms).query(geoms[empty], predicate="intersects")
+    for e, other in zip(empty[a], b):
+        if e != other and households[other] > 0 and not out[e]:
+            out[e] = shapely.length(shapely.intersection(geoms[e].boundary, geoms[other].boundary)) > 0.5
+    return out
 
 
 def _village_neighbours(village_areas: gpd.GeoDataFrame) -> dict[Any, set[Any]]:

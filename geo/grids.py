@@ -318,15 +318,27 @@ def draw_community(
     for entry in attached:
         if entry["exclave"]:
             grid_notes.setdefault(entry["grid"], {}).setdefault("exclaves_attached", []).append(entry["blocks"])
+    assignment, joined = absorb_uninhabited(
+        assignment, blocks["households"].to_numpy(dtype=float), adj.i, adj.j, adj.length_m
+    )
     blocks["grid"] = assignment
     grids = _grids_from_blocks(blocks, community, grid_notes)
-    blocks["grid_code"] = blocks["grid"].map(dict(zip(grids["grid"], grids["code"])))
+    code_of = dict(zip(grids["grid"], grids["code"]))
+    blocks["grid_code"] = blocks["grid"].map(code_of)
     blocks = blocks.drop(columns=["grid"])
     grids = grids.drop(columns=["grid"])
     info = {
         "method": _overall_method(methods),
         "pieces": methods,
         "attached": attached,
+        "uninhabited_joined": [
+            {
+                "blocks": [blocks.at[b, "block_id"] for b in j["blocks"]],
+                "to_grid": code_of[j["to_grid"]],
+                "shared_m": j["shared_m"],
+            }
+            for j in joined
+        ],
         "oversized_blocks": [blocks.at[b, "block_id"] for b in oversized],
         "feasible_grids": list(feasible),
         "band": [band.low, band.high],
@@ -352,6 +364,80 @@ def draw_community(
             "cost": [round(float(c), 3) for c in graph.cost],
         },
     )
+
+
+def absorb_uninhabited(
+    assignment: np.ndarray,
+    households: np.ndarray,
+    edge_i: np.ndarray,
+    edge_j: np.ndarray,
+    edge_length: np.ndarray,
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Give every grid without households to the neighbour it shares the most boundary with (DOMAIN §2).
+
+    An empty grid is never drawn: uninhabited land (slopes, forest, a harbour) joins an inhabited neighbour,
+    which adds no households and so never moves that neighbour out of its band. Empty grids that touch only
+    each other merge and look again; land with no inhabited grid anywhere it touches (a community with no
+    households at all) stays one grid, which the report explains as ``uninhabited``.
+
+    Parameters
+    ----------
+    assignment
+        Grid of each block.
+    households
+        Households of each block.
+    edge_i, edge_j, edge_length
+        The block graph: blocks ``i`` and ``j`` share ``length`` metres of boundary.
+
+    Returns
+    -------
+    assignment, joined
+        The new assignment, and one entry per empty grid absorbed: its ``blocks`` (positions), the grid it
+        joined (``to_grid``) and the boundary they share (``shared_m``).
+
+    Examples
+    --------
+    A 3 x 1 strip where the middle grid is empty; it joins the neighbour it shares more boundary with::
+
+        [ 0: 40 hh ][ 1: empty ][ 2: 60 hh ]   (1 shares 10 m with 0 and 30 m with 2)
+
+    >>> a, joined = absorb_uninhabited(np.array([0, 1, 2]), np.array([40.0, 0.0, 60.0]),
+    ...                                np.array([0, 1]), np.array([1, 2]), np.array([10.0, 30.0]))
+    >>> a.tolist(), joined[0]["to_grid"]
+    ([0, 2, 2], 2)
+    """
+    a = np.asarray(assignment).copy()
+    joined: list[dict[str, Any]] = []
+    while True:
+        grids, inverse = np.unique(a, return_inverse=True)
+        load = np.bincount(inverse, weights=households, minlength=len(grids))
+        if not (load <= 0).any():
+            break
+        gi, gj = a[edge_i], a[edge_j]
+        cross = gi != gj
+        shared: dict[tuple[int, int], float] = {}
+        for x, y, w in zip(gi[cross].tolist(), gj[cross].tolist(), np.asarray(edge_length)[cross].tolist()):
+            shared[(x, y)] = shared.get((x, y), 0.0) + w
+            shared[(y, x)] = shared.get((y, x), 0.0) + w
+        loaded = dict(zip(grids.tolist(), load.tolist()))
+        merged = False
+        # the smallest empty grid first, so a chain of empty grids folds towards the inhabited land
+        for g in sorted((int(x) for x, h in loaded.items() if h <= 0), key=lambda x: (int((a == x).sum()), x)):
+            options = {y: w for (x, y), w in shared.items() if x == g}
+            if not options:
+                continue
+            inhabited = {y: w for y, w in options.items() if loaded[y] > 0}
+            pick = inhabited or options  # only empty neighbours: merge with one and look again
+            target = max(pick, key=lambda y: (pick[y], -y))
+            members = np.flatnonzero(a == g)
+            if inhabited:
+                joined.append({"blocks": members.tolist(), "to_grid": int(target), "shared_m": round(pick[target], 1)})
+            a[members] = target
+            merged = True
+            break
+        if not merged:
+            break
+    return a, joined
 
 
 def _overall_method(methods: list[dict[str, Any]]) -> str:
@@ -444,19 +530,25 @@ def _solve_piece(
 ) -> tuple[Solution, int, list[int]]:
     g = rules.grid
     sub, node = _contract(graph, blocks, piece, band, rural)
-    if k > sub.n:
+    # Every grid must hold households (uninhabited land joins an inhabited neighbour), so a piece makes at most
+    # as many grids as it has units holding any.
+    inhabited = int((sub.weight > 0).sum()) or 1
+    if k > inhabited:
         if not allow_other_counts:
             raise InputError(
-                f"{k} grids cannot be made of {sub.n} unit(s) (blocks, or whole natural villages)",
-                detail_zh=f"{sub.n} 个单元（街区或整自然村）无法划分为 {k} 个网格",
+                f"{k} grids cannot each hold households: only {inhabited} of {sub.n} unit(s) (blocks, or whole "
+                "natural villages) have any",
+                detail_zh=f"{sub.n} 个单元（街区或整自然村）中只有 {inhabited} 个有住户，无法划分为 {k} 个有住户的网格",
                 units=sub.n,
+                inhabited_units=inhabited,
+                grids=k,
             )
-        k = sub.n
+        k = inhabited
     h = float(sub.weight.sum())
     counts = [k]
     if allow_other_counts:
         lo, hi = feasible_range(h, band)
-        extra = sorted((c for c in range(max(lo, 1), min(hi, sub.n) + 1) if c != k), key=lambda c: (abs(c - k), c))
+        extra = sorted((c for c in range(max(lo, 1), min(hi, inhabited) + 1) if c != k), key=lambda c: (abs(c - k), c))
         counts += extra[:2]
     best: tuple[Solution, int] | None = None
     tried = []
