@@ -70,7 +70,7 @@ bench: install  ## run the benchmarks side by side with the anchor libraries; wr
 
 lint:
 	$(BIN)/pip install --quiet ruff mypy
-	$(BIN)/ruff check geo store api maps tests
+	$(BIN)/ruff check geo store service api cli maps tests benchmarks
 	$(BIN)/mypy
 
 clean:

@@ -60,8 +60,9 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     if context is None:
         ctx = Context.open(settings)
     else:
-        limits = {"max_import_features": settings.max_import_features, "max_expanded_mb": settings.max_expanded_mb}
-        ctx = replace(context, **limits)
+        ctx = replace(
+            context, max_import_features=settings.max_import_features, max_expanded_mb=settings.max_expanded_mb
+        )
     remove_stale_uploads()  # upload folders left by a process that died mid-import
     app = FastAPI(
         title="wangge 网格",

@@ -137,11 +137,20 @@ def import_cmd(
     Limits: WANGGE_MAX_IMPORT_FEATURES features and WANGGE_MAX_EXPANDED_MB megabytes (a zip: its contents).
     """
     ctx = context()
-    read = {"column_map": column_map(mapping), "crs": crs, "datum": datum, "encoding": encoding}
+    mapped = column_map(mapping)
     if layer == "grids":
         with progress_bar() as progress:
             report = plan_imports.import_grids(
-                ctx, file, area=area, source_layer=source_layer, author=author, progress=progress, **read
+                ctx,
+                file,
+                area=area,
+                column_map=mapped,
+                crs=crs,
+                datum=datum,
+                encoding=encoding,
+                source_layer=source_layer,
+                author=author,
+                progress=progress,
             )
         if as_json:
             emit(report)
@@ -156,11 +165,14 @@ def import_cmd(
             file,
             area=area,
             layer=layer,
+            column_map=mapped,
+            crs=crs,
+            datum=datum,
+            encoding=encoding,
             source_layer=source_layer,
             append=append,
             author=author,
             progress=progress,
-            **read,
         )
     if as_json:
         emit(report)

@@ -132,7 +132,10 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, float | None],
         task = bar.add_task("starting", total=1.0)
 
         def update(message: str, fraction: float | None) -> None:
-            bar.update(task, description=message, **({"completed": fraction} if fraction is not None else {}))
+            if fraction is None:
+                bar.update(task, description=message)
+            else:
+                bar.update(task, description=message, completed=fraction)
 
         yield update
 

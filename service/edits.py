@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from geo.area import valid_polygons
+from geo.area import StudyArea, valid_polygons
 from geo.blocks import adjacency, cut_lines
 from geo.crs import STORAGE_CRS
 from geo.edits import apply_ops, check_edit, restore_codes
@@ -65,9 +65,11 @@ def _plan_parts(ctx: Context, entry: AreaEntry, ver: VersionRecord) -> PlanParts
 
 def _read_parts(ctx: Context, entry: AreaEntry, ver: VersionRecord) -> PlanParts:
     area, plan_id = entry.name, ver.plan_id
-    study = study_area(ctx, entry)
-    crs = study.metric_crs
-    coms = valid_polygons(study.layer("communities"))
+    # Two small layers suffice: the whole area is read only if some other use case has already cached it.
+    study: StudyArea | None = entry.peek("study")
+    crs = study.metric_crs if study is not None else ctx.store.summary(area).metric_crs
+    layer = study.layer if study is not None else (lambda kind: ctx.store.load_layer(area, kind))
+    coms = valid_polygons(layer("communities"))
     com = coms[coms["fid"] == ver.community_fid]
     if com.empty:  # an import replaced the community: the plan answers on the outline it was drawn on
         com = ctx.store.plans.kept_community(area, plan_id)
@@ -78,7 +80,7 @@ def _read_parts(ctx: Context, entry: AreaEntry, ver: VersionRecord) -> PlanParts
             plan_id=plan_id,
         )
     com_m = com.to_crs(crs).iloc[0]
-    kp = study.layer("key_places")
+    kp = layer("key_places")
     key_places = kp[kp["community_fid"] == ver.community_fid].to_crs(crs) if len(kp) else None
     blocks = ctx.store.plans.blocks(area, plan_id)
     if not len(blocks):
@@ -129,6 +131,7 @@ def load_state(
     ver = ctx.store.plans.version_row(area, plan_id, version)
     parts = _plan_parts(ctx, entry, ver)
     snapped: SnappedPlan | None = None
+    assignment: dict[str, str] | None
     if parts.blocks is None or parts.adjacency is None:
         snapped = _snapped(ctx, entry, ver, parts)
         blocks, adj = snapped.blocks, snapped.adjacency

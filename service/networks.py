@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -43,7 +43,7 @@ def check_mode(mode: str) -> Mode:
             parameter="mode",
             mode=mode,
         )
-    return cast(Mode, mode)
+    return mode
 
 
 def _summary(ctx: Context, entry: AreaEntry, mode: Mode) -> dict[str, Any]:
