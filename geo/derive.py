@@ -276,7 +276,10 @@ def derive(area: StudyArea, rules: Rules, *, code_list: CodeList | None = None) 
         "buildings": int(len(buildings)),
         "residential_buildings": int(residential.sum()),
         "buildings_outside_communities": int(buildings["community_fid"].isna().sum()),
-        "households": int(round(float(buildings["households"].sum()))),
+        # The area's households are its communities': a building outside every community belongs to no grid.
+        "households": int(communities["households"].sum()),
+        "households_outside_communities": int(round(float(buildings.loc[buildings["community_fid"].isna(),
+                                                                          "households"].sum()))),
         "households_given_buildings": int((buildings["households_source"] == "given").sum()),
         "levels_sources": {str(k): int(v) for k, v in buildings["levels_source"].value_counts().items()},
         "calibration": cal_report,

@@ -465,6 +465,35 @@ def fit_calibration(
     )
 
 
+def whole_households(estimate: pd.Series, groups: pd.Series) -> pd.Series:
+    """Round estimates to whole households, once, so every total is the sum of what is shown.
+
+    A household is a whole thing, and a total rounded on each page disagreed with the sum of rows rounded on
+    another (14,224 on one page, 14,225 on the next). Each building gets the floor of its estimate, and in
+    each group (a community) the buildings with the largest remainders get one more until the group's total
+    is its rounded sum (the largest-remainder method), so no group's total drifts and any sum of buildings —
+    a grid, a village, a community, the area — is exact.
+
+    Examples
+    --------
+    >>> whole_households(pd.Series([0.4, 0.4, 0.4, 2.6]), pd.Series(["a", "a", "a", "b"])).tolist()
+    [1.0, 0.0, 0.0, 3.0]
+    """
+    values = estimate.fillna(0.0).clip(lower=0.0).to_numpy(dtype=float)
+    base = np.floor(values)
+    remainder = values - base
+    key = groups.astype(object).where(groups.notna(), "__outside__").astype(str).to_numpy()
+    frame = pd.DataFrame({"g": key, "r": remainder, "v": values, "pos": np.arange(len(values))})
+    need = (frame.groupby("g")["v"].sum().round() - pd.Series(base).groupby(key).sum()).astype(int)
+    # the largest remainders first; ties by position, so the same buildings always round up
+    frame = frame.sort_values(["g", "r", "pos"], ascending=[True, False, True], kind="stable")
+    rank = frame.groupby("g").cumcount().to_numpy()
+    up = rank < frame["g"].map(need).to_numpy()
+    out = base.copy()
+    out[frame["pos"].to_numpy()[up]] += 1.0
+    return pd.Series(out, index=estimate.index)
+
+
 def estimate_households(
     buildings_metric: gpd.GeoDataFrame,
     *,
@@ -491,8 +520,9 @@ def estimate_households(
     -------
     columns, calibration
         ``columns`` on the buildings' index: ``footprint_m2``, ``residential``,
-        ``levels``, ``levels_source``, ``households`` (float, 2 decimals) and
-        ``households_source`` (``given`` kept as it was, else ``estimated``).
+        ``levels``, ``levels_source``, ``households`` (whole households, see
+        :func:`whole_households`) and ``households_source`` (``given`` kept as
+        it was, else ``estimated``).
     """
     h = rules.households
     footprint = buildings_metric.geometry.area.round(1)
@@ -513,7 +543,8 @@ def estimate_households(
     cls = area_class.astype(str).to_numpy()
     cal = fit_calibration(units, members, raw=raw_est.to_numpy(), given=given.to_numpy(), building_class=cls, rules=h)
     factor = pd.Series([cal.factor_for(c) for c in cls], index=buildings_metric.index)
-    households = (raw_est * factor).where(~given_mask, given).round(2)
+    estimate = whole_households(raw_est * factor, buildings_metric["community_fid"])
+    households = estimate.where(~given_mask, given)
     out = pd.DataFrame(
         {
             "footprint_m2": footprint,
