@@ -25,6 +25,8 @@ from geo.errors import (
     ConflictError,
     CoordinateRangeError,
     CrossSiteRequestError,
+    EditError,
+    EditRejectedError,
     EmptyLayerError,
     ImportLimitError,
     InputError,
@@ -34,6 +36,8 @@ from geo.errors import (
     MissingCrsError,
     MissingFilePartError,
     NotFoundError,
+    PlanStateError,
+    RoadClassError,
     RulesError,
     SourceLayerError,
     TooManyJobsError,
@@ -58,6 +62,7 @@ PROBLEMS: dict[type[WanggeError], tuple[int, str]] = {
     UnsupportedFormatError: (415, "unsupported-format"),
     BoundaryNotFoundError: (422, "boundary-not-found"),
     AmbiguousBoundaryError: (422, "ambiguous-boundary"),
+    RoadClassError: (422, "road-class-without-speed"),
     RulesError: (422, "invalid-rules"),
     UploadTooLargeError: (413, "upload-too-large"),
     ImportLimitError: (413, "import-too-large"),
@@ -67,6 +72,9 @@ PROBLEMS: dict[type[WanggeError], tuple[int, str]] = {
     CoordinateRangeError: (422, "coordinates-out-of-range"),
     CrossSiteRequestError: (403, "cross-site-request"),
     TooManyJobsError: (429, "too-many-jobs"),
+    EditRejectedError: (422, "edit-rejected"),
+    EditError: (422, "invalid-edit"),
+    PlanStateError: (422, "plan-state"),
     InputError: (422, "invalid-input"),
     NotFoundError: (404, "not-found"),
     ConflictError: (409, "conflict"),
@@ -98,7 +106,24 @@ def problem_body(exc: WanggeError, instance: str | None = None) -> dict[str, Any
         body["instance"] = instance
     if exc.context:
         body["context"] = exc.context
+    hint = PARAMETER_HINTS.get(str(exc.context.get("parameter")))
+    if hint:
+        body["hint"] = hint
     return body
+
+
+# The parameter an error concerns (its context's "parameter", named by meaning in the core) -> the API's words for
+# it. The CLI keeps its own table (cli/common.py HINTS) naming its options.
+PARAMETER_HINTS: dict[str, str] = {
+    "crs": "give the file's CRS in the request's `crs` parameter (an EPSG code, e.g. 4490 or 4545)",
+    "map": "map the file's columns onto ours with `map` parameters, one OURS=THEIRS each (e.g. households=HU_SHU)",
+    "within": "give the enclosing boundary's relation id in `within` (a relation id is never ambiguous)",
+    "grids": "`grids` fixes the grid count of one community: name one in `communities`",
+    "source_layer": "name the layer to read in `source_layer`",
+    "format": "`format` is geojson, gpkg, shp, kml, xlsx or pdf",
+    "mode": "`mode` is walk, ebike or drive",
+    "admin_level": "give the communities' OSM admin_level in `admin_level`",
+}
 
 
 def _problem(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:

@@ -91,6 +91,7 @@ class Problem(BaseModel):
         default_factory=dict, description="machine-readable facts: names, ids, limits, retry_after (seconds)"
     )
     errors: list[ProblemFieldError] = Field(default_factory=list, description="request validation: each field, why")
+    hint: str = Field("", description="which parameter of the request to change, when the problem is about one")
 
 
 # --- Requests ---------------------------------------------------------------------------------------------------

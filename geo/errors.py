@@ -4,6 +4,10 @@ Every error the core raises is a :class:`WanggeError`. Most are also a builtin
 ``ValueError`` or ``LookupError`` so that callers who do not know our types can
 still catch them. The API maps each class to an HTTP status and a problem type
 in exactly one table (``api/errors.py``); the CLI maps them to exit code 2.
+
+Messages never name a command-line flag or an API field: an error about a
+parameter says which in ``context["parameter"]`` (``crs``, ``map``, ``within``,
+``grids``, ``source_layer``…), and the CLI and the API each add their own hint.
 """
 
 from __future__ import annotations
@@ -184,6 +188,14 @@ class EditRejectedError(InputError):
 
     title_en = "Edit rejected"
     title_zh = "编辑未通过校验"
+
+
+class PlanStateError(InputError):
+    """A change of a plan's state its lifecycle does not allow: publishing a draft, adopting over a published plan,
+    publishing codes that clash with the official ones (``context['conflicts']`` names them)."""
+
+    title_en = "State change refused"
+    title_zh = "方案状态不可变更"
 
 
 class NotFoundError(WanggeError, LookupError):

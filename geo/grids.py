@@ -196,11 +196,13 @@ def draw_community(
         allowed = allowed_counts(float(blocks["households"].to_numpy()[oversized].sum()), total, len(oversized), band)
         if not allowed[0] <= options.grids <= allowed[1]:
             raise InputError(
-                f"--grids {options.grids} is outside the feasible range {list(allowed)} for {community['name']} "
+                f"A grid count of {options.grids} is outside the feasible range {list(allowed)} "
+                f"for {community['name']} "
                 f"({total:.0f} households, band {band.low:.0f}-{band.high:.0f}"
                 f"{f', {len(oversized)} block(s) above the band on their own' if len(oversized) else ''})",
                 detail_zh=f"网格数 {options.grids} 超出 {community['name']} 的可行范围 {list(allowed)}",
                 feasible=list(allowed),
+                parameter="grids",
             )
 
     problems: list[tuple[Graph, int, Solution]] = []

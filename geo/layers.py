@@ -107,16 +107,20 @@ def _renames(
     for our, their in column_map.items():
         if our not in known:
             raise ColumnMappingError(
-                f"--map {our}={their}: {our!r} is not a field of {kind} (fields: {', '.join(sorted(known))})",
-                detail_zh=f"--map {our}={their}：{our!r} 不是 {kind} 的字段",
+                f"Column mapping {our}={their}: {our!r} is not a field of {kind} (fields: {', '.join(sorted(known))})",
+                detail_zh=f"字段映射 {our}={their}：{our!r} 不是 {kind} 的字段",
                 field=our,
+                parameter="map",
             )
         if their not in columns:
             raise ColumnMappingError(
-                f"--map {our}={their}: the file has no field {their!r} (fields: {', '.join(map(str, columns))})",
-                detail_zh=f"--map {our}={their}：文件中没有字段 {their!r}（现有字段：{', '.join(map(str, columns))}）",
+                f"Column mapping {our}={their}: the file has no field {their!r} "
+                f"(fields: {', '.join(map(str, columns))})",
+                detail_zh=f"字段映射 {our}={their}：文件中没有字段 {their!r}"
+                f"（现有字段：{', '.join(map(str, columns))}）",
                 field=their,
                 available=[str(c) for c in columns],
+                parameter="map",
             )
         rename[their] = our
     taken = set(rename.values())
@@ -518,9 +522,10 @@ def update_households(
     if "households" not in t.columns:
         raise ColumnMappingError(
             f"The household table needs a households column (columns: {', '.join(map(str, table.columns))}); "
-            "map yours with --map households=YOURS",
-            detail_zh="户数表缺少 households（户数）列；可用 --map households=字段名 指定",
+            "map yours onto it (households=YOURS)",
+            detail_zh="户数表缺少 households（户数）列；请将您的字段映射为 households（households=字段名）",
             available=[str(c) for c in table.columns],
+            parameter="map",
         )
     counts = pd.to_numeric(t["households"].map(text), errors="coerce")
     bad = np.flatnonzero((counts.isna() | (counts < 0)).to_numpy())

@@ -84,9 +84,10 @@ def find_within(boundaries: gpd.GeoDataFrame, within: str) -> pd.Series:
     if len(hit) > 1:
         listing = "; ".join(f"relation {r.osm_id} '{r.name}' admin_level {r.admin_level}" for r in hit.itertuples())
         raise AmbiguousBoundaryError(
-            f"{within!r} matches {len(hit)} boundaries: {listing}. Pass the relation id with --within",
-            detail_zh=f"{within!r} 匹配到 {len(hit)} 个边界：{listing}。请用 --within 指定关系编号",
+            f"{within!r} matches {len(hit)} boundaries: {listing}. Name the enclosing boundary by its relation id",
+            detail_zh=f"{within!r} 匹配到 {len(hit)} 个边界：{listing}。请以关系编号指定外围边界",
             within=within,
+            parameter="within",
             candidates=[
                 {"osm_id": int(r.osm_id), "name": r.name, "admin_level": r.admin_level} for r in hit.itertuples()
             ],

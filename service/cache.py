@@ -9,7 +9,8 @@ second validation reuses it. Two rules keep it honest:
   import, re-derivation and load bumps. Each use case asks for the entry with
   the revision it just read from the store (one indexed query), so a running
   server sees an import made by the CLI in another process: the stale entry is
-  simply replaced.
+  simply replaced. With the revision goes the area's creation stamp: an area
+  deleted and created again (at revision 1 again) is another area.
 * **Plan entries are keyed by what they depend on** — plan id and version,
   and for anything about the adopted plans the area's adoption state — so an
   edit, an adoption or a publish misses exactly those keys and nothing else.
@@ -55,6 +56,7 @@ class AreaEntry:
 
     name: str
     revision: int
+    stamp: str = ""  # the area's creation stamp: an area deleted and created again is another area
     max_plan_entries: int = 64
     stats: CacheStats = field(default_factory=CacheStats)
     _values: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict, repr=False)
@@ -135,16 +137,18 @@ class AreaCache:
         self._entries: OrderedDict[str, AreaEntry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def entry(self, name: str, *, revision: int) -> AreaEntry:
-        """The entry of ``name`` at ``revision`` (a fresh one if the cached one is older or missing)."""
+    def entry(self, name: str, *, revision: int, stamp: str = "") -> AreaEntry:
+        """The entry of ``name`` at ``revision`` and ``stamp`` (a fresh one if the cached one differs or is missing)."""
         with self._lock:
             found = self._entries.get(name)
-            if found is not None and found.revision == revision:
+            if found is not None and found.revision == revision and found.stamp == stamp:
                 self._entries.move_to_end(name)
                 return found
             if found is not None:
                 self.stats.stale_replaced += 1
-            fresh = AreaEntry(name=name, revision=revision, max_plan_entries=self.max_plan_entries, stats=self.stats)
+            fresh = AreaEntry(
+                name=name, revision=revision, stamp=stamp, max_plan_entries=self.max_plan_entries, stats=self.stats
+            )
             self._entries[name] = fresh
             self._entries.move_to_end(name)
             while len(self._entries) > self.max_areas:

@@ -107,7 +107,8 @@ class Context:
         NotFoundError
             No area of that name.
         """
-        return self.cache.entry(name, revision=self.store.revision(name))
+        stamp, revision = self.store.area_stamp(name)
+        return self.cache.entry(name, revision=revision, stamp=stamp)
 
 
 # The settings behind the import limits the core checks (it knows them by name, not by where they are set).

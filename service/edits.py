@@ -24,7 +24,7 @@ from geo.area import StudyArea, valid_polygons
 from geo.blocks import adjacency, cut_lines
 from geo.crs import STORAGE_CRS
 from geo.edits import apply_ops, check_edit, restore_codes
-from geo.errors import EditError, InputError, NotFoundError
+from geo.errors import EditError, InputError, NotFoundError, PlanStateError
 from geo.grids import official_code_conflicts
 from geo.plan import PlanState, build_state, grid_summary, grid_table
 from geo.plan_import import SnappedPlan, distinct_codes, imported_attrs, snap_imported, snap_to_blocks
@@ -421,7 +421,7 @@ def _official_codes(facts: PublishFacts) -> None:
         words = {"retired": "a retired code", "other_ground": "an official code for other ground"}
         listed = "; ".join(f"{b['code']} ({words[b['problem']]})" for b in bad[:8])
         published_id = facts.published_plan_id
-        raise InputError(
+        raise PlanStateError(
             f"Plan {plan.plan_id} cannot be published: {listed}. It was drawn apart from the published plan "
             f"{published_id or ''}: draw the community again (codes then follow the published plan) or edit "
             "the published plan.",

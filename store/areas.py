@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -226,9 +227,8 @@ class Store:
                 "meta": meta,
             }
             if row is None:
-                area_id = conn.execute(insert(areas).values(name=area.name, revision=1, **values)).inserted_primary_key[
-                    0
-                ]
+                created = insert(areas).values(name=area.name, revision=1, stamp=uuid.uuid4().hex, **values)
+                area_id = conn.execute(created).inserted_primary_key[0]
                 revision = 1
             else:
                 area_id, revision = row.id, row.revision + 1
@@ -263,6 +263,20 @@ class Store:
         if rev is None:
             raise _no_area(name)
         return int(rev)
+
+    def area_stamp(self, name: str) -> tuple[str, int]:
+        """An area's creation stamp and current revision (one indexed query): what caches are checked against.
+
+        Raises
+        ------
+        NotFoundError
+            No area of that name.
+        """
+        with self.engine.connect() as conn:
+            row = conn.execute(select(areas.c.stamp, areas.c.revision).where(areas.c.name == name)).first()
+        if row is None:
+            raise _no_area(name)
+        return str(row.stamp or ""), int(row.revision)
 
     def delete_area(self, name: str) -> None:
         """Delete a study area and everything in it."""

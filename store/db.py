@@ -49,6 +49,9 @@ areas = Table(
     Column("datum", String(20), nullable=False, default="wgs84"),
     Column("meta", JSON, nullable=False, default=dict),
     Column("revision", Integer, nullable=False, default=1),
+    # Drawn once when the area is created: an area deleted and created again starts at revision 1 once more, and
+    # the stamp tells the two apart (caches key an area by both).
+    Column("stamp", String(32)),
     Column("created_at", DateTime(timezone=True), server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), server_default=func.now(), onupdate=func.now()),
 )

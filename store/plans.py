@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from geo.crs import STORAGE_CRS
-from geo.errors import ConflictError, InputError, NotFoundError
+from geo.errors import ConflictError, NotFoundError, PlanStateError
 from service.records import PlanRecord, PublishFacts, SavedVersion, VersionRecord
 from store.db import areas, metadata
 
@@ -324,7 +324,7 @@ class PlanStore:
                     )
                 ).first()
                 if published is not None:
-                    raise InputError(
+                    raise PlanStateError(
                         f"{row.community_name} has a published plan ({published.plan_id}); plan {plan_id} is "
                         f"{row.state} and can replace it only by being reviewed and published",
                         detail_zh=f"{row.community_name} 已有发布方案 {published.plan_id}；"
@@ -869,7 +869,7 @@ class PlanStore:
         ------
         ConflictError
             ``base_version`` is not the current version.
-        InputError
+        PlanStateError
             A change the lifecycle does not allow (or whatever ``publish_check`` raises).
         """
         allowed = {("draft", "reviewed"), ("reviewed", "draft"), ("reviewed", "published")}
@@ -882,7 +882,7 @@ class PlanStore:
                 raise stale_version(plan_id, row.current_version, base_version)
             if (row.state, state) not in allowed:
                 hint = " (review it first)" if (row.state, state) == ("draft", "published") else ""
-                raise InputError(
+                raise PlanStateError(
                     f"Plan {plan_id} is {row.state}; it cannot become {state}{hint}",
                     detail_zh=f"方案 {plan_id} 当前为 {row.state}，不能改为 {state}",
                     state=row.state,

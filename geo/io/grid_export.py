@@ -88,12 +88,13 @@ def check_export_crs(fmt: str, crs: str | int | None, bounds_lonlat: tuple[float
         target = CRS.from_user_input(int(crs) if str(crs).isdigit() else crs)
     except Exception:
         raise InputError(
-            f"--crs {crs!r} is not a CRS pyproj knows", detail_zh=f"--crs {crs!r} 不是有效的坐标参考系"
+            f"CRS {crs!r} is not one pyproj knows", detail_zh=f"坐标参考系 {crs!r} 无效", parameter="crs"
         ) from None
     if fmt in ("geojson", "kml") and not target.is_geographic:
         raise InputError(
-            f"{fmt} is written in lon/lat; --crs applies to gpkg and shp",
-            detail_zh=f"{fmt} 只能输出经纬度；--crs 适用于 gpkg 和 shp",
+            f"{fmt} is written in lon/lat; a CRS applies to gpkg and shp only",
+            detail_zh=f"{fmt} 只能输出经纬度；指定坐标系仅适用于 gpkg 和 shp",
+            parameter="crs",
         )
     aou = target.area_of_use
     if aou is not None and target.is_projected:

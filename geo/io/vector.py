@@ -240,6 +240,7 @@ def choose_source_layer(
             file=file,
             source_layer=source_layer,
             layers=layers,
+            parameter="source_layer",
         )
     if len(layers) == 1:
         return layers[0]
@@ -253,6 +254,7 @@ def choose_source_layer(
         file=file,
         kind=kind,
         layers=layers,
+        parameter="source_layer",
     )
 
 
@@ -473,9 +475,10 @@ def _parse_crs(value: str | int, file: str) -> CRS:
         return CRS.from_user_input(int(value) if str(value).isdigit() else value)
     except CRSError:
         raise InputError(
-            f"--crs {value!r} is not a CRS pyproj knows (try EPSG:4490 or 4545)",
-            detail_zh=f"--crs {value!r} 不是有效的坐标参考系（例如 EPSG:4490 或 4545）",
+            f"CRS {value!r} is not one pyproj knows (try EPSG:4490 or 4545)",
+            detail_zh=f"坐标参考系 {value!r} 无效（例如 EPSG:4490 或 4545）",
             file=file,
+            parameter="crs",
         ) from None
 
 
@@ -671,12 +674,13 @@ def read_table_or_layer(
         src_crs = _parse_crs(crs, p.name) if crs is not None else CRS.from_epsg(4326)
         if crs is None and lon.lower() in ("x", "y"):
             raise MissingCrsError(
-                f"{p.name} has x/y columns but no CRS: pass --crs (e.g. --crs 4545)",
-                detail_zh=f"{p.name} 含 x/y 坐标列但未给出坐标系：请用 --crs 指定（如 --crs 4545）",
+                f"{p.name} has x/y columns but no CRS: say which CRS they are in (e.g. EPSG:4545)",
+                detail_zh=f"{p.name} 含 x/y 坐标列但未给出坐标系：请指定坐标系（如 EPSG:4545）",
                 file=p.name,
+                parameter="crs",
             )
         report.crs = src_crs.to_string()
-        report.crs_note = "lon/lat columns" if crs is None else "from --crs"
+        report.crs_note = "lon/lat columns" if crs is None else "as given"
         geo = gpd.GeoDataFrame(frame.drop(columns=[lon, lat]), geometry=gpd.points_from_xy(xs, ys), crs=src_crs)
     else:
         src, enc = _vector_source(
@@ -709,15 +713,17 @@ def read_table_or_layer(
         if crs is not None:
             given = _parse_crs(crs, p.name)
             if geo.crs is not None and not CRS(geo.crs).equals(given):
-                report.notes.append(f"the file says {CRS(geo.crs).to_string()}; --crs {given.to_string()} used instead")
+                said = CRS(geo.crs).to_string()
+                report.notes.append(f"the file says {said}; the CRS given ({given.to_string()}) used instead")
             geo = geo.set_crs(given, allow_override=True)
-            report.crs_note = "from --crs"
+            report.crs_note = "as given"
         elif geo.crs is None:
             raise MissingCrsError(
                 f"{p.name} has no coordinate reference system (no .prj or CRS in the file): "
-                "pass the one it was made in with --crs, e.g. --crs 4490 (CGCS2000 lon/lat) or --crs 4545",
-                detail_zh=f"{p.name} 没有坐标参考系（缺少 .prj）：请用 --crs 指定，例如 --crs 4490 或 --crs 4545",
+                "say which CRS it was made in, e.g. EPSG:4490 (CGCS2000 lon/lat) or EPSG:4545 (a CGCS2000 GK zone)",
+                detail_zh=f"{p.name} 没有坐标参考系（缺少 .prj）：请指定其坐标参考系，例如 EPSG:4490 或 EPSG:4545",
                 file=p.name,
+                parameter="crs",
             )
         else:
             report.crs_note = "from the file"
@@ -857,14 +863,15 @@ def _feature_label(geo: pd.DataFrame, pos: int) -> str:
 
 
 def parse_column_map(items: list[str] | None) -> dict[str, str]:
-    """Parse ``OURS=THEIRS`` pairs given with ``--map``."""
+    """Parse ``OURS=THEIRS`` column mappings (the CLI's ``--map``, the upload's ``map`` fields)."""
     out: dict[str, str] = {}
     for item in items or []:
         m = re.fullmatch(r"\s*([^=]+?)\s*=\s*(.+?)\s*", item)
         if not m:
             raise InputError(
-                f"--map {item!r}: write OURS=THEIRS, e.g. --map households=HU_SHU",
-                detail_zh=f"--map {item!r}：格式应为 我方字段=对方字段，例如 --map households=HU_SHU",
+                f"Column mapping {item!r}: write OURS=THEIRS, e.g. households=HU_SHU",
+                detail_zh=f"字段映射 {item!r}：格式应为 我方字段=对方字段，例如 households=HU_SHU",
+                parameter="map",
             )
         out[m.group(1)] = m.group(2)
     return out

@@ -72,7 +72,8 @@ def test_missing_crs_names_the_file(writable, tmp_path):
     files = [("files", (p.name, p.read_bytes())) for p in tmp_path.glob("b.*")]
     r = _post(c, files, layer="buildings")
     assert r.status_code == 422 and r.json()["type"] == "/problems/missing-crs"
-    assert "b.shp" in r.json()["detail"] and "--crs" in r.json()["detail"]
+    assert "b.shp" in r.json()["detail"] and "--crs" not in r.json()["detail"]
+    assert "`crs`" in r.json()["hint"] and r.json()["context"]["parameter"] == "crs"  # the API names its own field
     assert _state(ctx) == before
 
 

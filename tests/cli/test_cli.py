@@ -313,6 +313,12 @@ def test_import_source_layer_and_unused_columns(tmp_path):
     p, _ = run(["import", str(cams), "--area", "monaco", "--layer", "cameras"], store)
     assert p.returncode == 0, p.stderr
     assert "unused columns: 备注" in p.stdout
+    # The core's message names no flag; the CLI adds its own hint (the API names its own field instead).
+    xy = tmp_path / "xy.csv"
+    xy.write_text("name,x,y\n港口,500000,4842000\n", encoding="utf-8")
+    p, out = run(["import", str(xy), "--area", "monaco", "--layer", "cameras", "--json"], store)
+    assert p.returncode == 2 and out["error"]["type"] == "MissingCrsError"
+    assert "--" not in out["error"]["detail"] and "--crs" in out["error"]["hint"] and "hint: " in p.stderr
 
 
 def test_network_summary_and_a_geopackage_for_qgis(tmp_path, demo_store_url):

@@ -163,3 +163,19 @@ def test_reports_are_kept_apart_by_the_rules_in_force(monaco):
     assert _without_seconds(again) == _without_seconds(urban)
     digest_keys = {k[4] for k in ctx.area("monaco").keys() if isinstance(k, tuple) and k[3:4] == ("report",)}
     assert digest_keys == {ctx.rules_digest, other.rules_digest}
+
+
+def test_an_area_deleted_and_loaded_again_is_not_served_from_the_old_entry(monaco):
+    ctx, _, condamine, _ = monaco
+    ctx.store.delete_area("monaco")
+    load_package(ctx, DATA / "monaco.gpkg")  # another monaco
+    old = ctx.area("monaco")
+    assert old.revision == 1
+    ctx.store.delete_area("monaco")  # the other process deletes and loads it once more: revision 1 again
+    load_package(_context_on(ctx), DATA / "monaco.gpkg")
+    new = ctx.area("monaco")
+    assert new.revision == 1 and new is not old and new.stamp != old.stamp
+
+
+def _context_on(ctx: Context) -> Context:
+    return Context(store=ctx.store, rules=ctx.rules)

@@ -18,6 +18,7 @@ from service.plans import draw_grids, validate_grids
 from store.areas import Store
 from tests.conftest import DATA
 from tests.edit_helpers import movable_block
+from tests.lifecycle_helpers import publish_two_drafts_at_once
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +75,11 @@ def test_concurrent_editors_on_postgres_get_one_success_and_409s(pg):
         results = list(pool.map(attempt, range(8)))
     assert results.count("ok") == 1 and results.count("409") == 7
     assert len(pg.store.plans.versions("monaco", pid)) == 2
+
+
+def test_two_drafts_published_at_once_on_postgres_cannot_both_pass(pg, monkeypatch):
+    pg.store.delete_area("monaco")  # a community no plan of the tests above was published in
+    load_package(pg, DATA / "monaco.gpkg")
+    outcomes, states = publish_two_drafts_at_once(pg, monkeypatch)
+    assert sorted(outcomes) == ["ok", "refused"]
+    assert sorted(states.values()) == ["published", "reviewed"]
