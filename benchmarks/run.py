@@ -231,6 +231,29 @@ def network_section() -> tuple[str, dict[str, object]]:
     return "\n".join(md), summary
 
 
+def cache_section() -> tuple[str, dict[str, object]]:
+    from benchmarks import bench_cache as bc
+
+    rows = bc.run(DATA)
+    frame = pd.DataFrame(rows)
+    md = [
+        "## The area cache (issue 9)",
+        "",
+        "The same request from an empty cache (as after a restart) and again with the area's entry warm, through "
+        "the code the API and the CLI run: `GET /areas/{name}/network?mode=drive` through the API (cold: the area "
+        "is read, its driving network built and every building snapped to it), and `validate` of one unchanged plan "
+        "(the community with most households) and of every adopted plan (cold: the area, its frames in the metric "
+        "CRS and each plan's report; warm: the area's revision, the plans' rows and the reports cached by area "
+        f"revision, plan version and the rules' digest). Medians of {bc.COLD_RUNS} cold and {bc.WARM_RUNS} warm "
+        "runs in one process; the first cold run, which also warms imports and the file cache, is left out. "
+        "Target: warm at least 20 times faster than cold.",
+        "",
+        _table(frame),
+        "",
+    ]
+    return "\n".join(md), {"min_speedup": float(frame["speedup"].min())}
+
+
 def _merge_sections(new: dict[str, str]) -> dict[str, str]:
     """Keep the sections of RESULTS.md this run did not redo (``python -m benchmarks.run edits`` redoes one)."""
     import re
@@ -248,7 +271,13 @@ def main() -> None:
     sections: dict[str, str] = {}
     summaries: dict[str, object] = {}
     only = set(sys.argv[1:])
-    for name, section in (("partition", partition_section), ("edits", edits_section), ("network", network_section)):
+    sections_run = (
+        ("partition", partition_section),
+        ("edits", edits_section),
+        ("network", network_section),
+        ("cache", cache_section),
+    )
+    for name, section in sections_run:
         if only and name not in only:
             continue
         t = time.perf_counter()
@@ -263,10 +292,10 @@ def main() -> None:
         f"Last run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} by `make bench` on {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()} ({', '.join(sorted(sections))}: "
         f"{time.perf_counter() - t0:.0f} s). Reproduce with `make bench`; one part with "
-        "`.venv/bin/python -m benchmarks.run partition`, `… edits` or `… network`.",
+        "`.venv/bin/python -m benchmarks.run partition`, `… edits`, `… network` or `… cache`.",
         "",
     ]
-    order = ("partition", "edits", "network")
+    order = ("partition", "edits", "network", "cache")
     body = [f"<!-- section:{k} -->\n{merged[k]}<!-- /section -->\n" for k in order if k in merged]
     (HERE / "RESULTS.md").write_text("\n".join(header) + "\n" + "\n".join(body), encoding="utf-8")
     print(json.dumps({"summary": summaries}, indent=1, default=str))
