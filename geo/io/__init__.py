@@ -5,6 +5,7 @@
 * :mod:`geo.io.package` — a whole study area as one GeoPackage
 * :mod:`geo.io.codes` — published code lists
 * :mod:`geo.io.networks` — a road network's nodes and edges as a GeoPackage for QGIS
+* :mod:`geo.io.mvt` — Mapbox Vector Tiles for the map pages
 """
 
 from geo.io.codes import read_code_list, read_code_lists_in
