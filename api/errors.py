@@ -25,6 +25,7 @@ from geo.errors import (
     ConflictError,
     CoordinateRangeError,
     CrossSiteRequestError,
+    DutyPointOffNetworkError,
     EditError,
     EditRejectedError,
     EmptyLayerError,
@@ -35,7 +36,9 @@ from geo.errors import (
     MalformedFileError,
     MissingCrsError,
     MissingFilePartError,
+    NoDutyPointsError,
     NotFoundError,
+    OutsideCommunitiesError,
     PlanStateError,
     RoadClassError,
     RulesError,
@@ -75,7 +78,10 @@ PROBLEMS: dict[type[WanggeError], tuple[int, str]] = {
     EditRejectedError: (422, "edit-rejected"),
     EditError: (422, "invalid-edit"),
     PlanStateError: (422, "plan-state"),
+    NoDutyPointsError: (422, "no-duty-points"),
+    DutyPointOffNetworkError: (422, "duty-point-off-network"),
     InputError: (422, "invalid-input"),
+    OutsideCommunitiesError: (404, "outside-communities"),
     NotFoundError: (404, "not-found"),
     ConflictError: (409, "conflict"),
     WanggeError: (400, "bad-request"),
@@ -123,6 +129,9 @@ PARAMETER_HINTS: dict[str, str] = {
     "format": "`format` is geojson, gpkg, shp, kml, xlsx or pdf",
     "mode": "`mode` is walk, ebike or drive",
     "admin_level": "give the communities' OSM admin_level in `admin_level`",
+    "minutes": "`minutes` is a comma-separated list of positive whole minutes, e.g. 1,3,5",
+    "propose": "`p` is how many new duty points to propose (1 to the rules' response.max_proposals)",
+    "location": "give `lon` and `lat` (with `datum`), or `building`, or `address` — one of them",
 }
 
 

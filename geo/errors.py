@@ -198,11 +198,32 @@ class PlanStateError(InputError):
     title_zh = "方案状态不可变更"
 
 
+class NoDutyPointsError(InputError):
+    """An area without duty points (派出所, 警务室, 巡逻点, 综治中心) cannot be measured for response."""
+
+    title_en = "No duty points"
+    title_zh = "没有勤务点"
+
+
+class DutyPointOffNetworkError(InputError):
+    """Duty points farther from the mode's network than the rules' unreachable distance (``context['duty_points']``)."""
+
+    title_en = "Duty point far from any road"
+    title_zh = "勤务点远离道路"
+
+
 class NotFoundError(WanggeError, LookupError):
     """A study area, layer, plan or version that does not exist."""
 
     title_en = "Not found"
     title_zh = "未找到"
+
+
+class OutsideCommunitiesError(NotFoundError):
+    """A place that lies in no community of the area; ``context['nearest_community']`` names the nearest one."""
+
+    title_en = "Outside every community"
+    title_zh = "不在任何社区内"
 
 
 class ConflictError(WanggeError):

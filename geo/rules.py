@@ -154,17 +154,123 @@ class NaturalVillageRules(_Section):
 
 
 class CameraRules(_Section):
-    """Surveillance-point quotas (DOMAIN §4; the 5 and 2 are policy)."""
+    """Surveillance points (监控点): quotas, what counts, camera models, coverage and siting (DOMAIN §4).
+
+    The 5 per administrative village and 2 per natural village are policy; the rest are practice or
+    assumptions. Quotas are decided, most specific first: ``per_village`` (a community's or natural
+    village's name, 12-digit code or fid; a name no village has is an error when the audit runs), then
+    ``per_class`` (``urban``, ``rural`` or a 3-digit 城乡分类代码 such as ``121``; any other key is refused
+    here), then ``per_urban_community`` / ``per_administrative_village`` and ``per_natural_village``.
+    """
 
     per_administrative_village: int = Field(5, ge=0)
     per_urban_community: int = Field(5, ge=0)
     per_natural_village: int = Field(2, ge=0)
+    per_class: dict[str, int] = Field(default_factory=dict)
+    per_village: dict[str, int] = Field(default_factory=dict)
+    # GB/T 28181 device types (digits 11-13) that are camera channels: 132 IPC, 131 other camera (not 111 DVR,
+    # 118 NVR). A camera whose inventory gives no 20-digit id is counted by its other fields.
     counted_device_types: tuple[str, ...] = ("132", "131")
-    min_spacing_m: float = 300.0
-    bullet_fov_deg: float = 80.0
-    bullet_range_m: float = 30.0
-    ptz_range_m: float = 50.0
-    working_rate_target: float = 0.98
+    # Which cameras count toward a quota: networked and working (practice), of these categories.
+    counted_statuses: tuple[str, ...] = ("online",)
+    counted_categories: tuple[str, ...] = ("一类", "二类", "三类")
+    # What a camera whose inventory gives no status or category is taken as (an OSM camera has neither); the
+    # audit says how many were assumed. An unrecognised value is never assumed: it is reported and not counted.
+    missing_status_as: str = "online"
+    missing_category_as: str = "一类"
+    working_rate_target: float = Field(0.98, gt=0, le=1)
+    working_rate_target_key_industries: float = Field(0.95, gt=0, le=1)  # 二类 (key industries)
+    # Poles of new cameras at least this far apart, where possible (a soft rule).
+    min_spacing_m: float = Field(300.0, ge=0)
+    # Camera models (vendor rules of thumb, assumptions): a bullet (or fixed dome) is a sector, a PTZ dome a disc.
+    bullet_fov_deg: float = Field(80.0, gt=0, le=360)
+    bullet_range_m: float = Field(30.0, gt=0)
+    ptz_range_m: float = Field(50.0, gt=0)
+    panoramic_range_m: float = Field(10.0, gt=0)
+    # Lens focal length (mm) -> (horizontal field of view in degrees, useful range in metres).
+    lens_mm: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {"2.8": (100.0, 5.0), "4": (80.0, 12.0), "6": (50.0, 18.0), "8": (40.0, 24.0)}
+    )
+    # Mount heights when the inventory gives none, and building heights for line of sight: a building hides the
+    # ground behind it from a camera mounted lower than its roof, and only a stretch of it from one mounted
+    # higher (storeys x storey height + roof).
+    mount_height_m: float = Field(4.0, gt=0)
+    ptz_mount_height_m: float = Field(6.0, gt=0)
+    storey_height_m: float = Field(3.0, gt=0)
+    roof_height_m: float = Field(1.5, ge=0)
+    # Coverage counts these streets (default: the streets people live on, as patrols: no tracks, paths, footways
+    # or motorways); households count when their building's entrance point on the walking network is seen.
+    street_classes: tuple[str, ...] = (
+        "residential",
+        "living_street",
+        "pedestrian",
+        "unclassified",
+        "tertiary",
+        "secondary",
+        "primary",
+        "trunk",
+        "tertiary_link",
+        "secondary_link",
+        "primary_link",
+        "trunk_link",
+        "service",
+    )
+    # Siting: junctions on these classes are "main road" junctions (proposed before other junctions), key places
+    # of these categories are candidates, and an entrance candidate stands this far inside its village.
+    main_road_classes: tuple[str, ...] = (
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "trunk_link",
+        "primary_link",
+        "secondary_link",
+        "tertiary_link",
+    )
+    key_place_categories: tuple[str, ...] = (
+        "school",
+        "kindergarten",
+        "clinic",
+        "hospital",
+        "market",
+        "townhall",
+        "community_centre",
+    )
+    entrance_inset_m: float = Field(10.0, ge=0)
+    # A proposed camera is a bullet of the default model, aimed along the best of this many bearings.
+    proposal_bearings: int = Field(8, ge=1, le=72)
+    # The siting objective after quotas and spacing: households newly seen, plus street newly seen at this many
+    # metres to a household (assumption).
+    street_m_per_household: float = Field(20.0, gt=0)
+    siting_time_limit_s: float = Field(120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _known_values(self) -> CameraRules:
+        statuses, categories = ("online", "offline", "fault"), ("一类", "二类", "三类")
+        bad = [s for s in (*self.counted_statuses, self.missing_status_as) if s not in statuses]
+        if bad:
+            raise ValueError(f"statuses are {', '.join(statuses)}, not {', '.join(bad)}")
+        bad = [c for c in (*self.counted_categories, self.missing_category_as) if c not in categories]
+        if bad:
+            raise ValueError(f"categories are {', '.join(categories)}, not {', '.join(bad)}")
+        classes = ("urban", "rural", "111", "112", "121", "122", "123", "210", "220")
+        bad = [k for k in self.per_class if k not in classes]
+        if bad:
+            raise ValueError(
+                f"per_class names unknown class(es) {', '.join(bad)}: use urban, rural or a 城乡分类代码 "
+                f"({', '.join(classes[2:])})"
+            )
+        bad = [k for k, v in self.per_class.items() if v < 0] + [k for k, v in self.per_village.items() if v < 0]
+        if bad:
+            raise ValueError(f"quotas must be >= 0, not for {', '.join(bad)}")
+        for mm, (fov, rng) in self.lens_mm.items():
+            try:
+                float(mm)
+            except ValueError:
+                raise ValueError(f"lens_mm keys are focal lengths in mm, not {mm!r}") from None
+            if not (0 < fov <= 360 and rng > 0):
+                raise ValueError(f"lens_mm[{mm}] must be (0 < fov <= 360, range > 0), got ({fov}, {rng})")
+        return self
 
 
 class PatrolRules(_Section):
@@ -376,11 +482,70 @@ class NetworkRules(_Section):
 
 
 class ResponseRules(_Section):
-    """Police response norms (DOMAIN §6); travel speeds are in :class:`NetworkRules`."""
+    """Police response norms (DOMAIN §6); travel speeds are in :class:`NetworkRules`.
 
-    minutes: tuple[float, ...] = (1.0, 3.0, 5.0)
-    urban_target_share_5min: float = 0.9348
-    rural_target_minutes: float = 15.0
+    A community meets its target when at least ``*_target_share`` of its households
+    are reached within ``*_target_minutes`` (urban 5 min: a real city reports 93.48%
+    of incidents reached within 5 min, policy; rural 15 min, assumption: DOMAIN gives
+    10-15). Readiness is the time a duty point of each kind needs before it can leave
+    (assumption: none unless a county sets it; a duty point's own ``readiness_min``
+    wins). Junction delay is added each time a route passes a junction of three or
+    more streets (0: off).
+    """
+
+    minutes: tuple[int, ...] = (1, 3, 5)
+    mode: Literal["walk", "ebike", "drive"] = "drive"
+    urban_target_minutes: int = Field(5, gt=0)
+    urban_target_share: float = Field(0.9348, gt=0, le=1)
+    rural_target_minutes: int = Field(15, gt=0)
+    rural_target_share: float = Field(0.9348, gt=0, le=1)
+    readiness_s: dict[str, float] = Field(
+        default_factory=lambda: {
+            "police_station": 0.0,
+            "police_post": 0.0,
+            "patrol_point": 0.0,
+            "governance_centre": 0.0,
+        }
+    )
+    junction_delay_s: float = Field(0.0, ge=0)
+    # Band areas are drawn as the reached streets buffered by this much (display only; shares count entrances).
+    band_buffer_m: float = Field(50.0, gt=0)
+    # Where new duty points may go: junctions on these road classes, and key places of these categories.
+    candidate_road_classes: tuple[str, ...] = (
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "trunk_link",
+        "primary_link",
+        "secondary_link",
+        "tertiary_link",
+    )
+    candidate_key_place_categories: tuple[str, ...] = (
+        "townhall",
+        "community_centre",
+        "school",
+        "kindergarten",
+        "clinic",
+        "hospital",
+        "fire_station",
+        "station",
+        "office",
+        "marketplace",
+        "social_facility",
+        "university",
+    )
+    proposal_kind: str = "police_post"
+    max_proposals: int = Field(10, ge=1)
+
+    @model_validator(mode="after")
+    def _minutes_positive(self) -> ResponseRules:
+        if not self.minutes or any(m <= 0 for m in self.minutes):
+            raise ValueError(f"minutes must be positive whole numbers, got {list(self.minutes)}")
+        bad = sorted(k for k, v in self.readiness_s.items() if v < 0)
+        if bad:
+            raise ValueError(f"readiness_s must be >= 0, not for {', '.join(bad)}")
+        return self
 
 
 class DocumentRules(_Section):
