@@ -482,11 +482,70 @@ class NetworkRules(_Section):
 
 
 class ResponseRules(_Section):
-    """Police response norms (DOMAIN §6); travel speeds are in :class:`NetworkRules`."""
+    """Police response norms (DOMAIN §6); travel speeds are in :class:`NetworkRules`.
 
-    minutes: tuple[float, ...] = (1.0, 3.0, 5.0)
-    urban_target_share_5min: float = 0.9348
-    rural_target_minutes: float = 15.0
+    A community meets its target when at least ``*_target_share`` of its households
+    are reached within ``*_target_minutes`` (urban 5 min: a real city reports 93.48%
+    of incidents reached within 5 min, policy; rural 15 min, assumption: DOMAIN gives
+    10-15). Readiness is the time a duty point of each kind needs before it can leave
+    (assumption: none unless a county sets it; a duty point's own ``readiness_min``
+    wins). Junction delay is added each time a route passes a junction of three or
+    more streets (0: off).
+    """
+
+    minutes: tuple[int, ...] = (1, 3, 5)
+    mode: Literal["walk", "ebike", "drive"] = "drive"
+    urban_target_minutes: int = Field(5, gt=0)
+    urban_target_share: float = Field(0.9348, gt=0, le=1)
+    rural_target_minutes: int = Field(15, gt=0)
+    rural_target_share: float = Field(0.9348, gt=0, le=1)
+    readiness_s: dict[str, float] = Field(
+        default_factory=lambda: {
+            "police_station": 0.0,
+            "police_post": 0.0,
+            "patrol_point": 0.0,
+            "governance_centre": 0.0,
+        }
+    )
+    junction_delay_s: float = Field(0.0, ge=0)
+    # Band areas are drawn as the reached streets buffered by this much (display only; shares count entrances).
+    band_buffer_m: float = Field(50.0, gt=0)
+    # Where new duty points may go: junctions on these road classes, and key places of these categories.
+    candidate_road_classes: tuple[str, ...] = (
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "trunk_link",
+        "primary_link",
+        "secondary_link",
+        "tertiary_link",
+    )
+    candidate_key_place_categories: tuple[str, ...] = (
+        "townhall",
+        "community_centre",
+        "school",
+        "kindergarten",
+        "clinic",
+        "hospital",
+        "fire_station",
+        "station",
+        "office",
+        "marketplace",
+        "social_facility",
+        "university",
+    )
+    proposal_kind: str = "police_post"
+    max_proposals: int = Field(10, ge=1)
+
+    @model_validator(mode="after")
+    def _minutes_positive(self) -> ResponseRules:
+        if not self.minutes or any(m <= 0 for m in self.minutes):
+            raise ValueError(f"minutes must be positive whole numbers, got {list(self.minutes)}")
+        bad = sorted(k for k, v in self.readiness_s.items() if v < 0)
+        if bad:
+            raise ValueError(f"readiness_s must be >= 0, not for {', '.join(bad)}")
+        return self
 
 
 class DocumentRules(_Section):
