@@ -231,3 +231,38 @@ class ConflictError(WanggeError):
 
     title_en = "Conflict"
     title_zh = "冲突"
+
+
+class NoStreetsError(InputError):
+    """A patrol route asked for where there is no street to walk (a grid with no required street and no stop)."""
+
+    title_en = "No streets to patrol"
+    title_zh = "没有需巡查的街道"
+
+
+class OfficeOffNetworkError(InputError):
+    """A route's start (a grid office, a base) is too far from the walking network, or on none of it."""
+
+    title_en = "Start off the network"
+    title_zh = "起点不在路网上"
+
+
+class DisconnectedStreetsError(InputError):
+    """No required street can be reached from the route's start on the walking network."""
+
+    title_en = "Streets not connected to the start"
+    title_zh = "街道与起点不连通"
+
+
+class TrackError(MalformedFileError):
+    """A GPS track that cannot be used as it is: no points, timestamps out of order (the message names the point)."""
+
+    title_en = "Unusable GPS track"
+    title_zh = "GPS 轨迹不可用"
+
+
+class TrackOutsideAreaError(InputError):
+    """A GPS track that lies outside the study area (another city, swapped coordinates)."""
+
+    title_en = "GPS track outside the area"
+    title_zh = "GPS 轨迹不在研究区内"

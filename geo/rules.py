@@ -292,6 +292,35 @@ class PatrolRules(_Section):
         "primary_link",
         "service",
     )
+    # Service roads are required only where a building's entrance is on them ("service roads that reach
+    # buildings", DOMAIN §5): a car park aisle or a fuel-station lane is no street anyone lives on.
+    service_only_to_buildings: bool = True
+    # A street counts for a grid when at least this share of it lies within the grid widened by
+    # ``boundary_buffer_m`` (so boundary streets, drawn along the grid's edge, count for both neighbours).
+    boundary_buffer_m: float = Field(10.0, ge=0)
+    min_share_inside: float = Field(0.5, gt=0, le=1)
+    # Key places inside a grid are required stops; these categories (geo.key_places) are left out.
+    stop_categories_excluded: tuple[str, ...] = ("religious", "station")
+    # The exact rural-postman model (HiGHS) stops after this many seconds per route, keeping the best route
+    # with its lower bound and gap.
+    exact_time_limit_s: float = Field(5.0, ge=0)
+    # An office or base farther than this from the walking network is refused.
+    max_start_distance_m: float = Field(250.0, gt=0)
+    # Routes longer than the daily maximum are split over at most this many days before the grid is flagged
+    # as too large.
+    max_rotation_days: int = Field(3, ge=1)
+    # A camera sees a street within this distance (the extension repeats streets no camera sees).
+    camera_sight_m: float = Field(50.0, ge=0)
+    # Days of a GPS audit are counted in this time zone (GPX times are UTC).
+    timezone: str = "Asia/Shanghai"
+    # Map matching (Newson & Krumm): GPS noise (sigma, m), the search radius for candidate streets (m), the
+    # scale of the route-versus-straight-line difference (beta, m), and the gap that breaks a track (s).
+    gps_sigma_m: float = Field(10.0, gt=0)
+    match_radius_m: float = Field(50.0, gt=0)
+    match_beta_m: float = Field(5.0, gt=0)
+    track_break_s: float = Field(300.0, gt=0)
+    # A track point more than this far from every street of the area is off the map (another city).
+    off_area_m: float = Field(1000.0, gt=0)
 
 
 # Vehicle speeds by road class (DOMAIN §6, assumptions); a maxspeed tag lowers them.
