@@ -112,6 +112,8 @@ class TileSource:
         Zoom -> the area in square screen pixels (of 256-px tiles) below which a polygon is left out.
     weight
         The column :func:`encode_density` sums per cell (None: features are counted only).
+    min_zoom
+        Per feature, the tile zoom from which it is written (minor roads only when zoomed in); None: always.
     """
 
     name: str
@@ -120,6 +122,7 @@ class TileSource:
     buffer_units: int = 64
     min_pixel_area: dict[int, float] = field(default_factory=dict)
     weight: str | None = None
+    min_zoom: np.ndarray | None = field(default=None, repr=False)
     geoms: np.ndarray = field(init=False, repr=False)
     tree: shapely.STRtree = field(init=False, repr=False)
     props: pd.DataFrame = field(init=False, repr=False)
@@ -135,6 +138,8 @@ class TileSource:
         self.tree = shapely.STRtree(self.geoms)
         cols = [c for c in self.fields if c in self.frame.columns]
         self.props = self.frame.loc[keep, cols].reset_index(drop=True)
+        if self.min_zoom is not None:
+            self.min_zoom = np.asarray(self.min_zoom)[keep]
         self.fields = cols
         types = set(shapely.get_type_id(self.geoms).tolist())
         if types <= set(_POLYGONAL):
@@ -158,6 +163,8 @@ class TileSource:
         pad = (maxx - minx) * self.buffer_units / EXTENT
         box = (minx - pad, miny - pad, maxx + pad, maxy + pad)
         idx = np.sort(self.tree.query(shapely.box(*box)))
+        if self.min_zoom is not None and len(idx):
+            idx = idx[self.min_zoom[idx] <= z]
         min_px = self.min_pixel_area.get(z)
         if min_px and len(idx) and self.family == "polygon":
             px = (maxx - minx) / 256
