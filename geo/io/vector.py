@@ -98,10 +98,15 @@ class ReadReport:
     numbering: str = "feature"
     repaired: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Rows read without a place (``keep_unplaced``): (0-based position, reason, (x, y) as read or None) with reason
+    # ``no_coordinates`` or ``out_of_range``; their geometry is None. The layer's importer reports them row by row.
+    unplaced: list[tuple[int, str, tuple[float, float] | None]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready data."""
-        return {k: v for k, v in self.__dict__.items() if v not in (None, [], "") and k != "numbering"}
+        return {
+            k: v for k, v in self.__dict__.items() if v not in (None, [], "") and k not in ("numbering", "unplaced")
+        }
 
     def label(self, pos: int) -> str:
         """Name the row or feature at a 0-based position as the user sees it in the file (``row 3``)."""
@@ -493,8 +498,11 @@ def _find_column(columns: list[str], candidates: tuple[str, ...]) -> str | None:
 # -- coordinates -----------------------------------------------------------------------------------------------
 
 
-def check_coordinate_range(geo: gpd.GeoDataFrame, report: ReadReport) -> None:
+def check_coordinate_range(geo: gpd.GeoDataFrame, report: ReadReport, *, keep_unplaced: bool = False) -> None:
     """Refuse coordinates outside the valid range of the CRS they are said to be in.
+
+    With ``keep_unplaced``, such rows are listed in ``report.unplaced`` as ``out_of_range`` and their
+    geometry set to None instead (a camera inventory is reported row by row), unless no row is left.
 
     Geographic CRSs: longitude in [-180, 180], latitude in [-90, 90] (a
     latitude of 121.5 is a swapped pair; metres in a GeoJSON without a ``crs``
@@ -532,8 +540,13 @@ def check_coordinate_range(geo: gpd.GeoDataFrame, report: ReadReport) -> None:
             if use
             else "coordinates that project back onto the globe"
         )
-    bad = np.flatnonzero(~ok)
+    placed = ~(geo.geometry.isna().to_numpy())
+    bad = np.flatnonzero(~ok & placed)
     if not len(bad):
+        return
+    if keep_unplaced and len(bad) < int(placed.sum()):
+        report.unplaced += [(int(i), "out_of_range", (float(bounds[i][0]), float(bounds[i][1]))) for i in bad]
+        geo.loc[geo.index[bad], geo.geometry.name] = None
         return
     labels = [report.label(int(i)) for i in bad]
     shown = ", ".join(labels[:10]) + ("…" if len(labels) > 10 else "")
@@ -572,6 +585,7 @@ def read_table_or_layer(
     geometry_required: bool = True,
     max_features: int | None = None,
     max_expanded_mb: float | None = None,
+    keep_unplaced: bool = False,
 ) -> tuple[pd.DataFrame | gpd.GeoDataFrame, ReadReport]:
     """Read a file into EPSG:4326, converting obfuscated datums and repairing geometry.
 
@@ -602,6 +616,10 @@ def read_table_or_layer(
         Import limits: the most features (rows) and the most megabytes a file
         (a zip: its contents; a workbook: what it expands to) may hold. Counts
         are checked before the features are read where the format tells them.
+    keep_unplaced
+        Keep table rows whose coordinates are missing, not numbers or out of range, with no
+        geometry, listed in ``report.unplaced`` (a camera inventory reports them row by row);
+        only when every row is so is the file refused, as without it.
 
     Raises
     ------
@@ -663,6 +681,9 @@ def read_table_or_layer(
         xs = pd.to_numeric(frame[lon], errors="coerce")
         ys = pd.to_numeric(frame[lat], errors="coerce")
         bad = np.flatnonzero((xs.isna() | ys.isna()).to_numpy())
+        if len(bad) and keep_unplaced and len(bad) < len(frame):
+            report.unplaced += [(int(i), "no_coordinates", None) for i in bad]
+            bad = bad[:0]
         if len(bad):
             rows = ", ".join(str(i + 2) for i in bad[:10])  # spreadsheet row numbers (header is row 1)
             raise InvalidGeometryError(
@@ -681,7 +702,10 @@ def read_table_or_layer(
             )
         report.crs = src_crs.to_string()
         report.crs_note = "lon/lat columns" if crs is None else "as given"
-        geo = gpd.GeoDataFrame(frame.drop(columns=[lon, lat]), geometry=gpd.points_from_xy(xs, ys), crs=src_crs)
+        points = gpd.points_from_xy(xs, ys)
+        if report.unplaced:
+            points[[i for i, _, _ in report.unplaced]] = None
+        geo = gpd.GeoDataFrame(frame.drop(columns=[lon, lat]), geometry=points, crs=src_crs)
     else:
         src, enc = _vector_source(
             p,
@@ -730,7 +754,7 @@ def read_table_or_layer(
         report.crs = CRS(geo.crs).to_string()
 
     geo = _repair(geo, report)
-    check_coordinate_range(geo, report)
+    check_coordinate_range(geo, report, keep_unplaced=keep_unplaced)
     if d in ("gcj02", "bd09"):
         if not CRS(geo.crs).is_geographic:
             raise InputError(
@@ -824,7 +848,9 @@ def _hidden(member: str) -> bool:
 
 
 def _repair(geo: gpd.GeoDataFrame, report: ReadReport) -> gpd.GeoDataFrame:
-    missing = np.flatnonzero((geo.geometry.isna() | geo.geometry.is_empty).to_numpy())
+    unplaced = np.zeros(len(geo), dtype=bool)
+    unplaced[[i for i, _, _ in report.unplaced]] = True
+    missing = np.flatnonzero((geo.geometry.isna() | geo.geometry.is_empty).to_numpy() & ~unplaced)
     if len(missing):
         ids = ", ".join(_feature_label(geo, int(i)) for i in missing[:10])
         raise InvalidGeometryError(
@@ -833,7 +859,7 @@ def _repair(geo: gpd.GeoDataFrame, report: ReadReport) -> gpd.GeoDataFrame:
             file=report.file,
             features=[_feature_label(geo, int(i)) for i in missing],
         )
-    invalid = np.flatnonzero(~geo.geometry.is_valid.to_numpy())
+    invalid = np.flatnonzero(~geo.geometry.is_valid.to_numpy() & ~unplaced)
     if len(invalid):
         geo = geo.copy()
         fixed = shapely.make_valid(geo.geometry.values[invalid])
