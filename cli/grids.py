@@ -145,6 +145,45 @@ def grids_plans(area: AreaArg, as_json: JsonOpt = False) -> None:
         )
 
 
+@app.command("blocks")
+@command
+def grids_blocks(
+    area: AreaArg,
+    plan: PlanOpt,
+    version: Annotated[int | None, typer.Option("--version", help="Version to list (default: current).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List a plan's blocks and the grid each is in: the block ids an edit's ops name (docs/edit-ops.md)."""
+    frame = edits.blocks_at(context(), area, plan, version)
+    rows = [
+        {
+            "block_id": str(r.block_id),
+            "grid": str(r.grid_code),
+            "households": int(round(float(r.households))),
+            "households_estimated": bool(r.households_estimated),
+        }
+        for r in frame.itertuples(index=False)
+    ]
+    if as_json:
+        emit(
+            {
+                "summary": {
+                    "blocks": len(rows),
+                    "grids": len({r["grid"] for r in rows}),
+                    "households": sum(r["households"] for r in rows),
+                    "version": int(frame.attrs["version"]),
+                },
+                "blocks": rows,
+            }
+        )
+        return
+    estimated = any(r["households_estimated"] for r in rows)
+    typer.echo(f"{plan} v{frame.attrs['version']}: {len(rows)} blocks")
+    typer.echo(f"{'block_id':<16} {'grid':<16} {'户数（估算）' if estimated else '户数':>8}")
+    for r in rows:
+        typer.echo(f"{r['block_id']:<16} {r['grid']:<16} {r['households']:>8}")
+
+
 @app.command("export")
 @command
 def grids_export(

@@ -439,6 +439,11 @@ def blocks_at(ctx: Context, area: str, plan_id: str, version: int | None = None)
     """
     state, ver, _ = load_state(ctx, area, plan_id, version)
     frame = state.blocks[["block_id", "households", "geometry"]].copy()
+    frame["households_estimated"] = (
+        state.blocks["households_estimated"].fillna(False).astype(bool).to_numpy()
+        if "households_estimated" in state.blocks
+        else False
+    )
     frame["grid_code"] = state.assignment
     frame["locked"] = [bool(state.grids[c].get("locked")) for c in state.assignment]
     frame["households"] = frame["households"].round(1)

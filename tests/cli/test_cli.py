@@ -345,3 +345,24 @@ def test_network_summary_and_a_geopackage_for_qgis(tmp_path, demo_store_url):
     assert p.returncode == 2 and out["error"]["type"] == "UsageError"
     p, _ = run(["network", "monaco"], demo_store_url)
     assert p.returncode == 0 and "walk" in p.stdout and "footway" in p.stdout
+
+
+def test_grids_blocks_lists_the_ids_edits_name(tmp_path):
+    store = f"sqlite:///{tmp_path / 'b.db'}"
+    town = str(write_town(tmp_path / "t.osm.pbf"))
+    run(["import-osm", town, "--area", "ceshi", "--community-admin-level", "10", "--within", "1"], store)
+    p, drawn = run(["grids", "draw", "ceshi", "--rural-band", "20", "60", "--json"], store)
+    com = drawn["communities"][0]
+    p, out = run(["grids", "blocks", "ceshi", "--plan", com["plan_id"], "--json"], store)
+    assert p.returncode == 0, p.stderr
+    s, blocks = out["summary"], out["blocks"]
+    assert s["blocks"] == len(blocks) > 1 and s["version"] == 1
+    assert set(blocks[0]) == {"block_id", "grid", "households", "households_estimated"}
+    grids = {g["code"] for g in drawn["grids"] if g["plan_id"] == com["plan_id"]}
+    assert {b["grid"] for b in blocks} == grids and s["grids"] == len(grids)
+    assert s["households"] == sum(b["households"] for b in blocks) == com["households"]
+    assert all(b["households_estimated"] for b in blocks if b["households"] > 0)
+    p, text = run(["grids", "blocks", "ceshi", "--plan", com["plan_id"]], store)
+    assert p.returncode == 0 and blocks[0]["block_id"] in p.stdout and "户数（估算）" in p.stdout
+    p, bad = run(["grids", "blocks", "ceshi", "--plan", "nope-1", "--json"], store)
+    assert p.returncode == 2 and bad["error"]
