@@ -302,10 +302,45 @@ def normalise_layer(
         notes.append("no road class given: roads imported without highway class")
     if kind == "natural_villages":
         geo["derived"] = False
+    if kind == "duty_points":
+        geo = _duty_point_kinds(geo, notes)
     for col in ("population", "levels_tagged", "direction"):
         if col in geo.columns:
             geo[col] = pd.to_numeric(geo[col].map(text), errors="coerce")
     return conform(kind, geo), notes
+
+
+def _duty_point_kinds(geo: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
+    """Duty points' kinds read as 派出所 / 警务室 / 巡逻点 / 综治中心 (unknown ones refused), readiness in minutes."""
+    from geo.duty_points import DUTY_KINDS, READINESS_COLUMNS, normalise_duty_kind
+
+    raw = geo["kind"] if "kind" in geo.columns else pd.Series([None] * len(geo), index=geo.index)
+    kinds = raw.map(normalise_duty_kind)
+    bad = np.flatnonzero(kinds.isna().to_numpy())
+    if len(bad):
+        values = sorted({str(raw.iloc[i]) for i in bad})
+        accepted = ", ".join(f"{k} ({zh})" for k, zh in DUTY_KINDS.items())
+        raise InputError(
+            f"Unknown duty point kind(s) {', '.join(values)} (features {', '.join(str(i + 1) for i in bad[:10])}); "
+            f"kinds: {accepted}",
+            detail_zh=f"未知的勤务点类型：{', '.join(values)}；可用类型：派出所、警务室、巡逻点、综治中心",
+            kinds=values,
+            rows=[int(i) + 1 for i in bad],
+        )
+    geo["kind"] = kinds.to_numpy()
+    given = next((c for c in geo.columns if str(c).strip().lower() in READINESS_COLUMNS), None)
+    if given is not None:
+        minutes = pd.to_numeric(geo[given].map(text), errors="coerce")
+        negative = np.flatnonzero((minutes < 0).to_numpy())
+        if len(negative):
+            raise InputError(
+                f"Negative readiness minutes in {given} (features {', '.join(str(i + 1) for i in negative[:10])})",
+                detail_zh=f"{given} 中的准备时间为负数",
+                rows=[int(i) + 1 for i in negative],
+            )
+        geo = geo.drop(columns=[given]).assign(readiness_min=minutes.to_numpy())
+        notes.append(f"{int(minutes.notna().sum())} duty point(s) carry their own readiness (minutes)")
+    return geo
 
 
 def _truthy(value: object) -> bool:
