@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import make_url
@@ -19,7 +20,7 @@ from sqlalchemy.engine import make_url
 from api.deps import ContextDep, RulesDep
 from api.errors import document_problems, install_error_handlers
 from api.jobs import JobRunner, PageRenders
-from api.routes import areas, networks, pages, plans
+from api.routes import areas, maps, networks, pages, plans
 from api.schemas import Health
 from api.security import CrossSiteGuard, UploadLimit
 from api.settings import Settings, get_settings
@@ -100,8 +101,11 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.include_router(areas.router)
     app.include_router(plans.router)
     app.include_router(networks.router)
+    app.include_router(maps.router)
     app.include_router(pages.router)
     document_problems(app)
+    # Pages, JSON and GeoJSON compress 5-10 times (tiles come compressed already and pass untouched).
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
     # The last added runs first: a cross-site write is refused before its size is even looked at.
     app.add_middleware(UploadLimit, max_bytes=int(settings.max_upload_mb * 1_048_576))
     app.add_middleware(CrossSiteGuard, allowed_origins=settings.allowed_origin_list)

@@ -223,3 +223,51 @@ class NetworkResponse(BaseModel):
     length_by_class: list[RoadClassLength]
     join: dict[str, Any] = Field(description="how junctions were found: OSM node ids, or the endpoint tolerance")
     ways_excluded: dict[str, int] = Field(description="ways left out, by reason")
+
+
+class WhereCommunity(BaseModel):
+    """The community (社区/行政村) at a point."""
+
+    model_config = {"populate_by_name": True}
+
+    code: str
+    name: str
+    class_: str | None = Field(None, alias="class", description="urban or rural")
+    class_zh: str | None = None
+    code_provisional: bool = False
+    households: int | None = None
+    households_estimated: bool = True
+
+
+class WhereGrid(BaseModel):
+    """The adopted plan's grid at a point."""
+
+    code: str
+    name: str | None = None
+    worker: str | None = None
+    phone: str | None = None
+    households: int | None = None
+    in_band: bool | None = None
+    plan_id: str
+    community_code: str
+
+
+class WhereVillage(BaseModel):
+    """The natural village (自然村) area at a point."""
+
+    name: str
+    households: int | None = None
+    derived: bool = True
+
+
+class WhereResponse(BaseModel):
+    """What is at a point: one section per kind, null when there is none. Sections only get added."""
+
+    model_config = {"extra": "allow"}
+
+    area: str
+    lon: float
+    lat: float
+    community: WhereCommunity | None = None
+    grid: WhereGrid | None = None
+    natural_village: WhereVillage | None = None

@@ -33,6 +33,9 @@ edit. For example, cameras' fields of view (service/cameras.py)::
         )
     )
 
+A tile layer's frame may carry a ``_min_zoom`` column (a map zoom): the feature is left out of tiles below it
+(minor roads appear as the planner zooms in).
+
 Data functions receive a :class:`LayerRequest`: the service context and the area's cache entry (so they read the
 area's cached frames), and for layers of ``scope="plans"`` the plans on the page (the adopted plans on the area
 and grid maps, one plan on a plan's map). Whatever they return is cached per area revision (and plan versions)
@@ -142,7 +145,6 @@ class Category:
     label: str
     weight: float | None = None
     glyph: str | None = None  # a marker's character (学, 医…)
-    min_zoom: int | None = None  # a line class drawn from this zoom only (roads)
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,7 @@ class LabelText:
     second: Field | None = None
     priority: str | None = None  # a numeric property: bigger labels win collisions (households)
     follows: str | None = None  # shown only while this layer is on (its polygons)
+    alert: str | None = None  # a property: when set, the label is drawn in red with its text below
 
 
 @dataclass(frozen=True)
@@ -314,10 +317,8 @@ class Layer:
                 "second": self.label.second.as_json() if self.label.second else None,
                 "priority": self.label.priority,
                 "follows": self.label.follows,
+                "alert": self.label.alert,
             }
-        line_zooms = {c.value: c.min_zoom for c in self.style.categories if c.min_zoom is not None}
-        if line_zooms:
-            out["categoryMinZoom"] = line_zooms
         return out
 
 

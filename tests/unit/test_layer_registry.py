@@ -62,3 +62,9 @@ def test_the_client_copy_carries_style_legend_and_formats():
     assert out["tooltip"][1] == {"key": "households", "label": "户数", "format": "int", "estimatedBy": "est"}
     assert out["style"]["highlights"][0]["label"] == "户数超出区间"
 
+
+
+def test_the_built_in_layers_come_from_the_registry():
+    keys = {layer.key for layer in layers_for("area")}
+    assert {"communities", "buildings", "roads", "key_places"} <= keys
+    assert {"grids", "grid_labels"} <= {layer.key for layer in layers_for("grids")}
