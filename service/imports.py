@@ -14,7 +14,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geo.area import LAYER_COLUMNS, StudyArea, conform, new_area
+from geo.area import LAYER_COLUMNS, StudyArea, conform, new_area, text
+from geo.camera_inventory import check_inventory
 from geo.derive import derive
 from geo.errors import InputError, NotFoundError
 from geo.io import read_area_package, read_boundaries, read_features, read_table_or_layer
@@ -192,6 +193,7 @@ def import_file(
             geometry_required=not table_kind,
             max_features=max_features,
             max_expanded_mb=max_expanded_mb,
+            keep_unplaced=layer == "cameras",  # an inventory is reported row by row
         )
     existing = _load_or_new(ctx, name)
     revision = None if existing is None else ctx.store.revision(name)
@@ -203,6 +205,7 @@ def import_file(
     placement: dict[str, list[str]] = {"far_outside": [], "swapped": []}
     if (
         not table_kind
+        and layer != "cameras"  # judged row by row below
         and existing is not None
         and (len(existing.layer("boundary")) or len(existing.layer("communities")))
     ):
@@ -230,10 +233,15 @@ def import_file(
         if detail["unmatched"]:
             notes.append(f"{len(detail['unmatched'])} row(s) matched nothing")
     else:
-        geo, layer_notes = normalise_layer(
-            layer, gpd.GeoDataFrame(frame), column_map=column_map, code_list=ctx.code_list
-        )
-        notes += layer_notes
+        if layer == "cameras":
+            geo, detail = _camera_inventory(ctx, gpd.GeoDataFrame(frame), read, existing, column_map, append)
+            notes += detail["notes"]
+            placement = detail["placement"]
+        else:
+            geo, layer_notes = normalise_layer(
+                layer, gpd.GeoDataFrame(frame), column_map=column_map, code_list=ctx.code_list
+            )
+            notes += layer_notes
         if existing is None:
             area_obj = new_area(
                 name, {layer: geo}, title=name, datum=read.datum, meta={"source": source, "attribution": None}
@@ -276,6 +284,7 @@ def import_file(
         "affected_plans": affected,
         "matched": detail.get("matched") if detail else None,
         "unmatched": detail.get("unmatched", []) if detail else [],
+        **({"cameras": detail["cameras"]} if layer == "cameras" else {}),
         "calibration": derived["calibration"],
     }
     say(progress, "saving", 0.9)
@@ -297,6 +306,53 @@ def import_file(
     )
     report["summary"]["seconds"] = round(time.perf_counter() - t0, 2)
     return report
+
+
+def _camera_inventory(
+    ctx: Context,
+    frame: gpd.GeoDataFrame,
+    read: Any,
+    existing: StudyArea | None,
+    column_map: dict[str, str] | None,
+    append: bool,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """A camera inventory checked row by row against the area (its outline, communities and streets)."""
+    judged = existing is not None and (len(existing.layer("boundary")) or len(existing.layer("communities")))
+    known = None
+    if existing is not None and append:
+        old = existing.layer("cameras")
+        known = {str(text(i)): str(f) for i, f in zip(old["device_id"], old["fid"]) if text(i) is not None}
+    check = check_inventory(
+        frame,
+        rules=ctx.rules.cameras,
+        label=read.label,
+        unplaced=read.unplaced,
+        column_map=column_map,
+        datum=read.datum,
+        outline=existing.outline() if judged and existing is not None else None,
+        villages=existing.layer("communities") if existing is not None else None,
+        streets=existing.metric("roads").geometry.values if existing is not None else None,
+        metric_crs=existing.metric_crs if existing is not None else None,
+        known_ids=known,
+    )
+    notes = list(check.notes)
+    placement: dict[str, list[str]] = {"far_outside": [], "swapped": []}
+    placed = frame[frame.geometry.notna()]
+    if judged and existing is not None and len(placed):
+        # The same notes as every layer gets (far outside, swapped), on the rows that had a place.
+        positions = placed.index.to_numpy()
+        placed_notes, placement = placement_warnings(
+            placed.reset_index(drop=True),
+            existing.outline(),
+            metric_crs=existing.metric_crs,
+            label=lambda i: read.label(int(positions[i])),
+        )
+        notes += placed_notes
+    return check.layer, {
+        "notes": notes,
+        "placement": placement,
+        "cameras": {"summary": check.summary(), "rows": check.rows},
+    }
 
 
 # What an import did to the community a plan was drawn on, for the import report.

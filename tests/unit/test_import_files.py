@@ -427,12 +427,15 @@ def test_unused_columns_are_reported(monaco_ctx, tmp_path):
 
 def test_latitude_out_of_range_is_refused_naming_the_row(monaco_ctx, tmp_path):
     before = _state(monaco_ctx)
-    path = tmp_path / "cams.csv"
+    path = tmp_path / "posts.csv"
     path.write_text("name,lon,lat\n港口,7.4245,43.7350\n广场,30.5,121.5\n", encoding="utf-8")
-    with pytest.raises(CoordinateRangeError, match=r"cams\.csv: 1 row\(s\) .*EPSG:4326.*: row 3 ") as e:
-        import_file(monaco_ctx, path, area="monaco", layer="cameras")
+    with pytest.raises(CoordinateRangeError, match=r"posts\.csv: 1 row\(s\) .*EPSG:4326.*: row 3 ") as e:
+        import_file(monaco_ctx, path, area="monaco", layer="duty_points")
     assert e.value.context["features"] == ["row 3"]
     assert _state(monaco_ctx) == before
+    # A camera inventory is reported row by row instead (tests/unit/test_camera_import.py): the row is not placed.
+    report = import_file(monaco_ctx, path, area="monaco", layer="cameras")
+    assert report["cameras"]["rows"][0]["row"] == "row 3" and report["summary"]["imported"] == 1
 
 
 def test_projected_metres_in_a_geojson_without_crs_are_refused(tmp_path, monaco):
