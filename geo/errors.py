@@ -266,3 +266,10 @@ class TrackOutsideAreaError(InputError):
 
     title_en = "GPS track outside the area"
     title_zh = "GPS 轨迹不在研究区内"
+
+
+class QuotaRuleError(RulesError):
+    """A camera quota rule that names a village the area does not have, or one that names two (say which)."""
+
+    title_en = "Camera quota rule names no village"
+    title_zh = "监控配额规则所指村不存在"
