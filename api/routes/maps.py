@@ -16,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ContextDep
 from api.geojson import GEOJSON, parse_bbox
 from api.schemas import WhereResponse
-from geo.io.mvt import MEDIA_TYPE as MVT
 from service import tiles, where
+
+MVT = "application/vnd.mapbox-vector-tile"  # the tiles' media type, named at the HTTP edge (encoded by geo.io.mvt)
 
 router = APIRouter(prefix="/areas", tags=["maps 地图"])
 
