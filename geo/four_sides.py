@@ -38,7 +38,8 @@ def side_of_bearing(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
     """
     bearing = np.degrees(np.arctan2(dx, dy)) % 360.0  # clockwise from north
     quadrant = (((bearing + 45.0) % 360.0) // 90.0).astype(int)  # 0 north, 1 east, 2 south, 3 west
-    return np.array(["north", "east", "south", "west"])[quadrant]
+    sides: np.ndarray = np.array(["north", "east", "south", "west"])[quadrant]
+    return sides
 
 
 def _centre(polygon: shapely.Geometry) -> np.ndarray:
@@ -48,9 +49,9 @@ def _centre(polygon: shapely.Geometry) -> np.ndarray:
     crescent-shaped grid's centroid lies outside it and would leave a side with none.
     """
     centroid = shapely.centroid(polygon)
-    if shapely.contains_properly(polygon, centroid):
-        return shapely.get_coordinates(centroid)[0]
-    return shapely.get_coordinates(polylabel(polygon, tolerance=1.0))[0]
+    inside = centroid if shapely.contains_properly(polygon, centroid) else polylabel(polygon, tolerance=1.0)
+    xy: np.ndarray = shapely.get_coordinates(inside)[0]
+    return xy
 
 
 def four_sides(
