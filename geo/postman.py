@@ -593,27 +593,49 @@ def _rural_exact(
     upper: np.ndarray,
     *,
     time_limit_s: float,
-    max_columns: int = 6000,
+    max_nodes: int = 600,
 ) -> _Exact:
-    """The rural postman exactly: extra passes x_e in {0, 1, 2} per piece, parity per node, connectivity cuts."""
+    """The rural postman exactly, on the graph of shortest ways between required nodes (Christofides' reduction).
+
+    Nodes are the required nodes (ends of required pieces, stops, the start); a link joins two of them along
+    a shortest way that passes no other required node (a link through one is two links). Variables: extra
+    passes x_l in {0, 1, 2} per link (a third can always be dropped with the first), parity per node, and
+    connectivity cuts (every set of pieces that is not all of them is crossed at least twice), added as
+    HiGHS's answers violate them. Links longer than the heuristic's repeated walking are never worth it.
+    """
     import highspy
 
     from geo.partition import _quiet_stdout
 
     t0 = time.perf_counter()
     length = graph.edge_length_m
-    required_nodes = np.unique(np.concatenate(pieces))
-    dead_ub = float((upper - base) @ length)
-    # No optimal route walks to a node farther than half its repeated walking from the required nodes.
-    reach, _ = _dijkstra_from(graph, required_nodes, limit=dead_ub / 2 + 1e-6)
-    near = np.isfinite(reach)
-    cols = np.flatnonzero(near[graph.edge_u] & near[graph.edge_v] & (graph.edge_u != graph.edge_v))
-    stats: dict[str, Any] = {"exact_edges": int(len(cols)), "cuts": 0, "rounds": 0}
+    nodes = np.unique(np.concatenate(pieces))
+    # Parity alone is a bound: the required streets plus a minimum T-join of their odd nodes.
+    bound = float((base + min_t_join(graph, odd_nodes(graph, base))) @ length)
+    stats: dict[str, Any] = {"parity_bound_m": round(bound, 1), "cuts": 0, "rounds": 0, "exact_nodes": len(nodes)}
     if time_limit_s <= 0:
-        return _Exact(None, float((base + min_t_join(graph, odd_nodes(graph, base))) @ length), False, stats)
-    node_ids = np.unique(np.concatenate([graph.edge_u[cols], graph.edge_v[cols], required_nodes]))
-    row_of = {int(n): i for i, n in enumerate(node_ids)}
-    nx_, nz = len(cols), len(node_ids)
+        return _Exact(None, bound, False, stats)
+    if len(nodes) > max_nodes:
+        stats["exact_skipped"] = f"{len(nodes)} required nodes, more than {max_nodes}"
+        return _Exact(None, bound, False, stats)
+    dead_ub = float((upper - base) @ length)
+    dist, pred = dijkstra(graph.matrix(), directed=False, indices=nodes, limit=dead_ub + 1e-6, return_predecessors=True)
+    d = dist[:, nodes]
+    k = len(nodes)
+    # A link i-j is dominated when some other required node lies on a way as short (up to a millimetre).
+    dominated = np.zeros((k, k), dtype=bool)
+    for m in range(k):
+        via = d[:, m][:, None] + d[m, :][None, :]
+        hit = via <= d + 1e-3
+        hit[m, :] = False
+        hit[:, m] = False
+        dominated |= hit
+    iu, ju = np.triu_indices(k, 1)
+    keep = np.isfinite(d[iu, ju]) & ~dominated[iu, ju] & (d[iu, ju] <= dead_ub + 1e-6)
+    li, lj = iu[keep], ju[keep]
+    cost = d[li, lj]
+    nl = len(li)
+    stats["exact_links"] = int(nl)
     with _quiet_stdout():
         h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.silent()
@@ -622,87 +644,64 @@ def _rural_exact(
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("mip_rel_gap", 0.0)
     inf = highspy.kHighsInf
-    # columns: x (extra passes per piece), then z (half the even degree per node)
-    lower = np.zeros(nx_ + nz)
-    upper_b = np.concatenate([np.full(nx_, 2.0), np.full(nz, inf)])
-    cost = np.concatenate([length[cols], np.zeros(nz)])
-    h.addVars(nx_ + nz, lower, upper_b)
-    h.changeColsCost(nx_ + nz, np.arange(nx_ + nz, dtype=np.int32), cost)
-    h.changeColsIntegrality(
-        nx_ + nz, np.arange(nx_ + nz, dtype=np.int32), np.full(nx_ + nz, highspy.HighsVarType.kInteger)
-    )
+    h.addVars(nl + k, np.zeros(nl + k), np.concatenate([np.full(nl, 2.0), np.full(k, inf)]))
+    h.changeColsCost(nl + k, np.arange(nl + k, dtype=np.int32), np.concatenate([cost, np.zeros(k)]))
+    h.changeColsIntegrality(nl + k, np.arange(nl + k, dtype=np.int32), np.full(nl + k, highspy.HighsVarType.kInteger))
     deg_base = np.bincount(graph.edge_u, weights=base, minlength=graph.n_nodes) + np.bincount(
         graph.edge_v, weights=base, minlength=graph.n_nodes
     )
-    incident: dict[int, list[int]] = defaultdict(list)
-    for c, e in enumerate(cols):
-        incident[row_of[int(graph.edge_u[e])]].append(c)
-        incident[row_of[int(graph.edge_v[e])]].append(c)
-    for r, n in enumerate(node_ids):
-        parity = float(int(round(deg_base[n])) % 2)
-        idx = np.array([*incident[r], nx_ + r], dtype=np.int32)
-        val = np.array([1.0] * len(incident[r]) + [-2.0])
-        h.addRow(parity, parity, len(idx), idx, val)
-    in_cols_u = np.array([row_of[int(x)] for x in graph.edge_u[cols]], dtype=np.int64)
-    in_cols_v = np.array([row_of[int(x)] for x in graph.edge_v[cols]], dtype=np.int64)
+    parity = np.round(deg_base[nodes]).astype(np.int64) % 2
+    incident: list[list[int]] = [[] for _ in range(k)]
+    for c in range(nl):
+        incident[int(li[c])].append(c)
+        incident[int(lj[c])].append(c)
+    for r in range(k):
+        idx = np.array([*incident[r], nl + r], dtype=np.int32)
+        h.addRow(float(parity[r]), float(parity[r]), len(idx), idx, np.array([1.0] * len(incident[r]) + [-2.0]))
+    position = {int(n): i for i, n in enumerate(nodes)}
 
     def cut(node_set: np.ndarray) -> None:
-        member = np.zeros(nz, dtype=bool)
-        member[[row_of[int(n)] for n in node_set if int(n) in row_of]] = True
-        crossing = np.flatnonzero(member[in_cols_u] != member[in_cols_v]).astype(np.int32)
+        member = np.zeros(k, dtype=bool)
+        member[[position[int(n)] for n in node_set if int(n) in position]] = True
+        crossing = np.flatnonzero(member[li] != member[lj]).astype(np.int32)
         h.addRow(2.0, inf, len(crossing), crossing, np.ones(len(crossing)))
         stats["cuts"] += 1
 
     for p in pieces:
         cut(p)
-    # Start from the heuristic route: HiGHS then only has to prove or improve it.
-    start = np.zeros(nx_ + nz)
-    start[:nx_] = np.minimum((upper - base)[cols], 2)
-    deg_up = np.bincount(graph.edge_u[cols], weights=start[:nx_], minlength=graph.n_nodes) + np.bincount(
-        graph.edge_v[cols], weights=start[:nx_], minlength=graph.n_nodes
-    )
-    start[nx_:] = np.floor((deg_up[node_ids] - (np.round(deg_base[node_ids]) % 2)) / 2)
     best: np.ndarray | None = None
-    # Parity alone is a bound: the required streets plus a minimum T-join of their odd nodes.
-    bound = float((base + min_t_join(graph, odd_nodes(graph, base))) @ length)
-    stats["parity_bound_m"] = round(bound, 1)
     proven = False
-    if nx_ > max_columns:
-        stats["exact_skipped"] = f"{nx_} streets within reach, more than {max_columns}"
-        return _Exact(None, bound, False, stats)
+    base_len = float(base @ length)
     while True:
         left = time_limit_s - (time.perf_counter() - t0)
         if left <= 0:
             break
         h.setOptionValue("time_limit", float(left))
-        sol = highspy.HighsSolution()
-        sol.col_value = start.tolist()
-        h.setSolution(sol)
         h.run()
         stats["rounds"] += 1
         info = h.getInfo()
         status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
-            bound = max(bound, float(base @ length) + float(info.objective_function_value))
+            bound = max(bound, base_len + float(info.objective_function_value))
         elif np.isfinite(info.mip_dual_bound):
-            bound = max(bound, float(base @ length) + float(info.mip_dual_bound))
+            bound = max(bound, base_len + float(info.mip_dual_bound))
         if info.primal_solution_status == 0:
             break
-        values = np.round(np.array(h.getSolution().col_value)).astype(np.int64)
+        x = np.round(np.array(h.getSolution().col_value)[:nl]).astype(np.int64)
         counts = base.copy()
-        counts[cols] += values[:nx_]
-        parts = _pieces_components(graph, counts, required_nodes)
+        for c in np.flatnonzero(x > 0):
+            i, j = int(li[c]), int(lj[c])
+            for e in _path_pieces(graph, pred[i], int(nodes[j])):
+                counts[e] += int(x[c])
+        parts = _pieces_components(graph, counts, nodes)
         if len(parts) == 1:
             best = counts
             proven = status == highspy.HighsModelStatus.kOptimal
             break
-        for p in parts:
-            cut(p)
-        start = np.zeros(nx_ + nz)  # the last answer is cut off; the heuristic start may be too
-        start[:nx_] = np.minimum((upper - base)[cols], 2)
-        start[nx_:] = np.floor((deg_up[node_ids] - (np.round(deg_base[node_ids]) % 2)) / 2)
         if status != highspy.HighsModelStatus.kOptimal:
             break
+        for p in parts:
+            cut(p)
     stats["exact_seconds"] = round(time.perf_counter() - t0, 3)
     return _Exact(best, bound, proven, stats)
 
