@@ -271,3 +271,65 @@ class WhereResponse(BaseModel):
     community: WhereCommunity | None = None
     grid: WhereGrid | None = None
     natural_village: WhereVillage | None = None
+
+
+# --- Response coverage ------------------------------------------------------------------------------------------
+
+
+class WhereDutyPoint(BaseModel):
+    """A duty point near a place: its own times by mode (readiness included), the first to arrive marked."""
+
+    fid: str
+    name: str | None = None
+    kind: str
+    kind_zh: str
+    times_s: dict[str, float | None]
+    minutes: dict[str, float | None]
+    first: bool
+
+
+class WherePlaceResponse(WhereResponse):
+    """Who covers a place: the point query with the nearest duty points, the cameras that see it, patrol routes."""
+
+    duty_points: list[WhereDutyPoint] = []
+    cameras: list[dict[str, Any]] = []
+    patrol_routes: list[Any] = []
+    query: dict[str, Any] = Field(default_factory=dict, description="how the place was given: point, building, address")
+
+
+class ResponseSummary(BaseModel):
+    """The response coverage figures: counts as integers, shares 0-1 keyed by the minutes as text, seconds."""
+
+    model_config = {"extra": "allow"}
+
+    households: int
+    buildings: int
+    duty_points: int
+    share_within: dict[str, float] = Field(description='households reached within each band, e.g. {"1": 0.06}')
+    share_within_target: float
+    communities_below_target: int
+    buildings_unreached: int
+    households_unreached: int
+    seconds: float
+
+
+class ResponseReport(BaseModel):
+    """``GET /areas/{name}/response`` (the same JSON as ``wangge response AREA --json``)."""
+
+    model_config = {"extra": "allow"}
+
+    summary: ResponseSummary
+    area: str
+    mode: NetworkMode
+    minutes: list[int]
+    duty_points: list[dict[str, Any]]
+    communities: list[dict[str, Any]]
+    grids: list[dict[str, Any]]
+    unreached: list[dict[str, Any]]
+
+
+class ProposalRequest(BaseModel):
+    """How many new duty points to propose (p = 1…P, each solved exactly), on which network."""
+
+    p: StrictInt = Field(3, ge=1, le=100, description="P: propose 1…P new duty points (at most the rules' max)")
+    mode: NetworkMode | None = Field(None, description="default: the rules' response.mode (drive)")

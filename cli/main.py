@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cli import areas, grids, network, rules, serve
+from cli import areas, grids, network, response, rules, serve, where
 from cli.common import emit, err
 
 app = typer.Typer(
@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 areas.register(app)
 network.register(app)
+response.register(app)
+where.register(app)
 serve.register(app)
 app.add_typer(rules.app, name="rules")
 app.add_typer(grids.app, name="grids")

@@ -25,7 +25,7 @@ from geo.area import text
 from geo.crs import STORAGE_CRS
 from geo.duty_points import DUTY_KINDS, normalise_duty_kind, readiness_s
 from geo.duty_siting import DutySiting, candidate_sites, coverage_matrix
-from geo.errors import DutyPointOffNetworkError, InputError, NoDutyPointsError
+from geo.errors import DutyPointOffNetworkError, InputError, NoDutyPointsError, WanggeError
 from geo.io.response import write_unreached
 from geo.networks import MODES, Entrances, Mode, snap_to_edges
 from geo.reach import (
@@ -47,6 +47,7 @@ from service.cache import AreaEntry
 from service.context import Context, Progress, entrances, road_network, say, study_area
 from service.networks import check_mode
 from service.plans import adopted_grids
+from service.where import register_section
 
 MODE_ZH = {"walk": "步行", "ebike": "电动自行车", "drive": "机动车"}
 CLASS_ZH = {"urban": "城镇", "rural": "乡村"}
@@ -511,6 +512,26 @@ def write_unreached_buildings(report: dict[str, Any], out: str | Path) -> Path:
 # --------------------------------------------------------------------------- new duty points
 
 
+def check_proposals(ctx: Context, p: object) -> int:
+    """The number of new duty points to propose, checked: a whole number from 1 to ``response.max_proposals``.
+
+    Raises
+    ------
+    InputError
+        Anything else.
+    """
+    top = ctx.rules.response.max_proposals
+    if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= top:
+        raise InputError(
+            f"The number of new duty points must be a whole number from 1 to {top}, not {p!r}",
+            detail_zh=f"新增勤务点数量须为 1 到 {top} 的整数，而不是 {p!r}",
+            parameter="propose",
+            p=str(p),
+            max_proposals=top,
+        )
+    return p
+
+
 def propose_duty_points(
     ctx: Context, area: str, *, p: int, mode: str | None = None, progress: Progress | None = None
 ) -> dict[str, Any]:
@@ -526,14 +547,7 @@ def propose_duty_points(
     """
     t0 = time.perf_counter()
     rules = ctx.rules.response
-    if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= rules.max_proposals:
-        raise InputError(
-            f"The number of new duty points must be a whole number from 1 to {rules.max_proposals}, not {p!r}",
-            detail_zh=f"新增勤务点数量须为 1 到 {rules.max_proposals} 的整数，而不是 {p!r}",
-            parameter="propose",
-            p=str(p),
-            max_proposals=rules.max_proposals,
-        )
+    check_proposals(ctx, p)
     m = _mode(ctx, mode)
     entry = ctx.area(area)
     idx = response_index(ctx, entry, m)
@@ -669,8 +683,8 @@ def duty_points_at(ctx: Context, entry: AreaEntry, lon: float, lat: float) -> li
     for m in MODES:
         try:
             idx = response_index(ctx, entry, m)
-        except DutyPointOffNetworkError:
-            continue  # a duty point off the walking network still answers by car
+        except WanggeError:
+            continue  # a mode the area cannot be measured in (a duty point off the footpaths) leaves its time out
         x, y = idx.to_metric.transform(lon, lat)
         ent = snap_to_edges(idx.graph.net, [shapely.Point(x, y)])
         each = _each_times(ctx, entry, m)
@@ -859,3 +873,6 @@ register(
         order=78,
     )
 )
+
+# "Who covers this place?": the nearest duty points in the answer of GET /areas/{name}/where.
+register_section("duty_points", duty_points_at)

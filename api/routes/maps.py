@@ -7,7 +7,7 @@ matching ``If-None-Match`` is answered 304.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContextDep
 from api.geojson import GEOJSON, parse_bbox
-from api.schemas import WhereResponse
-from service import tiles, where
+from api.schemas import WherePlaceResponse
+from service import place, tiles
 
 MVT = "application/vnd.mapbox-vector-tile"  # the tiles' media type, named at the HTTP edge (encoded by geo.io.mvt)
 
@@ -143,16 +143,24 @@ async def plan_layer(
     return _layer_response(request, body, version, v, f"{plan_id}-{key}-{bbox or ''}")
 
 
-@router.get("/{name}/where", response_model=WhereResponse, summary="What is at a point 点位查询")
+@router.get("/{name}/where", response_model=WherePlaceResponse, summary="Who covers this place 点位查询")
 async def where_is(
     name: str,
     ctx: ContextDep,
-    lon: Annotated[float, Query(ge=-180, le=180, description="longitude, degrees (EPSG:4326)")],
-    lat: Annotated[float, Query(ge=-90, le=90, description="latitude, degrees (EPSG:4326)")],
+    lon: Annotated[float | None, Query(ge=-180, le=180, description="longitude, degrees (with lat)")] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90, description="latitude, degrees (with lon)")] = None,
+    datum: Annotated[
+        Literal["wgs84", "cgcs2000", "gcj02", "bd09"], Query(description="datum of lon/lat (AMap: gcj02, Baidu: bd09)")
+    ] = "wgs84",
+    building: Annotated[str | None, Query(max_length=200, description="a building id (fid or OSM id)")] = None,
+    address: Annotated[str | None, Query(max_length=200, description="a street and house number")] = None,
 ) -> dict[str, Any]:
-    """The community, the adopted plan's grid and the natural village at a point (each null where there is none).
+    """The community, the adopted plan's grid and its worker, the natural village, the nearest duty points with
+    their times by mode, the cameras that see the place and the patrol routes passing it.
 
-    The map pages' side panel. Sections are only ever added (cameras, patrol routes, duty points come with
-    their jobs).
+    The place is lon/lat (in any of the four datums), a building, or an address: one of them. A place outside
+    every community is a 404 naming the nearest community. The map pages' side panel.
     """
-    return await run_in_threadpool(where.where, ctx, name, lon, lat)
+    return await run_in_threadpool(
+        place.where_place, ctx, name, lon=lon, lat=lat, datum=datum, building=building, address=address
+    )
