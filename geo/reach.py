@@ -548,12 +548,28 @@ def band_areas(pieces: gpd.GeoDataFrame, *, buffer_m: float) -> gpd.GeoDataFrame
         }
         _split_overlaps(areas, lines, buffer_m)
         for o in owners:
-            geom = areas[o]
+            geom = polygonal(areas[o])
             if geom is not None and not geom.is_empty:
                 out.append({"minutes": int(m), "origin": o, "area_m2": round(float(geom.area), 1), "geometry": geom})
     if not out:
         return gpd.GeoDataFrame({"minutes": [], "origin": [], "area_m2": []}, geometry=[], crs=pieces.crs)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=pieces.crs)
+
+
+def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """A geometry made valid and kept to its polygons (overlay leftovers: slivers of lines and points dropped).
+
+    Examples
+    --------
+    >>> bow = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])  # a bow tie: invalid
+    >>> g = polygonal(bow)
+    >>> g.geom_type, g.is_valid, g.area
+    ('MultiPolygon', True, 2.0)
+    """
+    parts = shapely.get_parts(shapely.make_valid(geom))
+    polys = [q for q in parts if q.geom_type in ("Polygon", "MultiPolygon")]
+    flat = [x for q in polys for x in shapely.get_parts(q)]
+    return shapely.MultiPolygon(flat) if len(flat) != 1 else flat[0]
 
 
 def _split_overlaps(areas: dict[int, shapely.Geometry], lines: dict[int, shapely.Geometry], buffer_m: float) -> None:

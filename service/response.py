@@ -39,6 +39,7 @@ from geo.reach import (
     entrance_times_each,
     households_within,
     multi_source_reach,
+    polygonal,
     reached_pieces,
     tabulate,
 )
@@ -727,7 +728,9 @@ def _band_frame(ctx: Context, entry: AreaEntry, mode: Mode) -> gpd.GeoDataFrame:
         areas["duty_point"] = [names[o] or str(idx.duty["fid"].iat[o]) for o in areas["origin"]]
         areas["mode"] = MODE_ZH[mode]
         areas = areas.sort_values("minutes", ascending=False)  # the largest band drawn first, beneath
-        return areas.drop(columns=["origin"]).to_crs(STORAGE_CRS).reset_index(drop=True)
+        out = areas.drop(columns=["origin"]).to_crs(STORAGE_CRS).reset_index(drop=True)
+        out["geometry"] = [polygonal(g) for g in out.geometry]  # reprojection can pinch a ring: made valid again
+        return out
 
     return entry.get(("response_bands", mode), build)
 

@@ -34,7 +34,8 @@ def write_unreached(frame: gpd.GeoDataFrame, path: str | Path) -> Path:
     if suffix == ".gpkg":
         out.parent.mkdir(parents=True, exist_ok=True)
         out.unlink(missing_ok=True)
-        frame.to_file(out, layer="unreached", driver="GPKG", engine="pyogrio")
+        # The buildings' own "fid" column would clash with the GeoPackage row id, which is named apart.
+        frame.to_file(out, layer="unreached", driver="GPKG", engine="pyogrio", layer_options={"FID": "row_id"})
         return out
     raise UnsupportedFormatError(
         f"Cannot write {out.name}: unreached buildings are written as .csv or .gpkg",
