@@ -366,3 +366,38 @@ def test_grids_blocks_lists_the_ids_edits_name(tmp_path):
     assert p.returncode == 0 and blocks[0]["block_id"] in p.stdout and "户数（估算）" in p.stdout
     p, bad = run(["grids", "blocks", "ceshi", "--plan", "nope-1", "--json"], store)
     assert p.returncode == 2 and bad["error"]
+
+
+# -- response coverage and who covers a place ---------------------------------------------------------------
+
+
+def test_response_json_and_unreached_file(demo_store_url, tmp_path):
+    out_csv = tmp_path / "unreached.csv"
+    p, out = run(
+        ["response", "monaco", "--minutes", "1,3,5", "--propose", "2", "--unreached-out", str(out_csv), "--json"],
+        demo_store_url,
+    )
+    assert p.returncode == 0, p.stderr
+    s = out["summary"]
+    assert set(s["share_within"]) == {"1", "3", "5"} and isinstance(s["households"], int) and s["seconds"] > 0
+    assert out["proposals"]["summary"]["proven_optimal"] and len(out["proposals"]["gain_curve"]) == 2
+    assert out_csv.exists() and out["unreached_file"] == str(out_csv)
+    assert len(out_csv.read_text(encoding="utf-8-sig").splitlines()) == s["buildings_unreached"] + 1
+
+
+@pytest.mark.parametrize("minutes", ["0", "-1", "2.5"])
+def test_response_bad_minutes_exit_2(demo_store_url, minutes):
+    p, out = run(["response", "monaco", "--minutes", minutes, "--json"], demo_store_url)
+    assert p.returncode == 2 and out["error"]["context"]["parameter"] == "minutes"
+    assert "--minutes" in out["error"]["hint"]
+
+
+def test_where_json_and_outside(demo_store_url):
+    p, out = run(["where", "monaco", "--lon", "7.4246", "--lat", "43.7384", "--json"], demo_store_url)
+    assert p.returncode == 0, p.stderr
+    assert out["community"]["name"] == "Monte-Carlo" and out["duty_points"][0]["first"]
+    p, out = run(["where", "monaco", "--lon", "7.45", "--lat", "43.70", "--json"], demo_store_url)
+    assert p.returncode == 2 and out["error"]["type"] == "OutsideCommunitiesError"
+    assert out["error"]["context"]["nearest_community"]["name"]
+    p, out = run(["where", "monaco", "--lon", "7.42", "--lat", "43.73", "--datum", "xian80", "--json"], demo_store_url)
+    assert p.returncode == 2 and out["error"]["type"] == "UnknownDatumError"
