@@ -141,6 +141,7 @@ PARAMETER_HINTS: dict[str, str] = {
     "format": "`format` is geojson, gpkg, shp, kml, xlsx or pdf",
     "mode": "`mode` is walk, ebike or drive",
     "admin_level": "give the communities' OSM admin_level in `admin_level`",
+    "budget": "`budget` is the most new cameras to propose, 0 or more",
     "layers": "name each tile layer once, comma-separated, in the path's `{layers}`",
     "minutes": "`minutes` is a comma-separated list of positive whole minutes, e.g. 1,3,5",
     "propose": "`p` is how many new duty points to propose (1 to the rules' response.max_proposals)",

@@ -48,6 +48,7 @@ HINTS: dict[str, str] = {
     "format": "--format is geojson, gpkg, shp, kml, xlsx or pdf",
     "mode": "--mode is walk, ebike or drive",
     "admin_level": "give the communities' OSM level with --community-admin-level N",
+    "budget": "--budget is the most new cameras to propose, 0 or more",
     "minutes": "--minutes is a comma-separated list of positive whole minutes, e.g. --minutes 1,3,5",
     "propose": "--propose P proposes P new duty points (1 to the rules' response.max_proposals)",
     "location": "give --lon and --lat (with --datum), or --building ID, or --address TEXT: one of them",

@@ -89,4 +89,12 @@ def load_demo(ctx: Context, data_dir: Path, *, progress: Progress | None = None)
     packages = sorted(Path(data_dir).glob("*.gpkg"))
     if not packages:
         raise NotFoundError(f"No demo packages (*.gpkg) in {data_dir}", detail_zh=f"{data_dir} 中没有演示数据")
-    return [load_package(ctx, p, progress=progress) for p in packages]
+    reports = [load_package(ctx, p, progress=progress) for p in packages]
+    # The SYNTHETIC camera inventory of the Liechtenstein demo (data/make_synthetic_cameras.py), imported as a
+    # county's file is: its malformed and repeated ids are reported row by row in the import log.
+    inventory = Path(data_dir) / "cameras_liechtenstein_synthetic.csv"
+    if inventory.exists() and any(r["area"] == "liechtenstein" for r in reports):
+        from service.imports import import_file
+
+        import_file(ctx, inventory, area="liechtenstein", layer="cameras", author="demo (synthetic)", progress=progress)
+    return reports
