@@ -257,6 +257,7 @@ OPERATION_PROBLEMS: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "/areas/{name}/plans/{plan_id}/revert"): (409,),
     ("post", "/areas/{name}/plans/{plan_id}/state"): (409,),
     ("delete", "/jobs/{job_id}"): (409,),
+    ("post", "/areas/{name}/cameras/proposals"): (429,),
     ("get", "/areas/{name}/map"): (429,),
     ("get", "/areas/{name}/grids/map"): (429,),
     ("get", "/areas/{name}/plans/{plan_id}/map"): (429,),

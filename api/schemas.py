@@ -333,3 +333,67 @@ class ProposalRequest(BaseModel):
 
     p: StrictInt = Field(3, ge=1, le=100, description="P: propose 1…P new duty points (at most the rules' max)")
     mode: NetworkMode | None = Field(None, description="default: the rules' response.mode (drive)")
+
+
+# --- Cameras ----------------------------------------------------------------------------------------------------
+
+
+class CameraProposalRequest(BaseModel):
+    """What to propose: at most ``budget`` new cameras (default: the fewest that meet every deficit)."""
+
+    budget: StrictInt | None = Field(None, ge=0, le=100_000, description="most new cameras; default: what is needed")
+
+
+class CameraCheckSummary(BaseModel):
+    """The audit's figures: counts as integers, the working rate 0-1 (None without installed cameras)."""
+
+    model_config = {"extra": "allow"}
+
+    communities: int
+    communities_short: int
+    natural_villages: int
+    natural_villages_short: int
+    cameras: int
+    cameras_counted: int
+    working_rate: float | None
+    working_rate_target: float
+    new_cameras_needed: int = Field(description="the fewest new cameras that meet every deficit")
+    seconds: float
+
+
+class CameraCheckResponse(BaseModel):
+    """``GET /areas/{name}/cameras/check`` (the same JSON as ``wangge cameras check AREA --json``)."""
+
+    model_config = {"extra": "allow"}
+
+    summary: CameraCheckSummary
+    area: str
+    communities: list[dict[str, Any]] = Field(description="per administrative village: counted, required, deficit…")
+    natural_villages: list[dict[str, Any]]
+    townships: list[dict[str, Any]]
+
+
+class CameraCoverageSummary(BaseModel):
+    """Coverage figures: metres, counts, shares 0-1, seconds."""
+
+    model_config = {"extra": "allow"}
+
+    street_m: float
+    street_covered_m: float
+    street_covered_share: float
+    households: int
+    households_covered: int
+    households_covered_share: float
+    seconds: float
+
+
+class CameraCoverageResponse(BaseModel):
+    """``GET /areas/{name}/cameras/coverage`` (the same JSON as ``wangge cameras coverage AREA --json``)."""
+
+    model_config = {"extra": "allow"}
+
+    summary: CameraCoverageSummary
+    area: str
+    communities: list[dict[str, Any]]
+    natural_villages: list[dict[str, Any]]
+    grids: list[dict[str, Any]]
