@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from api.deps import ContextDep, RulesDep
 from api.errors import document_problems, install_error_handlers
 from api.jobs import JobRunner, PageRenders
-from api.routes import areas, cameras, maps, networks, pages, plans, response
+from api.routes import areas, cameras, maps, networks, pages, patrol, plans, response
 from api.schemas import Health
 from api.security import CrossSiteGuard, UploadLimit
 from api.settings import Settings, get_settings
@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.include_router(networks.router)
     app.include_router(response.router)
     app.include_router(cameras.router)
+    app.include_router(patrol.router)
     app.include_router(maps.router)
     app.include_router(pages.router)
     document_problems(app)
