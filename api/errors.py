@@ -146,6 +146,12 @@ PARAMETER_HINTS: dict[str, str] = {
     "minutes": "`minutes` is a comma-separated list of positive whole minutes, e.g. 1,3,5",
     "propose": "`p` is how many new duty points to propose (1 to the rules' response.max_proposals)",
     "location": "give `lon` and `lat` (with `datum`), or `building`, or `address` — one of them",
+    "base": "`base` is a duty point's id or lon,lat (default: the police post nearest the community)",
+    "community": "name the community of the k routes in `community` (its code, id or name), with `k`",
+    "k": "`k` (1 to 20 routes) goes with `community`",
+    "office": "`office` is the route's start as lon,lat",
+    "tracks": "upload GPX files as `files` (one or more)",
+    "manifest": "`manifest` is a CSV with the columns file, worker and grid",
 }
 
 
@@ -257,6 +263,7 @@ OPERATION_PROBLEMS: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "/areas/{name}/plans/{plan_id}/revert"): (409,),
     ("post", "/areas/{name}/plans/{plan_id}/state"): (409,),
     ("delete", "/jobs/{job_id}"): (409,),
+    ("post", "/areas/{name}/patrol/routes"): (409, 429),  # 409: a ?wait=true job cancelled meanwhile
     ("post", "/areas/{name}/cameras/proposals"): (429,),
     ("get", "/areas/{name}/map"): (429,),
     ("get", "/areas/{name}/grids/map"): (429,),

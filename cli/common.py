@@ -52,6 +52,12 @@ HINTS: dict[str, str] = {
     "minutes": "--minutes is a comma-separated list of positive whole minutes, e.g. --minutes 1,3,5",
     "propose": "--propose P proposes P new duty points (1 to the rules' response.max_proposals)",
     "location": "give --lon and --lat (with --datum), or --building ID, or --address TEXT: one of them",
+    "base": "--base is a duty point's id or lon,lat (default: the police post nearest the community)",
+    "community": "--community names the community of the k routes (code, id or name), with --k",
+    "k": "--k (1 to 20 routes) goes with --community",
+    "office": "--office is the route's start as lon,lat",
+    "tracks": "--tracks is a folder of .gpx files (or one .gpx file)",
+    "manifest": "--manifest is a CSV with the columns file, worker and grid",
 }
 
 

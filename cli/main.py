@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from cli import areas, cameras, grids, network, response, rules, serve, where
+from cli import areas, cameras, grids, network, patrol, response, rules, serve, where
 from cli.common import emit, err
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ serve.register(app)
 app.add_typer(rules.app, name="rules")
 app.add_typer(grids.app, name="grids")
 app.add_typer(cameras.app, name="cameras")
+app.add_typer(patrol.app, name="patrol")
 
 
 def main() -> None:

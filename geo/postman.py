@@ -677,7 +677,11 @@ def _rural_exact(
         if left <= 0:
             break
         h.setOptionValue("time_limit", float(left))
-        h.run()
+        if h.run() == highspy.HighsStatus.kError:
+            # Another HiGHS in this process started the shared thread scheduler with more threads than the one
+            # asked for here: HiGHS refuses to run until it is reset.
+            highspy.Highs.resetThreadScheduler(True)
+            h.run()
         stats["rounds"] += 1
         info = h.getInfo()
         status = h.getModelStatus()

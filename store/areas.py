@@ -21,6 +21,7 @@ from geo.crs import STORAGE_CRS
 from geo.errors import ConflictError, InputError, NotFoundError
 from service.records import AreaRecord
 from store.db import areas, features, imports, make_engine
+from store.patrol import PatrolStore
 from store.plans import PlanStore, plans
 
 _NAME_OK = "abcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -53,6 +54,11 @@ class Store:
     def plans(self) -> PlanStore:
         """The grid plans kept in this store."""
         return PlanStore(self)
+
+    @property
+    def patrol(self) -> PatrolStore:
+        """The patrol routes saved in this store (per plan version)."""
+        return PatrolStore(self)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
