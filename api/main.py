@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, *, context: Context | None = No
     app.state.renders = PageRenders()
     install_error_handlers(app)
     app.mount("/static/vendor", StaticFiles(directory=MAP_STATIC / "vendor"), name="vendor")
+    app.mount("/static/shell", StaticFiles(directory=MAP_STATIC / "shell"), name="shell")
     app.mount("/static/swagger", StaticFiles(directory=API_STATIC / "swagger"), name="swagger")
 
     @app.get("/health", response_model=Health, tags=["service 服务"], summary="Liveness 服务状态")

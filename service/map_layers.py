@@ -481,7 +481,8 @@ register(
         kind="polygon",
         data=communities,
         source="tiles",
-        style=Style(colour="#1a5fb4", weight=2.0, fill="#1a5fb4", fill_opacity=0.03),
+        # an administrative boundary's dashes: solid blue lines in the hills read as rivers
+        style=Style(colour="#6a3d9a", weight=1.8, dash="7 4", fill="#6a3d9a", fill_opacity=0.02),
         tooltip=(
             Field("name", "名称"),
             Field("code", "统计用区划代码"),
@@ -566,7 +567,7 @@ register(
             detail_zoom=14,
             weight="households",
             bins=(
-                Bin(0, "#f0f0f0", "无住户"),
+                Bin(0, "#e9e9e9", "无住户"),
                 Bin(1, "#fee8c8", "1–9 户"),
                 Bin(10, "#fdbb84", "10–49 户"),
                 Bin(50, "#fc8d59", "50–199 户"),
@@ -624,7 +625,7 @@ register(
         label=LabelText("name", priority="length_m", follows="roads"),
         style=Style(colour="#444444"),
         min_zoom=16,
-        pages={"area": True, "grids": True, "plan": True, "edit": True, "export": False},
+        pages={"area": True, "grids": True, "plan": True, "edit": True},  # read by view: needs the API
         legend=False,
         order=910,
     )
@@ -745,6 +746,7 @@ register(
         data=duty_points,
         style=Style(by="category", categories=(Category("police", "#0b3d91", "勤务点", glyph="勤"),)),
         tooltip=(Field("name", "勤务点"),),
+        cluster=True,
         pages={"area": True, "grids": False, "plan": False, "export": True},
         order=76,
     )

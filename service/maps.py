@@ -1,45 +1,215 @@
-"""What the pages need: the landing page, an area's map, the grid maps, the edit page, and a map to carry around.
+"""What the pages need: the landing page, the map shell of an area (area map, grid map, one plan's map), the edit
+page, and a map to carry around.
 
-Each function gathers the data (from the area's cache where it can) and calls
-:mod:`maps`; the routes only return the HTML.
+Every map is the same shell (:mod:`maps.shell`) with the layers of :mod:`maps.layers` listed for its page and
+present in the area; big layers come as vector tiles and small ones as GeoJSON (:mod:`service.tiles`), so a page
+holds no data and opens as fast for a county as for a village. The exported map carries its tiles pre-cut as
+script files beside it.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import math
+import shutil
 import time
 from html import escape
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
+from geo.io.mvt import encode_density, encode_tile, tiles_covering
 from geo.osm_area import OSM_ATTRIBUTION
-from maps.assets import copy_vendor, render_page
-from maps.grids import grid_map
-from maps.network import network_layers
-from maps.render import MapSources, area_map
+from maps.assets import copy_vendor
+from maps.layers import Layer, PlanRef, layers_for
+from maps.shell import SHELL_DIR, render_shell
 from service.areas import list_areas
-from service.context import Context, Progress, study_area
-from service.plans import validate_grids
+from service.context import Context, Progress, say, study_area
+from service.records import PlanRecord
+from service.tiles import (
+    MAX_TILE_ZOOM,
+    adopted_plans,
+    layer_available,
+    layer_frame,
+    map_zoom,
+    one_plan,
+    tile_source,
+    tile_version,
+    to_geojson,
+)
 
 VENDOR_URL = "/static/vendor"
+SHELL_URL = "/static/shell"
 EDIT_TEMPLATE = Path(__file__).resolve().parents[1] / "maps" / "templates" / "edit.html"
+STATE_ZH = {"draft": "草稿", "reviewed": "已审核", "published": "已发布", "superseded": "已取代"}
+PAGE_ZH = {"area": "区域地图", "grids": "网格地图", "plan": "方案地图"}
 
 
-def _served_sources(name: str) -> MapSources:
-    return MapSources(buildings_url=f"/areas/{name}/layers/buildings", roads_url=f"/areas/{name}/layers/roads")
+def _q(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+def _area_words(ctx: Context, name: str) -> tuple[str, str, dict[str, Any]]:
+    """The area's title, a line of its figures, and the record's facts for the page."""
+    record = ctx.store.summary(name)
+    item = record.item()
+    study = study_area(ctx, ctx.area(name))
+    est = "（估算）" if item["households_estimated"] else ""
+    sub = (
+        f"{item['communities']} 个社区/行政村 · {item['buildings']:,} 栋建筑 · 户数 {(item['households'] or 0):,}{est}"
+    )
+    if study.meta.get("codes_illustrative"):
+        sub += " · 代码为示意性分配"
+    bounds = study.outline().total_bounds
+    facts = {
+        "name": name,
+        "title": item["title"] or name,
+        "bounds": [[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]],
+        "attribution": str(study.meta.get("attribution") or OSM_ATTRIBUTION),
+    }
+    return item["title"] or name, sub, facts
+
+
+def _plan_links(name: str, plan_id: str) -> list[dict[str, str]]:
+    base = f"/areas/{_q(name)}/plans/{_q(plan_id)}"
+    return [
+        {"label": "方案地图", "href": f"{base}/map"},
+        {"label": "调整网格", "href": f"{base}/edit"},
+        {"label": "版本历史", "href": f"{base}/edit#history"},
+    ]
+
+
+def _plan_entries(name: str, plans: list[PlanRecord]) -> list[dict[str, Any]]:
+    """Each plan of the area for the navigation: adopted ones first within each community."""
+    ordered = sorted(plans, key=lambda p: (p.community_code, not p.adopted, p.plan_id))
+    return [
+        {
+            "community": f"{p.community_name or p.community_code}（{p.plan_id}）",
+            "state": f"{STATE_ZH.get(p.state, p.state)} · 第 {p.version} 版{' · 采用' if p.adopted else ''}",
+            "links": _plan_links(name, p.plan_id),
+        }
+        for p in ordered
+    ]
+
+
+def _grid_summary(frame: Any) -> tuple[str, str | None]:
+    """A line of the grids' figures, and a warning when some are out of band with no reason."""
+    if not len(frame):
+        return "", None
+    n = len(frame)
+    in_band = int(frame["in_band"].astype(bool).sum())
+    unexplained = int(((~frame["in_band"].astype(bool)) & (frame["reason_zh"] == "未说明原因（待处理）")).sum())
+    line = f"{n} 个网格 · {in_band / n:.0%} 在户数区间内 · 超出区间 {n - in_band} 个（均有原因）"
+    if unexplained:
+        line = f"{n} 个网格 · {in_band / n:.0%} 在户数区间内 · 超出区间 {n - in_band} 个"
+        return line, f"{unexplained} 个网格超出区间且无原因，需调整"
+    return line, None
+
+
+def map_config(
+    ctx: Context,
+    name: str,
+    page: str,
+    *,
+    plan_id: str | None = None,
+    tile_url: str | None = None,
+    tile_attribution: str = "",
+) -> tuple[str, dict[str, Any]]:
+    """The window title and the shell's configuration of a page (``area``, ``grids`` or ``plan``).
+
+    Raises
+    ------
+    NotFoundError
+        Unknown area, or plan.
+    """
+    entry = ctx.area(name)
+    title, subtitle, facts = _area_words(ctx, name)
+    plans: tuple[PlanRef, ...] = one_plan(ctx, name, plan_id) if plan_id else adopted_plans(ctx, name)
+    all_plans = ctx.store.plans.list(name)
+    layers = []
+    for layer in layers_for(page):
+        if layer_available(ctx, entry, layer, plans):
+            layers.append({**layer.as_json(), "on": layer.on(page), "order": layer.order})
+    layers = _grouped(layers)
+    base = f"/areas/{_q(name)}"
+    scope = f"{base}/plans/{_q(plan_id)}" if plan_id else base
+    area_version = tile_version(entry, None)
+    plans_version = tile_version(entry, plans)
+    tabs = [{"label": "区域地图", "href": f"{base}/map", "current": page == "area"}]
+    if all_plans:
+        tabs.append({"label": "网格地图", "href": f"{base}/grids/map", "current": page == "grids"})
+    nav: dict[str, Any] = {
+        "crumbs": [{"label": "研究区列表", "href": "/"}, {"label": title, "href": f"{base}/map"}],
+        "title": title,
+        "subtitle": subtitle,
+        "tabs": tabs,
+        "plans": _plan_entries(name, all_plans),
+        "plansTitle": f"网格方案（{len(all_plans)} 个）",
+        "plansOpen": False,  # one click away: open, it would cover a third of the map
+    }
+    if page == "grids" and not plans:
+        nav["warning"] = "尚无网格方案：用 wangge grids draw 或 API（POST /areas/{name}/plans）划分网格后在此查看。"
+    if plans and page in ("grids", "plan"):
+        nav["summary"], warning = _grid_summary(layer_frame(ctx, entry, _layer("grids"), plans))
+        if warning:
+            nav["warning"] = warning
+    if plan_id:
+        record = next((p for p in all_plans if p.plan_id == plan_id), None)
+        ref = plans[0]
+        nav["title"] = f"{ref.community_name or ref.community_code} · 方案 {plan_id}"
+        nav["crumbs"].append({"label": "方案", "href": None})
+        state = record.state if record else ""
+        nav["subtitle"] = (
+            f"{STATE_ZH.get(state, state)} · 第 {ref.version} 版{' · 采用' if record and record.adopted else ''}"
+        )
+        grids_frame = layer_frame(ctx, entry, _layer("grids"), plans)
+        if len(grids_frame):  # the plan's own ground, not the whole area
+            b = grids_frame.total_bounds
+            facts = {**facts, "bounds": [[float(b[1]), float(b[0])], [float(b[3]), float(b[2])]]}
+        tabs.append({"label": "方案地图", "href": f"{scope}/map", "current": True})
+        tabs += [{**link, "current": False} for link in _plan_links(name, plan_id)[1:]]
+        nav["plans"] = []
+    config = {
+        "page": page,
+        "planPage": bool(plan_id),
+        "area": facts,
+        "layers": layers,
+        "versions": {"area": area_version, "plans": plans_version},
+        "maxTileZoom": MAX_TILE_ZOOM,
+        "urls": {
+            "tiles": f"{scope}/tiles/{{layers}}/{{uz}}/{{x}}/{{y}}.pbf?v={{v}}",
+            "layer": f"{scope}/map/layers/{{key}}?v={{v}}",
+            "where": f"{base}/where",
+            "planBase": f"{base}/plans/",
+        },
+        "nav": nav,
+        "basemap": {"url": tile_url, "attribution": tile_attribution} if tile_url else None,
+    }
+    page_title = f"{nav['title']} · {PAGE_ZH[page]}"
+    return page_title, config
+
+
+def _grouped(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Layers listed group by group (a group where its lowest layer is drawn), bottom first within each."""
+    rank: dict[str, int] = {}
+    for layer in layers:
+        rank[layer["group"]] = min(rank.get(layer["group"], layer["order"]), layer["order"])
+    return sorted(layers, key=lambda layer: (rank[layer["group"]], layer["group"], layer["order"]))
+
+
+def _layer(key: str) -> Layer:
+    from maps.layers import get_layer
+
+    layer = get_layer(key)
+    assert layer is not None, key
+    return layer
 
 
 def area_map_page(ctx: Context, name: str, *, tile_url: str | None = None, tile_attribution: str = "") -> str:
-    """The area's map page: small layers inline; buildings, roads and the networks fetched for the visible box."""
-    area = study_area(ctx, ctx.area(name))
-    m = area_map(
-        area,
-        sources=_served_sources(name),
-        tile_url=tile_url,
-        tile_attribution=tile_attribution,
-        landing_url="/",
-        extra_layers=list(network_layers(name)),
-    )
-    return render_page(m, VENDOR_URL)
+    """The area's map (``/areas/{name}/map``)."""
+    title, config = map_config(ctx, name, "area", tile_url=tile_url, tile_attribution=tile_attribution)
+    return render_shell(config, title=title, vendor=VENDOR_URL, shell=SHELL_URL)
 
 
 def grid_map_page(
@@ -51,93 +221,224 @@ def grid_map_page(
     tile_attribution: str = "",
     progress: Progress | None = None,
 ) -> str:
-    """The grid map of the adopted plans (or those named): grids, their report rows, and their blocks."""
-    area = study_area(ctx, ctx.area(name))
-    report = validate_grids(ctx, name, plan_ids=plan_ids, progress=progress)
-    ids = [c["plan_id"] for c in report["communities"]]
-    grids = {pid: ctx.store.plans.grids(name, pid) for pid in ids}
-    blocks = {pid: ctx.store.plans.blocks(name, pid) for pid in ids}
-    m = grid_map(
-        area,
-        report=report,
-        grids=grids,
-        blocks=blocks,
-        sources=_served_sources(name),
-        tile_url=tile_url,
-        tile_attribution=tile_attribution,
-        landing_url="/",
-    )
-    return render_page(m, VENDOR_URL)
+    """The grid map of the adopted plans (``/areas/{name}/grids/map``), or of one plan (``…/plans/{id}/map``)."""
+    say(progress, "map page", 0.0)
+    plan_id = plan_ids[0] if plan_ids else None
+    page = "plan" if plan_id else "grids"
+    title, config = map_config(ctx, name, page, plan_id=plan_id, tile_url=tile_url, tile_attribution=tile_attribution)
+    return render_shell(config, title=title, vendor=VENDOR_URL, shell=SHELL_URL)
+
+
+# -- the map to carry around ----------------------------------------------------------------------------------------
+
+EXPORT_MAX_TILE_ZOOM = 15  # pre-cut up to map zoom 16; closer, the browser scales those tiles
+
+
+def _fit_zoom(bounds: list[list[float]], width: int = 1366, height: int = 768) -> int:
+    """The map zoom at which a lon/lat box fills a window of that size (as Leaflet's fitBounds would)."""
+    (s, w), (n, e) = bounds
+    dx = max(e - w, 1e-6) / 360
+    y0, y1 = (math.log(math.tan(math.pi / 4 + math.radians(v) / 2)) for v in (s, n))
+    dy = max(y1 - y0, 1e-9) / (2 * math.pi)
+    return int(math.floor(min(math.log2(width / 256 / dx), math.log2(height / 256 / dy))))
 
 
 def write_area_map(
-    ctx: Context, name: str, out: str | Path, *, tile_url: str | None = None, tile_attribution: str = ""
+    ctx: Context,
+    name: str,
+    out: str | Path,
+    *,
+    tile_url: str | None = None,
+    tile_attribution: str = "",
+    progress: Progress | None = None,
 ) -> tuple[Path, Path, float]:
-    """Write a self-contained map: the page, its data inline, its assets in ``FILE_files/`` beside it.
+    """Write a map that needs no server: the page, and in ``FILE_files/`` its tiles and layers as script files
+    (``tiles/{z}/{x}/{y}.js``, ``layers/{key}.js``), an index of the tiles that exist, the shell and the
+    vendored libraries. Opened over ``file://`` it loads nothing from anywhere else.
 
-    Returns the page, the assets folder and the seconds it took.
+    Returns the page, the folder and the seconds it took.
     """
     t0 = time.perf_counter()
     page = Path(out)
-    study = study_area(ctx, ctx.area(name))
-    m = area_map(
-        study,
-        sources=MapSources(buildings=study.layer("buildings"), roads=study.layer("roads")),
-        tile_url=tile_url,
-        tile_attribution=tile_attribution,
-    )
     page.parent.mkdir(parents=True, exist_ok=True)
-    assets = page.parent / f"{page.stem}_files"
-    assets.mkdir(exist_ok=True)
-    copy_vendor(assets)
-    page.write_text(render_page(m, f"{assets.name}/vendor"), encoding="utf-8")
-    return page, assets, time.perf_counter() - t0
+    files = page.parent / f"{page.stem}_files"
+    if files.exists():
+        shutil.rmtree(files)
+    files.mkdir()
+    copy_vendor(files)
+    shutil.copytree(SHELL_DIR, files / "shell")
+    entry = ctx.area(name)
+    title, _subtitle, facts = _area_words(ctx, name)
+    _t, config = map_config(ctx, name, "area", tile_url=tile_url, tile_attribution=tile_attribution)
+    layers = _grouped(
+        [
+            {**layer.as_json(), "on": layer.on("export"), "order": layer.order}
+            for layer in layers_for("export")
+            # an export has no API: no plan layers, nothing read by view
+            if layer.scope == "area" and layer.source != "bbox" and layer_available(ctx, entry, layer)
+        ]
+    )
+    tile_layers = [
+        layer for layer in layers_for("export") if layer.source == "tiles" and layer.key in {x["key"] for x in layers}
+    ]
+    # tiles: every zoom from a little wider than the whole area down to the street, each tile all layers at once
+    index: dict[str, int] = {}
+    zoom_min = max(0, _fit_zoom(facts["bounds"]) - 3)
+    bounds = (facts["bounds"][0][1], facts["bounds"][0][0], facts["bounds"][1][1], facts["bounds"][1][0])
+    sources = {layer.key: tile_source(ctx, entry, layer, ()) for layer in tile_layers}
+    zooms = list(range(max(0, zoom_min - 1), EXPORT_MAX_TILE_ZOOM + 1))
+    for i, z in enumerate(zooms):
+        say(progress, f"tiles of zoom {z}", i / len(zooms))
+        for x, y in tiles_covering(bounds, z):
+            parts = []
+            for layer in tile_layers:
+                if map_zoom(z) < layer.min_zoom:
+                    continue
+                src = sources[layer.key]
+                if layer.density is not None and map_zoom(z) < layer.density.detail_zoom:
+                    parts.append(encode_density(src, z, x, y))
+                else:
+                    parts.append(encode_tile(src, z, x, y, simplify_units=layer.simplify_at(map_zoom(z))))
+            raw = b"".join(parts)
+            if not _has_features(raw):
+                continue
+            path = files / "tiles" / str(z) / str(x) / f"{y}.js"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f'WG_TILE("{z}/{x}/{y}","{base64.b64encode(raw).decode()}");\n', encoding="ascii")
+            index[f"{z}/{x}/{y}"] = 1
+    (files / "tiles").mkdir(exist_ok=True)
+    (files / "tiles" / "index.js").write_text(f"window.WG_TILES={json.dumps(index)};\n", encoding="ascii")
+    # small layers: one script each
+    (files / "layers").mkdir()
+    for layer in layers_for("export"):
+        if layer.source == "tiles" or layer.key not in {x["key"] for x in layers}:
+            continue
+        body = to_geojson(layer_frame(ctx, entry, layer))
+        # JSON is JavaScript; "</" and U+2028/9 are written escaped all the same
+        safe = body.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        (files / "layers" / f"{layer.key}.js").write_text(
+            f"WG_LAYER({json.dumps(layer.key)},{safe});\n", encoding="utf-8"
+        )
+    rel = files.name
+    config.update(
+        {
+            "layers": layers,
+            "versions": {"area": "export", "plans": "export"},
+            "maxTileZoom": EXPORT_MAX_TILE_ZOOM,
+            "bundleAll": True,
+            "urls": {
+                "tiles": f"{rel}/tiles/{{uz}}/{{x}}/{{y}}.js",
+                "layer": f"{rel}/layers/{{key}}.js",
+                "where": None,
+                "planBase": None,
+            },
+            "export": True,
+        }
+    )
+    nav = config["nav"]
+    nav["crumbs"] = [{"label": title, "href": None}]
+    nav["tabs"] = []
+    nav["plans"] = []
+    nav.pop("warning", None)
+    nav["summary"] = f"离线地图 · 导出于 {time.strftime('%Y-%m-%d')}"
+    html = render_shell(
+        config,
+        title=f"{title} · 区域地图（离线）",
+        vendor=f"{rel}/vendor",
+        shell=f"{rel}/shell",
+        preload=[f"{rel}/shell/export_shim.js", f"{rel}/tiles/index.js"],
+    )
+    page.write_text(html, encoding="utf-8")
+    say(progress, "written", 1.0)
+    return page, files, time.perf_counter() - t0
+
+
+def _has_features(tile: bytes) -> bool:
+    from mapbox_vector_tile.Mapbox import vector_tile_pb2
+
+    parsed = vector_tile_pb2.tile()
+    parsed.ParseFromString(tile)
+    return any(len(layer.features) for layer in parsed.layers)
+
+
+# -- the edit page and the landing page --------------------------------------------------------------------------------
 
 
 def edit_page(ctx: Context, name: str, plan_id: str) -> str:
-    """The page a planner redraws a plan on: its title, and the band its grids are held to."""
+    """The page a planner redraws a plan on: its title, the band its grids are held to, and its labels."""
     plan = ctx.store.plans.get(name, plan_id)
+    entry = ctx.area(name)
     area_class = None
     if not plan.info.get("band"):  # an imported plan: the band of its community's class now
-        coms = study_area(ctx, ctx.area(name)).layer("communities")
+        coms = study_area(ctx, entry).layer("communities")
         row = coms[coms["fid"] == plan.community_fid]
         area_class = str(row["area_class"].iloc[0]) if len(row) else (plan.area_class or "urban")
     band = plan.band(ctx.rules, area_class)
+    plans = one_plan(ctx, name, plan_id)
+    labels = [
+        {**layer.as_json(), "on": layer.on("edit"), "order": layer.order}
+        for layer in layers_for("edit")
+        if layer.kind == "label" and layer_available(ctx, entry, layer, plans)
+    ]
+    base = f"/areas/{_q(name)}"
+    config = {
+        "area": name,
+        "plan": plan_id,
+        "band": [int(v) if float(v).is_integer() else v for v in (band.low, band.high)],
+        "attribution": OSM_ATTRIBUTION,
+        "labels": labels,
+        "versions": {"area": tile_version(entry, None), "plans": tile_version(entry, plans)},
+        "urls": {
+            "areaMap": f"{base}/map",
+            "gridMap": f"{base}/grids/map",
+            "planBase": f"{base}/plans/",
+            "areaLayer": f"{base}/map/layers/{{key}}?v={{v}}",
+        },
+    }
     template = EDIT_TEMPLATE.read_text(encoding="utf-8")
     title = f"{plan.community_name or ''}（{plan.community_code}）"
+    from maps.escaping import script_json
+
     return (
         template.replace("{{TITLE}}", escape(title))
         .replace("{{AREA}}", escape(name))
         .replace("{{PLAN}}", escape(plan_id))
-        .replace("{{AREA_JSON}}", json.dumps(name))
-        .replace("{{PLAN_JSON}}", json.dumps(plan_id))
-        .replace("{{BAND_JSON}}", json.dumps([int(v) if v.is_integer() else v for v in (band.low, band.high)]))
-        .replace("{{ATTRIBUTION_JSON}}", json.dumps(OSM_ATTRIBUTION, ensure_ascii=False))
+        .replace("{{CONFIG_JSON}}", script_json(config))
     )
 
 
 def landing_page(ctx: Context) -> str:
-    """The landing page: the areas and their maps."""
+    """The landing page: the areas, their maps and their plans."""
     items = list_areas(ctx)["areas"]
-    rows = (
-        "".join(
-            f"<tr><td><a href='/areas/{escape(a['name'])}/map'><b>{escape(a['title'] or a['name'])}</b></a>"
+    rows = []
+    for a in items:
+        n = _q(a["name"])
+        plans = ctx.store.plans.list(a["name"])
+        adopted = sum(1 for p in plans if p.adopted)
+        plan_cell = (
+            f"<a href='/areas/{n}/grids/map'>网格地图</a><br><small>{len(plans)} 个方案，{adopted} 个社区已采用</small>"
+            if plans
+            else "<small>尚未划分网格</small>"
+        )
+        rows.append(
+            f"<tr><td><a href='/areas/{n}/map'><b>{escape(a['title'] or a['name'])}</b></a>"
             f"<br><small>{escape(a['name'])}</small></td><td>{a['communities']}</td><td>{a['buildings']:,}</td>"
             f"<td>{(a['households'] or 0):,}{'（估算）' if a['households_estimated'] else ''}</td>"
-            f"<td>{escape(a['crs'])}</td>"
-            f"<td><a href='/areas/{escape(a['name'])}/map'>地图</a> · "
-            f"<a href='/areas/{escape(a['name'])}'>JSON</a></td></tr>"
-            for a in items
+            f"<td>{escape(a['crs'])}</td><td><a href='/areas/{n}/map'>区域地图</a></td><td>{plan_cell}</td></tr>"
         )
-        or "<tr><td colspan=6>还没有研究区。运行 <code>make demo</code> 或 <code>wangge import-osm</code> 导入。</td></tr>"
+    body = "".join(rows) or (
+        "<tr><td colspan=7>还没有研究区。运行 <code>make demo</code> 或 <code>wangge import-osm</code> 导入。</td></tr>"
     )
     return f"""<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>网格 wangge · 研究区</title>
-<style>body{{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:2rem auto;max-width:960px;
+<link rel="icon" href="data:,">
+<style>body{{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;margin:2rem auto;max-width:1040px;
 color:#222;padding:0 1rem}}table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.5rem;
-text-align:left}}th{{background:#f4f1ea}}small{{color:#666}}footer{{margin-top:2rem;font-size:.85rem;color:#666}}</style>
-</head><body><h1>网格 wangge</h1><p>网格划分、监控点位、巡逻路线与覆盖分析。选择一个研究区查看地图。</p>
-<table><thead><tr><th>研究区</th><th>社区/行政村</th><th>建筑</th><th>户数</th><th>计算坐标系</th><th></th></tr></thead>
-<tbody>{rows}</tbody></table>
+text-align:left;vertical-align:top}}th{{background:#f4f1ea}}small{{color:#666}}footer{{margin-top:2rem;font-size:.85rem;
+color:#666}}</style>
+</head><body><h1>网格 wangge</h1><p>研究区、网格划分与调整、道路网络。选择一个研究区查看地图；划分了网格的研究区可打开网格地图，
+从中进入每个方案的地图、调整页面和版本历史。</p>
+<table><thead><tr><th>研究区</th><th>社区/行政村</th><th>建筑</th><th>户数</th><th>计算坐标系</th><th>地图</th><th>网格方案</th></tr>
+</thead><tbody>{body}</tbody></table>
 <p><a href="/docs">API 文档（离线）</a> · <a href="/areas">研究区 JSON</a> · <a href="/health">服务状态</a></p>
 <footer>户数为根据建筑轮廓估算的数值，除非由用户提供。地图数据 {OSM_ATTRIBUTION}。</footer></body></html>"""

@@ -141,7 +141,7 @@ def layer_available(ctx: Context, entry: AreaEntry, layer: Layer, plans: tuple[P
     return len(layer_frame(ctx, entry, layer, plans)) > 0
 
 
-def _tile_source(ctx: Context, entry: AreaEntry, layer: Layer, plans: tuple[PlanRef, ...]) -> TileSource:
+def tile_source(ctx: Context, entry: AreaEntry, layer: Layer, plans: tuple[PlanRef, ...]) -> TileSource:
     def build() -> TileSource:
         frame = layer_frame(ctx, entry, layer, plans)
         fields = [c for c in frame.columns if c != "geometry" and not c.startswith("_")]
@@ -231,7 +231,7 @@ def cut_tile(ctx: Context, area: str, keys: str, z: int, x: int, y: int, *, plan
             if zoom < layer.min_zoom or (layer.scope == "plans" and not plans):
                 raw = b""
             else:
-                source = _tile_source(ctx, entry, layer, plans)
+                source = tile_source(ctx, entry, layer, plans)
                 if layer.density is not None and zoom < layer.density.detail_zoom:
                     raw = encode_density(source, z, x, y)
                 else:

@@ -171,15 +171,15 @@ def test_map_renders_are_bounded_and_never_started_for_a_client_who_left(api, mo
     c, _ = api
     import service.maps as pages
 
-    real_area_map = pages.area_map
+    real_map_config = pages.map_config
     started: list[float] = []
 
-    def slow_area_map(*args, **kwargs):
+    def slow_map_config(*args, **kwargs):
         started.append(time.time())
         time.sleep(1.5)
-        return real_area_map(*args, **kwargs)
+        return real_map_config(*args, **kwargs)
 
-    monkeypatch.setattr(pages, "area_map", slow_area_map)
+    monkeypatch.setattr(pages, "map_config", slow_map_config)
     c.app.state.renders = PageRenders(running=1, waiting=3)
     get = b"GET /areas/monaco/map HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     with served(c.app) as (host, port):

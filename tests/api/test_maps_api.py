@@ -20,7 +20,7 @@ from store.areas import Store
 from tests.conftest import DATA
 
 LA_CONDAMINE = (7.4215, 43.7345)  # a point inside La Condamine (440310001003)
-SEA = (7.45, 43.70)  # the sea south of Monaco: no community
+SEA = (7.45, 43.70)  # the sea south-east of Monaco: no community
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +132,8 @@ def test_where_names_the_community_and_the_grid_at_a_point(api):
     assert w["community"]["households"] > 0
     assert w["grid"]["code"].startswith("440310001003") and w["grid"]["plan_id"] == plan_id
     assert {"name", "worker", "phone", "households"} <= set(w["grid"])
-    sea = c.get("/areas/monaco/where", params={"lon": SEA[0], "lat": SEA[1]}).json()
-    assert sea["community"] is None and sea["grid"] is None
+    sea = c.get("/areas/monaco/where", params={"lon": SEA[0], "lat": SEA[1]})  # in no community: says which is near
+    assert sea.status_code == 404 and sea.json()["context"]["nearest_community"]["code"].startswith("440310")
     assert c.get("/areas/monaco/where", params={"lon": 200, "lat": 43}).status_code == 422
     assert c.get("/areas/atlantis/where", params={"lon": 7.4, "lat": 43.7}).status_code == 404
 

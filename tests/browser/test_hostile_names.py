@@ -2,9 +2,10 @@
 
 Hostile names enter Monaco the ways users bring them: the import path (communities, key places, natural
 villages, cameras, duty points, buildings, roads) and the edit API's ``set`` op (a grid's name). Then the area
-map, the grid map, the plan map and the self-contained export open in headless Chromium; every overlay is
-turned on and every feature of every layer hovered and clicked. No dialog may open, no page error occur, and the
-flag the payloads set must stay undefined; the tooltips must show each name exactly as it was typed.
+map, the grid map, the plan map, the edit page and the self-contained export open in headless Chromium; each
+layer is shown alone and its hostile feature hovered with the mouse (tiles, GeoJSON shapes, points, clustered
+markers), the labels, the navigation and the side panel read. No dialog may open, no page error occur, and the
+flag the payloads set must stay undefined; tooltips, labels and panel must show each name exactly as typed.
 """
 
 from __future__ import annotations
@@ -165,48 +166,8 @@ def exported_map(hostile_area, tmp_path_factory) -> Path:
     return out
 
 
-# Every leaf layer on the map (markers, circle markers, polygons, lines, labels) gets a mouseover, a click and a
-# mouseout, fired so that they reach the layer's own tooltip or its GeoJSON group's, as a pointer's would. Returns
-# how many leaves there were, how many tooltips opened, and the text of those showing a hostile name.
-_HOVER_EVERY_FEATURE = """() => {
-  const map = window[Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)];
-  const leaves = [];
-  map.eachLayer(l => { if (l instanceof L.Marker || l instanceof L.Path) leaves.push(l); });
-  const fade = map._fadeAnimated;
-  map._fadeAnimated = false;  // closed tooltips leave at once rather than fading for 200 ms and piling up
-  let opened = 0;
-  const texts = [];
-  for (const l of leaves) {
-    const tip = l.getTooltip() || Object.values(l._eventParents || {}).map(g => g.getTooltip()).find(Boolean);
-    const latlng = l.getLatLng ? l.getLatLng() : l.getBounds().getCenter();
-    l.fire('mouseover', {latlng}, true);
-    if (tip && tip.isOpen()) {
-      opened++;
-      if (tip.getElement().textContent.includes('XSS-')) texts.push(tip.getElement().textContent);
-    }
-    l.fire('click', {latlng}, true);
-    l.fire('mouseout', {latlng}, true);
-  }
-  map._fadeAnimated = fade;
-  return {leaves: leaves.length, opened, texts};
-}"""
-
-# Where on the page to put the mouse: the centre of the marker icon whose tooltip carries the tag, else the point.
-_PAGE_POINT = """([tag, lat, lng]) => {
-  const map = window[Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)];
-  let icon = null;
-  map.eachLayer(l => {
-    const t = l.getTooltip && l.getTooltip();
-    if (l._icon && t && String(t.getContent()).includes(tag)) icon = l._icon;
-  });
-  if (icon) { const r = icon.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; }
-  const p = map.latLngToContainerPoint([lat, lng]), r = map.getContainer().getBoundingClientRect();
-  return [r.left + p.x, r.top + p.y];
-}"""
-
-
 class MapPage:
-    """A map page in Chromium that records dialogs and page errors; ``spots`` are points on the hostile features."""
+    """A shell page in Chromium that records dialogs and page errors; ``spots`` are points on the hostile features."""
 
     def __init__(self, browser, url: str, spots: dict[str, list[float]]) -> None:
         self.spots = spots
@@ -215,49 +176,49 @@ class MapPage:
         self.errors: list[str] = []
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(url, wait_until="networkidle")
-        self.map = self.page.evaluate(
-            "Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)"
-        )
+        self.page.goto(url)
+        self.page.wait_for_function("() => window.__wg && window.__wg.marks.firstView", timeout=30000)
 
-    def overlays(self) -> list[str]:
-        return [t.strip() for t in self.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+    def layers(self) -> list[str]:
+        return self.page.evaluate("() => WG_CONFIG.layers.filter(l => l.legend).map(l => l.key)")
 
-    def show_only(self, *names: str) -> None:
-        """Tick the overlays named (all when none are named) and untick the others, in the layer control."""
-        for label in self.page.locator(".leaflet-control-layers-overlays label").all():
-            box = label.locator("input")
-            box.set_checked(not names or label.inner_text().strip() in names)
+    def show_only(self, *keys: str) -> None:
+        """Tick the layers named and untick the others, in the legend, as a planner would."""
+        for key in self.layers():
+            self.page.locator(f"input[data-layer='{key}']").set_checked(key in keys)
 
     def view(self, lat_lng: list[float], zoom: int = 17) -> None:
-        # Not animated: a pan still running would move the feature away from the point the mouse goes to.
-        self.page.evaluate(f"void window['{self.map}'].setView({json.dumps(lat_lng)}, {zoom}, {{animate: false}})")
-
-    def wait_for_feature(self, name: str) -> None:
-        """Wait until a feature carrying ``name`` is drawn and no layer is loading.
-
-        The dynamic layers fetch the view each time it moves or they are ticked, and redraw when the answer
-        comes: a feature hovered before the last answer would be replaced under the pointer.
-        """
-        self.page.wait_for_function(
-            f"(() => {{ let n = 0; window['{self.map}'].eachLayer(l => {{ if (l.feature && "
-            f"Object.values(l.feature.properties).includes({json.dumps(name)})) n++; }});"
-            " return n > 0 && !document.getElementById('wg-status').innerText.includes('加载中'); })()",
-            timeout=15000,
-        )
+        self.page.evaluate(f"() => window.__map.setView({json.dumps(lat_lng)}, {zoom}, {{animate: false}})")
+        self.page.wait_for_timeout(300)
+        self.page.wait_for_function("() => !window.__wg.loading()", timeout=15000)
+        self.page.wait_for_timeout(300)
 
     def hover(self, tag: str, lat_lng: list[float]) -> str:
-        """Hover the feature tagged ``tag`` (at its icon, or at ``lat_lng``), click it; the tooltip's text."""
-        x, y = self.page.evaluate(_PAGE_POINT, [tag, *lat_lng])
-        # Leaflet's canvas looks at the pointer at most every 32 ms: approach the feature at a human pace.
-        for step in (4, 2, 0):
-            self.page.mouse.move(x - step, y - step)
-            self.page.wait_for_timeout(60)
+        """Move the mouse onto the point (at a human pace, and a pixel around it for thin lines): the tooltip."""
+        x, y = self.page.evaluate(
+            f"""() => {{ const p = window.__map.latLngToContainerPoint({json.dumps(lat_lng)}),
+                 r = window.__map.getContainer().getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; }}"""
+        )
         tooltip = self.page.locator(".leaflet-tooltip", has_text=tag)
-        tooltip.wait_for(timeout=5000)
-        text = tooltip.inner_text()
-        self.page.mouse.click(x, y)
-        return text
+        for dx, dy in ((6, 6), (0, 0), (1, 0), (0, 1), (-1, 0), (0, -1), (1, 1), (-1, -1), (2, 0), (0, 2)):
+            self.page.mouse.move(x + dx, y + dy)
+            self.page.wait_for_timeout(120)
+            if tooltip.count():
+                return tooltip.first.inner_text()
+        raise AssertionError(f"no tooltip with {tag!r} at {lat_lng}")
+
+    def click_panel(self, lat_lng: list[float]) -> str:
+        """Click the map there (where no marker is): the side panel's text."""
+        self.page.evaluate(f"() => window.__map.fire('click', {{latlng: L.latLng({json.dumps(lat_lng)})}})")
+        self.page.wait_for_selector(".wg-panel:not([hidden])")
+        self.page.wait_for_timeout(200)
+        return self.page.locator(".wg-panel").inner_text()
+
+    def labels(self) -> list[str]:
+        """The text of every label on the map (once the label layers have come)."""
+        self.page.wait_for_function("() => window.__wg.marks['layer:community_labels']")
+        self.page.wait_for_timeout(300)
+        return self.page.locator(".wg-label").all_inner_texts()
 
     def assert_nothing_ran(self) -> None:
         self.page.wait_for_timeout(1000)  # an <img onerror> fires once its request fails
@@ -266,49 +227,44 @@ class MapPage:
         assert self.errors == []
 
 
-def _hover_everything(page: MapPage, names: list[str]) -> None:
-    """Every overlay on, every feature hovered and clicked; each name shows as typed in some tooltip."""
-    page.show_only()
-    page.view(page.spots["buildings"])
-    page.wait_for_feature(BUILDING)
-    page.wait_for_feature(ROAD)
-    result = page.page.evaluate(_HOVER_EVERY_FEATURE)
-    page.assert_nothing_ran()
-    assert result["leaves"] > 500 and result["opened"] > 500, result
-    for name in names:
-        assert any(name in t for t in result["texts"]), name
-
-
 AREA_LAYERS = [
-    ("社区/行政村", "XSS-社区", COMMUNITY, "community"),
-    ("重点场所", "XSS-派出所", KEY_PLACE, "key_places"),
-    ("自然村", "XSS-自然村", VILLAGE, "natural_villages"),
-    ("自然村范围（推算）", "XSS-自然村", VILLAGE, "natural_villages"),
-    ("监控点", "XSS-监控", CAMERA, "cameras"),
-    ("勤务点（派出所/警务室）", "XSS-警务室", DUTY, "duty_points"),
-    ("建筑（按户数）", "XSS-楼", BUILDING, "buildings"),
-    ("道路（按等级）", "XSS-路", ROAD, "roads"),
+    # layer, tag, name, spot, zoom
+    ("communities", "XSS-社区", COMMUNITY, "community", 17),
+    ("key_places", "XSS-派出所", KEY_PLACE, "key_places", 18),
+    ("natural_villages", "XSS-自然村", VILLAGE, "natural_villages", 18),
+    ("cameras", "XSS-监控", CAMERA, "cameras", 18),
+    ("duty_points", "XSS-警务室", DUTY, "duty_points", 18),
+    ("buildings", "XSS-楼", BUILDING, "buildings", 18),
+    ("roads", "XSS-路", ROAD, "roads", 18),
 ]
 
 
-def _hover_each_layer_alone(page: MapPage, layers: list[tuple[str, str, str, str]]) -> None:
-    """One overlay at a time, the hostile feature hovered with the mouse: its tooltip shows the name as typed."""
-    for overlay, tag, name, spot in layers:
-        page.show_only(overlay)
-        page.view(page.spots[spot])
-        if spot in ("buildings", "roads"):
-            page.wait_for_feature(name)
-        assert name in page.hover(tag, page.spots[spot]), overlay
+def _hover_each_layer_alone(page: MapPage, layers) -> None:
+    """One layer at a time, its hostile feature hovered with the mouse: the tooltip shows the name as typed."""
+    shown = set(page.layers())
+    for layer, tag, name, spot, zoom in layers:
+        assert layer in shown, layer
+        page.show_only(layer)
+        page.view(page.spots[spot], zoom)
+        assert name in page.hover(tag, page.spots[spot]), layer
+        page.page.mouse.move(5, 760)
     page.assert_nothing_ran()
 
 
 def test_area_map_shows_hostile_names_as_text(server, browser, hostile_area):
     page = MapPage(browser, server + "/areas/monaco/map", hostile_area["spots"])
-    assert "自然村范围（推算）" in page.overlays()
-    assert COMMUNITY in page.page.locator(".wg-label").all_inner_texts()
-    _hover_everything(page, [COMMUNITY, KEY_PLACE, VILLAGE, CAMERA, DUTY, BUILDING, ROAD])
-    # The walking network's edges carry the roads' names: its tooltips show them as typed, too.
-    _hover_each_layer_alone(page, [*AREA_LAYERS, ("路网·步行", "XSS-路", ROAD, "roads")])
+    assert COMMUNITY in page.labels()  # the community's label
+    page.view(page.spots["natural_villages"], 16)
+    assert VILLAGE in page.labels()
+    # the walking network's edges carry the roads' names: its tooltips show them as typed, too
+    _hover_each_layer_alone(page, [*AREA_LAYERS, ("network_walk", "XSS-路", ROAD, "roads", 18)])
+    page.show_only("communities")
+    panel = page.click_panel(page.spots["community"])
+    assert COMMUNITY in panel
+    assert GRID in page.click_panel(page.spots["grid"])  # the adopted grid, with the name set by the edit API
+    page.page.click(".wg-nav summary")
+    assert COMMUNITY in page.page.locator(".wg-nav").inner_text()  # the plans list names the community
+    page.assert_nothing_ran()
     page.page.close()
 
 
@@ -316,15 +272,39 @@ def test_area_map_shows_hostile_names_as_text(server, browser, hostile_area):
 def test_grid_and_plan_maps_show_hostile_names_as_text(server, browser, hostile_area, path):
     url = f"{server}/areas/monaco/{path.format(plan_id=hostile_area['plan_id'])}"
     page = MapPage(browser, url, hostile_area["spots"])
-    assert {"网格", "网格标注", "街区（划分单元）"} <= set(page.overlays())
-    _hover_everything(page, [GRID, COMMUNITY, KEY_PLACE, VILLAGE, CAMERA, DUTY, BUILDING, ROAD])
-    assert COMMUNITY in page.page.locator(".wg-legend").inner_text()  # the legend's link to the edit page
-    _hover_each_layer_alone(page, [("网格", "XSS-网格", GRID, "grid"), *AREA_LAYERS])
+    assert COMMUNITY in page.page.locator(".wg-nav").inner_text() or path == "grids/map"
+    _hover_each_layer_alone(
+        page,
+        [
+            ("grids", "XSS-网格", GRID, "grid", 17),
+            ("communities", "XSS-社区", COMMUNITY, "community", 17),
+            ("roads", "XSS-路", ROAD, "roads", 18),
+        ],
+    )
+    page.show_only("grids")
+    assert GRID in page.click_panel(page.spots["grid"])
+    page.assert_nothing_ran()
     page.page.close()
+
+
+def test_edit_page_shows_hostile_names_as_text(server, browser, hostile_area):
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors, dialogs = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(f"{server}/areas/monaco/plans/{hostile_area['plan_id']}/edit")
+    page.wait_for_selector("#history tr")
+    assert COMMUNITY in page.locator("h1").inner_text()
+    assert COMMUNITY in page.title()
+    page.evaluate("() => map.setZoom(17)")
+    page.wait_for_timeout(1500)
+    page.wait_for_timeout(1000)
+    assert page.evaluate("window.__xss") is None and errors == [] and dialogs == []
+    page.close()
 
 
 def test_exported_map_shows_hostile_names_as_text(exported_map, browser, hostile_area):
     page = MapPage(browser, exported_map.as_uri(), hostile_area["spots"])
-    _hover_everything(page, [COMMUNITY, KEY_PLACE, VILLAGE, CAMERA, DUTY, BUILDING, ROAD])
+    assert COMMUNITY in page.labels()
     _hover_each_layer_alone(page, AREA_LAYERS)
     page.page.close()

@@ -1,27 +1,36 @@
-"""Map pages load every asset from our server: by name, from the vendor folder, or not at all."""
+"""Map pages load every asset from our server, and every vendored library ships with its licence."""
 
-import re
-
-import folium
-import folium.plugins
 import pytest
 
-from maps.assets import VENDOR_DIR, ExternalAssetError, render_page
+from maps.assets import STATIC_DIR, VENDOR_DIR, ExternalAssetError, check_local
+from maps.shell import TEMPLATE, render_shell
 
 
-def test_every_asset_of_a_map_with_markers_comes_from_the_vendor_folder():
-    m = folium.Map(location=[43.73, 7.42], tiles=None)
-    folium.Marker([43.73, 7.42], icon=folium.Icon(icon="star", prefix="fa")).add_to(m)
-    html = render_page(m, "/static/vendor")
-    assets = re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]+)"', html)
-    assert assets and all(a.startswith("/static/vendor/") for a in assets)
-    assert all((VENDOR_DIR / a.removeprefix("/static/vendor/")).is_file() for a in assets)
-    assert "//" not in "".join(a.removeprefix("/static/vendor/") for a in assets)
+def test_the_shell_loads_only_files_we_ship():
+    html = render_shell({"layers": []}, title="<b>x</b>", vendor="/static/vendor", shell="/static/shell")
+    assets = check_local(html)
+    assert {a.split("/")[2] for a in assets} == {"vendor", "shell"}
+    assert all((STATIC_DIR / a.removeprefix("/static/")).is_file() for a in assets), assets
     assert html.startswith("<!DOCTYPE html>") and '<html lang="zh-CN">' in html
+    assert "<title>&lt;b&gt;x&lt;/b&gt;</title>" in html
 
 
-def test_an_element_needing_an_asset_we_do_not_vendor_is_refused():
-    m = folium.Map(location=[43.73, 7.42], tiles=None)
-    folium.plugins.Fullscreen().add_to(m)
-    with pytest.raises(ExternalAssetError, match="Control.Fullscreen|fullscreen"):
-        render_page(m, "/static/vendor")
+def test_the_edit_page_loads_only_files_we_ship():
+    edit = (TEMPLATE.parent / "edit.html").read_text(encoding="utf-8")
+    assets = check_local(edit)
+    assert assets and all((STATIC_DIR / a.removeprefix("/static/")).is_file() for a in assets), assets
+
+
+def test_a_page_loading_from_another_host_is_refused():
+    for url in ("https://unpkg.com/leaflet.js", "//cdn.example.com/x.css", "HTTP://intranet/x.js"):
+        with pytest.raises(ExternalAssetError):
+            check_local(f'<script src="{url}"></script>')
+
+
+def test_every_vendored_library_has_its_licence_and_no_source_map_comment():
+    for folder in VENDOR_DIR.iterdir():
+        names = {p.name.upper() for p in folder.iterdir()}
+        assert any(n.startswith(("LICENSE", "LICENCE", "MIT-LICENCE")) for n in names), folder.name
+        for script in folder.glob("*.js"):
+            tail = script.read_text(encoding="utf-8")[-300:]
+            assert "sourceMappingURL" not in tail, script  # no map is shipped: no request for one
