@@ -26,7 +26,8 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 import geopandas as gpd  # noqa: F401 - the examples build their roads with it
 import numpy as np
@@ -40,8 +41,9 @@ from geo.networks import RoadNetwork
 class Matched:
     """The matched street of every point (-1 where none), where on it, and the streets walked between points.
 
-    ``offset_m`` is along the edge from its start node; ``walked`` lists the network edges of the matched
-    path (each point's edge and the ways between consecutive matched points), once each.
+    ``offset_m`` is along the edge from its start node; ``covered_m`` is how many metres of each street the
+    matched path walked (the ways between consecutive points included); ``walked`` lists the streets walked
+    for at least ``min_share`` of their length.
     """
 
     edge: np.ndarray
@@ -49,6 +51,7 @@ class Matched:
     distance_m: np.ndarray
     breaks: int
     walked: np.ndarray
+    covered_m: dict[int, float] = field(default_factory=dict)
 
 
 def _candidates(
@@ -83,6 +86,7 @@ def match_points(
     break_s: float = 300.0,
     candidates: int = 8,
     chunk: int = 256,
+    min_share: float = 0.5,
 ) -> Matched:
     """Match a track's points (metric CRS, times in seconds) to the network's edges.
 
@@ -96,7 +100,7 @@ def match_points(
     offset = np.full(n, np.nan)
     dist = np.full(n, np.nan)
     if not n or not net.n_edges:
-        return Matched(edge, offset, dist, 0, np.zeros(0, dtype=np.int64))
+        return Matched(edge, offset, dist, 0, np.zeros(0, dtype=np.int64), {})
     pi, ei, off, d = _candidates(net, xy, radius_m, candidates)
     starts = np.searchsorted(pi, np.arange(n + 1))
     emis = -0.5 * (d / sigma_m) ** 2
@@ -194,8 +198,8 @@ def match_points(
             j = int(arg[j])
             t -= 1
         t -= 1
-    walked = _walked(net, edge, offset, cut)
-    return Matched(edge, offset, dist, breaks, walked)
+    walked, covered = _walked(net, edge, offset, cut, min_share)
+    return Matched(edge, offset, dist, breaks, walked, covered)
 
 
 def _local_nodes(net: RoadNetwork, xy: np.ndarray, margin: float) -> np.ndarray:
@@ -205,40 +209,75 @@ def _local_nodes(net: RoadNetwork, xy: np.ndarray, margin: float) -> np.ndarray:
     return np.unique(np.concatenate([net.edge_u[hits], net.edge_v[hits]]))
 
 
-def _walked(net: RoadNetwork, edge: np.ndarray, offset: np.ndarray, cut: np.ndarray) -> np.ndarray:
-    """Edges of the matched path: each matched point's edge and the shortest ways between consecutive ones."""
-    got = set(int(e) for e in edge[edge >= 0])
+def _walked(
+    net: RoadNetwork, edge: np.ndarray, offset: np.ndarray, cut: np.ndarray, min_share: float
+) -> tuple[np.ndarray, dict[int, float]]:
+    """How much of each street the matched path walked, and the streets walked for the most part.
+
+    Between consecutive matched points the walker went along the shortest way from the one to the other
+    (through the ends of their streets that make it shortest): the part of the first street to its end, whole
+    streets between, and the part of the second from its end. A point near a junction matched a few metres into
+    a side street adds those metres, not the side street.
+    """
+    intervals: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    length = net.edge_length_m
     idx = np.flatnonzero(edge >= 0)
-    if len(idx) < 2:
-        return np.array(sorted(got), dtype=np.int64)
-    a, b = idx[:-1], idx[1:]
-    join = (edge[a] != edge[b]) & ~cut[b] & (b == a + 1)
-    pairs = sorted({(int(edge[i]), int(edge[j])) for i, j in zip(a[join], b[join])})
-    if not pairs:
-        return np.array(sorted(got), dtype=np.int64)
-    arcs = net.arcs("length")
-    srcs = np.unique([net.edge_v[p[0]] for p in pairs] + [net.edge_u[p[0]] for p in pairs])
-    dmat, pred = dijkstra(arcs, directed=False, indices=srcs, return_predecessors=True, limit=2000.0)
-    row = {int(s): r for r, s in enumerate(srcs)}
-    lookup = _edge_lookup(net)
-    for ea, eb in pairs:
-        if net.edge_u[ea] in (net.edge_u[eb], net.edge_v[eb]) or net.edge_v[ea] in (net.edge_u[eb], net.edge_v[eb]):
-            continue  # adjacent: nothing between them
-        best = None
-        for s in (int(net.edge_u[ea]), int(net.edge_v[ea])):
-            for t in (int(net.edge_u[eb]), int(net.edge_v[eb])):
-                dd = dmat[row[s], t]
-                if np.isfinite(dd) and (best is None or dd < best[0]):
-                    best = (dd, s, t)
-        if best is None:
-            continue
-        _, s, node = best
-        r = row[s]
-        while pred[r, node] >= 0:
-            p = int(pred[r, node])
-            got.add(lookup[(min(p, node), max(p, node))])
-            node = p
-    return np.array(sorted(got), dtype=np.int64)
+    for i in idx:
+        intervals[int(edge[i])].append((float(offset[i]), float(offset[i])))
+    if len(idx) >= 2:
+        a, b = idx[:-1], idx[1:]
+        joined = ~cut[b] & (b == a + 1)
+        same = joined & (edge[a] == edge[b])
+        for i, j in zip(a[same], b[same]):
+            lo, hi = sorted((float(offset[i]), float(offset[j])))
+            intervals[int(edge[i])].append((lo, hi))
+        moves = [(int(i), int(j)) for i, j in zip(a[joined & ~same], b[joined & ~same])]
+        if moves:
+            ends = np.unique(
+                np.concatenate([[net.edge_u[edge[i]], net.edge_v[edge[i]]] for i, _ in moves]).astype(np.int64)
+            )
+            dmat, pred = dijkstra(
+                net.arcs("length"), directed=False, indices=ends, return_predecessors=True, limit=2000.0
+            )
+            row = {int(n): r for r, n in enumerate(ends)}
+            lookup = _edge_lookup(net)
+            for i, j in moves:
+                ea, eb = int(edge[i]), int(edge[j])
+                oa, ob = float(offset[i]), float(offset[j])
+                best: tuple[float, int, int] | None = None
+                for s, at_s in ((int(net.edge_u[ea]), 0.0), (int(net.edge_v[ea]), float(length[ea]))):
+                    for t, at_t in ((int(net.edge_u[eb]), 0.0), (int(net.edge_v[eb]), float(length[eb]))):
+                        c = abs(oa - at_s) + dmat[row[s], t] + abs(ob - at_t)
+                        if np.isfinite(c) and (best is None or c < best[0]):
+                            best = (c, s, t)
+                if best is None:
+                    continue
+                _, s, t = best
+                at_s = 0.0 if s == int(net.edge_u[ea]) else float(length[ea])
+                at_t = 0.0 if t == int(net.edge_u[eb]) else float(length[eb])
+                intervals[ea].append((min(oa, at_s), max(oa, at_s)))
+                intervals[eb].append((min(ob, at_t), max(ob, at_t)))
+                node = t
+                r = row[s]
+                while pred[r, node] >= 0:
+                    p = int(pred[r, node])
+                    e = lookup[(min(p, node), max(p, node))]
+                    intervals[e].append((0.0, float(length[e])))
+                    node = p
+    covered: dict[int, float] = {}
+    for e, spans in intervals.items():
+        spans.sort()
+        total, cur_lo, cur_hi = 0.0, spans[0][0], spans[0][1]
+        for lo, hi in spans[1:]:
+            if lo > cur_hi:
+                total += cur_hi - cur_lo
+                cur_lo, cur_hi = lo, hi
+            else:
+                cur_hi = max(cur_hi, hi)
+        total += cur_hi - cur_lo
+        covered[e] = min(total, float(length[e]))
+    walked = np.array(sorted(e for e, c in covered.items() if c >= min_share * float(length[e]) - 1e-9), dtype=np.int64)
+    return walked, covered
 
 
 def _edge_lookup(net: RoadNetwork) -> dict[tuple[int, int], int]:

@@ -664,7 +664,7 @@ def coverage(
     grids = _adopted_metric_grids(ctx, area, study.metric_crs)
     rejected: list[dict[str, Any]] = []
     cells: dict[tuple[str, str], dict[str, Any]] = defaultdict(
-        lambda: {"edges": set(), "seconds": 0.0, "workers": set(), "tracks": 0, "points": 0}
+        lambda: {"covered": {}, "walked": set(), "seconds": 0.0, "workers": set(), "tracks": 0, "points": 0}
     )
     tracks_out = []
     points_total = 0
@@ -681,47 +681,51 @@ def coverage(
                 {"file": name, "reason": type(exc).__name__, "detail": exc.message, "detail_zh": exc.detail_zh}
             )
             continue
-        tm = time.perf_counter()
-        m = match_points(
-            net,
-            xy,
-            track.time_s,
-            segment=track.segment,
-            sigma_m=p.gps_sigma_m,
-            radius_m=p.match_radius_m,
-            beta_m=p.match_beta_m,
-            break_s=p.track_break_s,
-        )
-        match_s += time.perf_counter() - tm
         points_total += len(track)
         info = (manifest or {}).get(name) or (manifest or {}).get(Path(name).name) or {}
         worker = info.get("worker") or track.name or Path(name).stem
         grid_code = info.get("grid") or _grid_of(track, grids, xy)
-        # time spent: between consecutive matched points no more than the break apart, per local day
-        matched = m.edge >= 0
-        local_days = [datetime.fromtimestamp(float(t), tz=UTC).astimezone(tz).date().isoformat() for t in track.time_s]
-        dt = np.diff(track.time_s, prepend=track.time_s[0])
-        dt[(dt > p.track_break_s) | ~matched] = 0.0
-        for day in sorted(set(local_days)):
-            mask = np.array([d == day for d in local_days])
+        local_days = np.array(
+            [datetime.fromtimestamp(float(t), tz=UTC).astimezone(tz).date().isoformat() for t in track.time_s]
+        )
+        matched_points = breaks = 0
+        # each local day's part of the track is matched on its own: a day's figures hold only that day's walk
+        for day in sorted(set(local_days.tolist())):
+            mask = local_days == day
+            tm = time.perf_counter()
+            m = match_points(
+                net,
+                xy[mask],
+                track.time_s[mask],
+                segment=track.segment[mask],
+                sigma_m=p.gps_sigma_m,
+                radius_m=p.match_radius_m,
+                beta_m=p.match_beta_m,
+                break_s=p.track_break_s,
+            )
+            match_s += time.perf_counter() - tm
+            matched = m.edge >= 0
+            matched_points += int(matched.sum())
+            breaks += m.breaks
+            # time spent: between consecutive matched points no farther apart in time than a break
+            dt = np.diff(track.time_s[mask], prepend=track.time_s[mask][0])
+            dt[(dt > p.track_break_s) | ~matched] = 0.0
             cell = cells[(grid_code or "", day)]
-            cell["seconds"] += float(dt[mask].sum())
-            cell["edges"].update(int(e) for e in m.edge[mask & matched])
+            cell["seconds"] += float(dt.sum())
+            for e, c in m.covered_m.items():
+                cell["covered"][e] = max(cell["covered"].get(e, 0.0), c)
+            cell["walked"].update(int(e) for e in m.walked)
             cell["workers"].add(worker)
             cell["tracks"] += 1
             cell["points"] += int(mask.sum())
-        walked = m.walked
-        for day in sorted(set(local_days)):
-            cells[(grid_code or "", day)]["edges"].update(int(e) for e in walked)
-            break  # the ways between points go to the track's first day (a walk past midnight is rare)
         tracks_out.append(
             {
                 "file": name,
                 "worker": worker,
                 "grid": grid_code,
                 "points": len(track),
-                "matched_share": round(float(matched.mean()), 4),
-                "breaks": m.breaks,
+                "matched_share": round(matched_points / max(len(track), 1), 4),
+                "breaks": breaks,
                 "start": track.start().isoformat(),
                 "synthetic": "synthetic" in (track.name or ""),
             }
@@ -737,23 +741,25 @@ def coverage(
     rows = []
     min_s = p.min_daily_hours * 3600
     for (grid_code, day), cell in sorted(cells.items()):
-        edges = np.array(sorted(cell["edges"]), dtype=np.int64)
+        walked = np.array(sorted(cell["walked"]), dtype=np.int64)
+        covered = cell["covered"]
         req_len = None
         share = None
         if grid_code and grid_code in grids:
             req = required_streets(net, grids[grid_code], rules, entrance_edges=entrance_edges)
             req_len = float(net.edge_length_m[req].sum())
-            share = round(float(net.edge_length_m[np.intersect1d(req, edges)].sum()) / req_len, 4) if req_len else None
+            on_req = sum(covered.get(int(e), 0.0) for e in req)
+            share = round(on_req / req_len, 4) if req_len else None
         rows.append(
             {
                 "grid": grid_code or None,
                 "day": day,
                 "workers": sorted(cell["workers"]),
                 "tracks": cell["tracks"],
-                "street_length_m": round(float(net.edge_length_m[edges].sum()), 1) if len(edges) else 0.0,
+                "street_length_m": round(sum(covered.values()), 1),
                 "required_length_m": round(req_len, 1) if req_len is not None else None,
                 "required_share": share,
-                "households_covered": _households_on(ctx, entry, edges),
+                "households_covered": _households_on(ctx, entry, walked),
                 "minutes": round(cell["seconds"] / 60, 1),
                 "norm_met": cell["seconds"] >= min_s,
             }
@@ -807,8 +813,9 @@ def _adopted_metric_grids(ctx: Context, area: str, crs: Any) -> dict[str, Any]:
 
 def _grid_of(track: Track, grids: dict[str, Any], xy: np.ndarray) -> str | None:
     """The grid holding most of a track's points (when neither its name nor a manifest says)."""
-    if track.name and track.name in grids:
-        return track.name
+    for label in (track.name, Path(track.file).stem):
+        if label and label in grids:
+            return label
     if not grids:
         return None
     pts = shapely.points(xy[:: max(1, len(xy) // 200)])
