@@ -38,9 +38,9 @@ from tests.conftest import DATA
 EXAMPLES = int(os.environ.get("WANGGE_FUZZ_EXAMPLES", "10"))
 ALL_CHECKS = os.environ.get("WANGGE_FUZZ_ALL_CHECKS") == "1"
 SEED = int(os.environ.get("WANGGE_FUZZ_SEED", "20261"))
-# Operations whose real-name cases would start a whole area's draw each time: fuzzed with made-up names only
-# (their real work is tested in test_plans_api and test_jobs).
-UNREAL = {("POST", "/areas/{name}/plans")}
+# Operations whose real-name cases would start a whole area's draw (or camera siting) each time: fuzzed with made-up
+# names only (their real work is tested in test_plans_api, test_jobs and test_cameras_api).
+UNREAL = {("POST", "/areas/{name}/plans"), ("POST", "/areas/{name}/cameras/proposals")}
 
 
 @pytest.fixture(scope="module")
