@@ -40,7 +40,11 @@ ALL_CHECKS = os.environ.get("WANGGE_FUZZ_ALL_CHECKS") == "1"
 SEED = int(os.environ.get("WANGGE_FUZZ_SEED", "20261"))
 # Operations whose real-name cases would start a whole area's draw (or camera siting) each time: fuzzed with made-up
 # names only (their real work is tested in test_plans_api, test_jobs and test_cameras_api).
-UNREAL = {("POST", "/areas/{name}/plans"), ("POST", "/areas/{name}/cameras/proposals")}
+UNREAL = {
+    ("POST", "/areas/{name}/plans"),
+    ("POST", "/areas/{name}/cameras/proposals"),
+    ("POST", "/areas/{name}/patrol/routes"),  # every grid of the area routed: tested in test_patrol_api
+}
 
 
 @pytest.fixture(scope="module")

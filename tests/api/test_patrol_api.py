@@ -1,0 +1,95 @@
+"""Patrol routes through the API: a job on the bounded queue, the list, one route as GeoJSON and GPX, GPS uploads."""
+
+from __future__ import annotations
+
+import time
+
+import gpxpy
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.settings import Settings
+from geo.io.gpx import track_gpx
+from geo.rules import DEFAULT_RULES
+from service.context import Context
+from service.imports import load_package
+from service.plans import draw_grids
+from store.areas import Store
+from tests.conftest import DATA
+
+GRID = "440310001004002"  # a small Monaco grid (La Rousse)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('patrol_api') / 'api.db'}"
+    ctx = Context(store=Store.from_url(url), rules=DEFAULT_RULES)
+    load_package(ctx, DATA / "monaco.gpkg")
+    draw_grids(ctx, "monaco", communities=["La Rousse"])
+    app = create_app(Settings(store_url=url, data_dir=DATA), context=ctx)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_routes_are_planned_as_a_job_then_listed_and_served(api):
+    r = api.post("/areas/monaco/patrol/routes", json={"grid": GRID})
+    assert r.status_code == 202 and r.headers["Location"].startswith("/jobs/")
+    job = r.json()["job"]["id"]
+    for _ in range(600):
+        state = api.get(f"/jobs/{job}").json()
+        if state["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert state["status"] == "done", state
+    s = state["result"]["summary"]
+    assert s["routes"] == 1 and s["optimal_share"] == 1.0
+    listed = api.get("/areas/monaco/patrol/routes", params={"grid": GRID}).json()
+    assert listed["summary"] == {"routes": 1, "stale": 0}
+    rid = listed["routes"][0]["route_id"]
+    geo = api.get(f"/areas/monaco/patrol/routes/{rid}")
+    assert geo.status_code == 200 and geo.headers["content-type"].startswith("application/geo+json")
+    kinds = {f["properties"]["kind"] for f in geo.json()["features"]}
+    assert {"route", "leg", "start"} <= kinds and geo.json()["directions"][0]["turn"] == "出发"
+    gpx = api.get(f"/areas/monaco/patrol/routes/{rid}.gpx")
+    assert gpx.status_code == 200 and gpx.headers["content-type"].startswith("application/gpx+xml")
+    assert gpxpy.parse(gpx.text).version == "1.1"
+
+
+def test_wait_answers_with_the_report_and_bad_requests_are_refused(api):
+    r = api.post("/areas/monaco/patrol/routes?wait=true", json={"grid": GRID})
+    assert r.status_code == 200 and r.json()["routes"][0]["grid"] == GRID
+    assert api.post("/areas/monaco/patrol/routes", json={"k": 3}).status_code == 422  # k without a community
+    assert api.post("/areas/monaco/patrol/routes", json={"community": "La Rousse", "k": 3.0}).status_code == 422
+    assert api.post("/areas/nowhere/patrol/routes", json={}).status_code == 404
+    missing = api.get("/areas/monaco/patrol/routes/no-such-route")
+    assert missing.status_code == 404 and missing.json()["type"] == "/problems/not-found"
+    assert api.get("/areas/monaco/patrol/routes/no-such-route.gpx").status_code == 404
+    off = api.post("/areas/monaco/patrol/routes?wait=true", json={"grid": GRID, "office": "7.45,43.70"})
+    assert off.status_code == 422 and off.json()["type"] == "/problems/start-off-network"
+
+
+def test_k_routes_over_a_community(api):
+    r = api.post("/areas/monaco/patrol/routes?wait=true", json={"community": "La Rousse", "k": 2})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["summary"]["routes"] == 2 and body["balance"]["ratio"] >= 1.0
+
+
+def test_track_upload_reports_and_rejects(api):
+    lon = np.linspace(7.4305, 7.4330, 200)
+    lat = np.full(200, 43.7445)
+    t = 1_777_600_000.0 + np.arange(200) * 5.0
+    good = track_gpx("synthetic walker", lon, lat, t).encode()
+    files = [
+        ("files", (f"{GRID}.gpx", good, "application/gpx+xml")),
+        ("files", ("broken.gpx", b"<gpx><trk>", "application/gpx+xml")),
+    ]
+    r = api.post("/areas/monaco/patrol/tracks", files=files)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["summary"]["tracks"] == 1 and body["summary"]["rejected"] == 1
+    assert body["rejected"][0]["file"] == "broken.gpx" and body["grid_days"][0]["grid"] == GRID
+    all_bad = api.post("/areas/monaco/patrol/tracks", files=files[1:])
+    assert all_bad.status_code == 422 and all_bad.json()["context"]["rejected"]
