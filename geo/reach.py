@@ -51,7 +51,7 @@ first (readiness 30 s), driving at 36 km/h (10 m/s)::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -125,6 +125,9 @@ class Origins:
     edge: np.ndarray
     frac: np.ndarray
     start_s: np.ndarray
+    # The arcs matrix with these origins' virtual nodes, per reach graph: built at the first query from them,
+    # so every later query (the service asks twice, the siting and the benchmarks many times) is one csgraph call.
+    _prepared: dict[ReachGraph, _Prepared] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return int(len(self.edge))
@@ -174,6 +177,33 @@ class Reach:
     origins: Origins
 
 
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """The arcs matrix with one virtual node per usable origin appended (arcs out of it only), ready for csgraph.
+
+    ``ok`` are the usable origins (an entrance edge and a finite start), ``virtual`` their nodes (after the
+    network's), ``origin_of`` the origin of each node index when it is a virtual node (-1 for a network node).
+    """
+
+    matrix: sp.csr_matrix
+    ok: np.ndarray
+    virtual: np.ndarray
+    origin_of: np.ndarray
+
+
+def _prepared(graph: ReachGraph, origins: Origins) -> _Prepared:
+    """The origins' matrix on this graph, built once per (graph, origins) and kept on the origins."""
+    got = origins._prepared.get(graph)
+    if got is None:
+        matrix, ok = _origin_arcs(graph, origins)
+        n = graph.n_nodes
+        origin_of = np.full(n + len(ok), -1, dtype=np.int64)
+        origin_of[n:] = ok
+        got = _Prepared(matrix, ok, n + np.arange(len(ok)), origin_of)
+        origins._prepared[graph] = got
+    return got
+
+
 def _origin_arcs(graph: ReachGraph, origins: Origins) -> tuple[sp.csr_matrix, np.ndarray]:
     """The graph with one virtual node per usable origin appended (arcs out of it only), and their indices."""
     net = graph.net
@@ -212,33 +242,33 @@ def _origin_arcs(graph: ReachGraph, origins: Origins) -> tuple[sp.csr_matrix, np
 def multi_source_reach(graph: ReachGraph, origins: Origins, *, limit_s: float = np.inf) -> Reach:
     """Arrival time at every node from the nearest origin (one Dijkstra from all of them).
 
+    The arcs matrix with the origins' virtual nodes is built at the first query from these origins on this
+    graph and kept on them: a query is then one csgraph call.
+
     Parameters
     ----------
     limit_s
         Explore no farther than this (seconds): nodes beyond are not reached (inf).
     """
     n = graph.n_nodes
-    node_time = np.full(n, np.inf)
-    node_origin = np.full(n, -1, dtype=np.int64)
-    matrix, ok = _origin_arcs(graph, origins)
-    if not len(ok) or not n:
-        return Reach(node_time, node_origin, origins)
-    virt = n + np.arange(len(ok))
-    dist, _, src = dijkstra(matrix, directed=True, indices=virt, min_only=True, limit=limit_s, return_predecessors=True)
-    node_time = dist[:n]
-    reached = np.isfinite(node_time)
-    node_origin = np.where(reached, ok[np.clip(src[:n] - n, 0, len(ok) - 1)], -1)
-    return Reach(node_time, node_origin, origins)
+    prep = _prepared(graph, origins)
+    if not len(prep.ok) or not n:
+        return Reach(np.full(n, np.inf), np.full(n, -1, dtype=np.int64), origins)
+    dist, _, src = dijkstra(
+        prep.matrix, directed=True, indices=prep.virtual, min_only=True, limit=limit_s, return_predecessors=True
+    )
+    # Unreached nodes have source -9999: clipped to node 0, a network node, whose origin_of is -1.
+    return Reach(dist[:n], np.take(prep.origin_of, src[:n], mode="clip"), origins)
 
 
 def each_origin_times(graph: ReachGraph, origins: Origins, *, limit_s: float = np.inf) -> np.ndarray:
     """Arrival time at every node from each origin on its own: an (origins × nodes) array (inf: not reached)."""
     n = graph.n_nodes
     out = np.full((len(origins), n), np.inf)
-    matrix, ok = _origin_arcs(graph, origins)
-    if len(ok) and n:
-        dist = dijkstra(matrix, directed=True, indices=n + np.arange(len(ok)), limit=limit_s)
-        out[ok] = dist[:, :n]
+    prep = _prepared(graph, origins)
+    if len(prep.ok) and n:
+        dist = dijkstra(prep.matrix, directed=True, indices=prep.virtual, limit=limit_s)
+        out[prep.ok] = dist[:, :n]
     return out
 
 

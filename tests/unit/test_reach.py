@@ -275,3 +275,23 @@ def test_band_areas_follow_streets_not_hulls_and_never_overlap():
     assert shapely.union_all([a, b]).area == pytest.approx(
         shapely.buffer(shapely.multilinestrings(net.edge_geometry), 20, quad_segs=4).area, rel=0.01
     )
+
+
+def test_the_arcs_with_the_origins_are_built_once_per_graph(net, monkeypatch):
+    # A query from origins already asked from is one csgraph call: the matrix with their virtual nodes is kept on
+    # them, per reach graph (the same origins on another graph, here with junction delays, get their own).
+    import geo.reach as reach_module
+
+    built = []
+    real = reach_module._origin_arcs
+    monkeypatch.setattr(reach_module, "_origin_arcs", lambda g, o: built.append(g) or real(g, o))
+    plain, delayed = ReachGraph.of(net), ReachGraph.of(net, junction_delay_s=7.0)
+    origins = Origins.at(plain, snap_to_edges(net, [Point(0, 0)]))
+    first = multi_source_reach(plain, origins).node_time_s
+    again = multi_source_reach(plain, origins).node_time_s
+    each = each_origin_times(plain, origins)
+    assert len(built) == 1 and np.array_equal(first, again) and np.array_equal(each[0], first)
+    slow = multi_source_reach(delayed, origins).node_time_s
+    assert len(built) == 2
+    assert slow[node(net, "C")] == pytest.approx(first[node(net, "C")] + 7.0)  # through B, a junction
+    assert multi_source_reach(plain, origins, limit_s=15).node_time_s[node(net, "C")] == np.inf
