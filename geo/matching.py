@@ -241,9 +241,9 @@ def _walked(
             )
             row = {int(n): r for r, n in enumerate(ends)}
             lookup = _edge_lookup(net)
-            for i, j in moves:
-                ea, eb = int(edge[i]), int(edge[j])
-                oa, ob = float(offset[i]), float(offset[j])
+            for first, second in moves:
+                ea, eb = int(edge[first]), int(edge[second])
+                oa, ob = float(offset[first]), float(offset[second])
                 best: tuple[float, int, int] | None = None
                 for s, at_s in ((int(net.edge_u[ea]), 0.0), (int(net.edge_v[ea]), float(length[ea]))):
                     for t, at_t in ((int(net.edge_u[eb]), 0.0), (int(net.edge_v[eb]), float(length[eb]))):

@@ -182,8 +182,8 @@ def split_network(net: RoadNetwork, points: Sequence[Any]) -> tuple[StreetGraph,
     dist = np.full(len(points), np.nan)
     if ent is not None:
         by_edge: dict[int, list[tuple[float, int]]] = defaultdict(list)
-        for i in np.flatnonzero(ent.edge >= 0):
-            by_edge[int(ent.edge[i])].append((float(ent.offset_m[i]), int(i)))
+        for k in np.flatnonzero(ent.edge >= 0):
+            by_edge[int(ent.edge[k])].append((float(ent.offset_m[k]), int(k)))
         dist = ent.distance_m.copy()
         next_node = n0
         extra: list[tuple[float, float]] = []
@@ -191,7 +191,8 @@ def split_network(net: RoadNetwork, points: Sequence[Any]) -> tuple[StreetGraph,
             length = float(net.edge_length_m[e])
             u, v = int(net.edge_u[e]), int(net.edge_v[e])
             cuts: list[tuple[float, int]] = []  # (offset, node) inside the edge
-            for offset, i in sorted(hits):
+            for offset, hit in sorted(hits):
+                i = int(hit)
                 if offset <= _SNAP_TO_NODE_M:
                     nodes[i] = u
                 elif offset >= length - _SNAP_TO_NODE_M:
@@ -315,12 +316,12 @@ def euler_tour(graph: StreetGraph, counts: np.ndarray, start: int) -> list[tuple
     """
     adj: dict[int, list[int]] = defaultdict(list)
     remaining = counts.astype(np.int64).copy()
-    for e in np.flatnonzero(remaining > 0):
-        u, v = int(graph.edge_u[e]), int(graph.edge_v[e])
-        for _ in range(int(remaining[e])):
-            adj[u].append(int(e))
+    for piece in np.flatnonzero(remaining > 0):
+        u, v = int(graph.edge_u[piece]), int(graph.edge_v[piece])
+        for _ in range(int(remaining[piece])):
+            adj[u].append(int(piece))
             if u != v:
-                adj[v].append(int(e))
+                adj[v].append(int(piece))
     if not remaining.sum():
         return []
     # Prefer leaving by the longest pieces last: the stack pops from the end, so a worker finishes a street
@@ -335,7 +336,7 @@ def euler_tour(graph: StreetGraph, counts: np.ndarray, start: int) -> list[tuple
         while edges and remaining[edges[-1]] == 0:
             edges.pop()
         if edges:
-            e = edges.pop()
+            e = int(edges.pop())
             remaining[e] -= 1
             u, v = int(graph.edge_u[e]), int(graph.edge_v[e])
             if u == node:
@@ -552,7 +553,8 @@ def _connect(graph: StreetGraph, counts: np.ndarray, anchor: np.ndarray) -> np.n
         for i, j in zip(*tree.nonzero()):
             for e in paths[(int(i), int(j))]:
                 out[e] += 1
-    return out + min_t_join(graph, odd_nodes(graph, out))
+    joined: np.ndarray = out + min_t_join(graph, odd_nodes(graph, out))
+    return joined
 
 
 def _drop_redundant(graph: StreetGraph, counts: np.ndarray, required: np.ndarray, anchor: np.ndarray) -> np.ndarray:
@@ -693,10 +695,10 @@ def _rural_exact(
             break
         x = np.round(np.array(h.getSolution().col_value)[:nl]).astype(np.int64)
         counts = base.copy()
-        for c in np.flatnonzero(x > 0):
-            i, j = int(li[c]), int(lj[c])
-            for e in _path_pieces(graph, pred[i], int(nodes[j])):
-                counts[e] += int(x[c])
+        for link in np.flatnonzero(x > 0):
+            a_, b_ = int(li[link]), int(lj[link])
+            for e in _path_pieces(graph, pred[a_], int(nodes[b_])):
+                counts[e] += int(x[link])
         parts = _pieces_components(graph, counts, nodes)
         if len(parts) == 1:
             best = counts

@@ -79,9 +79,9 @@ def route_gpx(
     xy = np.asarray(lonlat, dtype=float)
     if len(xy):
         route.points.append(gpxpy.gpx.GPXRoutePoint(latitude=xy[0, 1], longitude=xy[0, 0], name="出发"))
-        for at, text in turns:
+        for at, instruction in turns:
             i = int(np.clip(np.searchsorted(along, at), 0, len(xy) - 1))
-            route.points.append(gpxpy.gpx.GPXRoutePoint(latitude=xy[i, 1], longitude=xy[i, 0], name=text[:60]))
+            route.points.append(gpxpy.gpx.GPXRoutePoint(latitude=xy[i, 1], longitude=xy[i, 0], name=instruction[:60]))
         route.points.append(gpxpy.gpx.GPXRoutePoint(latitude=xy[-1, 1], longitude=xy[-1, 0], name="到达"))
     doc.routes.append(route)
     track = gpxpy.gpx.GPXTrack(name=name)
