@@ -121,7 +121,7 @@ def _document(
                     "properties": {
                         "kind": "leg",
                         "order": order + 1,
-                        "street": leg["name"].iloc[0],
+                        "street": _plain(leg["name"].iloc[0]),
                         "length_m": round(float(leg["length_m"].sum()), 1),
                         "from_m": round(float(leg["from_m"].iloc[0]), 1),
                         "from_min": round(float(leg["from_s"].iloc[0]) / 60, 1),

@@ -83,3 +83,24 @@ def test_two_drafts_published_at_once_on_postgres_cannot_both_pass(pg, monkeypat
     outcomes, states = publish_two_drafts_at_once(pg, monkeypatch)
     assert sorted(outcomes) == ["ok", "refused"]
     assert sorted(states.values()) == ["published", "reviewed"]
+
+
+def test_patrol_routes_saved_per_plan_version_on_postgres(pg):
+    from service import patrol
+
+    pid = draw_grids(pg, "monaco", communities=["La Rousse"])["communities"][0]["plan_id"]
+    grid = pg.store.plans.grids("monaco", pid)["code"].iloc[0]
+    before = pg.store.patrol.token("monaco")
+    out = patrol.plan_routes(pg, "monaco", plan_ids=[pid], grid=grid)
+    rid = out["routes"][0]["route_id"]
+    assert pg.store.patrol.token("monaco") != before
+    assert patrol.plan_routes(pg, "monaco", plan_ids=[pid], grid=grid)["routes"][0]["route_id"] == rid  # replaced
+    listed = patrol.list_routes(pg, "monaco", plan_id=pid)
+    assert listed["summary"] == {"routes": 1, "stale": 0}
+    doc = patrol.route_document(pg, "monaco", rid)
+    lon, lat = next(f for f in doc["features"] if f["properties"]["kind"] == "route")["geometry"]["coordinates"][2]
+    assert [r["route_id"] for r in patrol.routes_at(pg, "monaco", lon, lat)] == [rid]
+    state, _, _ = pe.load_state(pg, "monaco", pid)
+    block, _, b = movable_block(state)
+    pe.edit_plan(pg, "monaco", pid, {"base_version": 1, "ops": [{"op": "move", "blocks": [block], "to": b}]})
+    assert patrol.list_routes(pg, "monaco", plan_id=pid)["summary"]["stale"] == 1
