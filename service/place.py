@@ -217,7 +217,7 @@ def where_place(
     t0 = time.perf_counter()
     entry = ctx.area(area)
     wlon, wlat, query = _resolve(ctx, entry, lon=lon, lat=lat, datum=datum, building=building, address=address)
-    out = where(ctx, area, wlon, wlat)
+    out = where(ctx, area, wlon, wlat, entry=entry)  # the revision read once per request
     if out.get("community") is None:
         raise _outside(ctx, entry, wlon, wlat)
     out.setdefault("cameras", cameras_at(ctx, entry, wlon, wlat))

@@ -321,9 +321,12 @@ class AdoptedGrids:
         return self.grids.iloc[np.sort(hits)]
 
 
-def adopted_grids(ctx: Context, area: str) -> AdoptedGrids:
-    """The adopted plans' grids with their index, cached until an adoption, publish, new plan or edit."""
-    entry = ctx.area(area)
+def adopted_grids(ctx: Context, area: str, *, entry: AreaEntry | None = None) -> AdoptedGrids:
+    """The adopted plans' grids with their index, cached until an adoption, publish, new plan or edit.
+
+    ``entry``: the area's cache entry when the caller has read it already (one revision read per request).
+    """
+    entry = entry if entry is not None else ctx.area(area)
     token = ctx.store.plans.adoption_token(area)
 
     def build() -> AdoptedGrids:

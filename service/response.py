@@ -271,7 +271,7 @@ def _texts(frame: pd.DataFrame, column: str) -> list[str | None]:
 
 def _grid_of_buildings(ctx: Context, entry: AreaEntry) -> tuple[np.ndarray, pd.DataFrame]:
     """Each building's adopted grid (its position in the grids frame, -1 when none) and the grids."""
-    grids = adopted_grids(ctx, entry.name)
+    grids = adopted_grids(ctx, entry.name, entry=entry)
     token = ctx.store.plans.adoption_token(entry.name)
 
     def build() -> np.ndarray:

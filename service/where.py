@@ -84,7 +84,7 @@ def community_at(ctx: Context, entry: AreaEntry, lon: float, lat: float) -> dict
 
 def grid_at(ctx: Context, entry: AreaEntry, lon: float, lat: float) -> dict[str, Any] | None:
     """The adopted plan's grid holding the point."""
-    hits = adopted_grids(ctx, entry.name).at(lon, lat)
+    hits = adopted_grids(ctx, entry.name, entry=entry).at(lon, lat)
     if not len(hits):
         return None
     row = hits.iloc[0]
@@ -132,8 +132,11 @@ def sections() -> list[str]:
     return list(_SECTIONS)
 
 
-def where(ctx: Context, area: str, lon: float, lat: float) -> dict[str, Any]:
+def where(ctx: Context, area: str, lon: float, lat: float, *, entry: AreaEntry | None = None) -> dict[str, Any]:
     """Everything the area holds at a point: ``{"lon", "lat", "community", "grid", "natural_village", …}``.
+
+    ``entry``: the area's cache entry when the caller has read it already (the area's revision is read from the
+    store once per request: a read costs about as much as the whole answer from the cache).
 
     Raises
     ------
@@ -150,7 +153,7 @@ def where(ctx: Context, area: str, lon: float, lat: float) -> dict[str, Any]:
             lon=lon,
             lat=lat,
         )
-    entry = ctx.area(area)
+    entry = entry if entry is not None else ctx.area(area)
     out: dict[str, Any] = {"area": area, "lon": lon, "lat": lat}
     for key, section in _SECTIONS.items():
         out[key] = section(ctx, entry, lon, lat)

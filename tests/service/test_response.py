@@ -154,6 +154,18 @@ def test_who_covers_a_place(ctx):
         place.where_place(ctx, "monaco", lon=7.4246, lat=43.7384, datum="xian80")
 
 
+def test_who_covers_a_place_reads_the_area_revision_once(ctx, monkeypatch):
+    # Each read of the area's revision is a query on the store (about as long as the rest of a warm answer):
+    # one per request, whatever sections the answer holds.
+    place.where_place(ctx, "monaco", lon=7.4246, lat=43.7384)  # warm
+    reads = []
+    real = ctx.store.area_stamp
+    monkeypatch.setattr(ctx.store, "area_stamp", lambda name: reads.append(name) or real(name))
+    got = place.where_place(ctx, "monaco", lon=7.4246, lat=43.7384)
+    assert got["community"]["name"] == "Monte-Carlo" and len(got["duty_points"]) == 3
+    assert reads == ["monaco"]
+
+
 def test_who_covers_a_building_or_an_address(ctx):
     b = study_area(ctx, ctx.area("monaco")).layer("buildings")
     row = b[b["addr_street"].notna() & b["addr_housenumber"].notna() & b["community_fid"].notna()].iloc[0]
