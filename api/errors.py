@@ -265,6 +265,7 @@ OPERATION_PROBLEMS: dict[tuple[str, str], tuple[int, ...]] = {
     ("delete", "/jobs/{job_id}"): (409,),
     ("post", "/areas/{name}/patrol/routes"): (409, 429),  # 409: a ?wait=true job cancelled meanwhile
     ("post", "/areas/{name}/cameras/proposals"): (429,),
+    ("post", "/areas/{name}/response/proposals"): (409, 429),  # 409: a ?wait=true job cancelled meanwhile
     ("get", "/areas/{name}/map"): (429,),
     ("get", "/areas/{name}/grids/map"): (429,),
     ("get", "/areas/{name}/plans/{plan_id}/map"): (429,),

@@ -44,6 +44,7 @@ UNREAL = {
     ("POST", "/areas/{name}/plans"),
     ("POST", "/areas/{name}/cameras/proposals"),
     ("POST", "/areas/{name}/patrol/routes"),  # every grid of the area routed: tested in test_patrol_api
+    ("POST", "/areas/{name}/response/proposals"),  # a siting job per case: tested in test_response_api
 }
 
 
