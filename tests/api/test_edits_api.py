@@ -191,7 +191,7 @@ def test_an_imported_plan_opens_on_the_edit_page_with_its_blocks(api, tmp_path):
     by_id = {f["properties"]["block_id"]: f["properties"]["grid_code"] for f in drawn["features"]}
     assert all(by_id[f["properties"]["block_id"]] == f["properties"]["grid_code"] for f in fc["features"])
     page = c.get(f"/areas/monaco/plans/{imported}/edit").text
-    assert "BAND = [300, 500]" in page  # La Condamine is urban: the urban band, though the import recorded none
+    assert '"band": [300, 500]' in page  # La Condamine is urban: the urban band, though the import recorded none
 
 
 def test_a_dry_run_on_a_published_plan_with_an_open_draft_points_to_the_draft(api):

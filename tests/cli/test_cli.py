@@ -130,11 +130,17 @@ def test_map_out_is_self_contained(tmp_path, demo_store_url):
     assert p.returncode == 0, p.stderr
     html = out.read_text(encoding="utf-8")
     srcs = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
-    assert srcs and all(s.startswith("monaco_files/vendor/") for s in srcs)
-    for s in srcs:
+    files = [s for s in srcs if s != "data:,"]  # data:, is the empty favicon (no request for /favicon.ico)
+    assert files and all(s.startswith("monaco_files/") for s in files)
+    for s in files:
         assert (out.parent / s).exists(), s
-    assert '"data": {"type": "FeatureCollection"' in html  # buildings and roads inline
-    assert "cdn" not in html.lower()
+    folder = out.parent / "monaco_files"
+    assert any((folder / "vendor").rglob("leaflet*.js"))
+    tiles = list((folder / "tiles").rglob("*.js"))  # pre-cut tiles as script files, read over file://
+    assert len(tiles) > 10
+    assert any((folder / "layers").glob("*.js"))  # small layers (boundary, communities' labels...)
+    outside = html.replace("https://www.openstreetmap.org/copyright", "")  # the attribution's link, never fetched
+    assert "cdn" not in html.lower() and "http://" not in outside and "https://" not in outside
 
 
 def test_unknown_area_exits_2(demo_store_url):
