@@ -48,7 +48,11 @@ def where_cmd(
     cams = got.get("cameras") or []
     typer.echo(f"  cameras that see it: {', '.join(x['name'] or x['fid'] for x in cams) if cams else 'none'}")
     routes = got.get("patrol_routes") or []
-    typer.echo(f"  patrol routes passing: {', '.join(str(r) for r in routes) if routes else 'none'}")
+    typer.echo(f"  patrol routes passing: {'' if routes else 'none'}")
+    for r in routes:
+        stale = ", stale (plan edited since)" if r.get("stale") else ""
+        where = f"grid {r['grid']}" if r.get("grid") else str(r.get("kind") or "route")
+        typer.echo(f"    {r['route_id']} {where}: {r['length_m'] / 1000:.2f} km, {r['minutes']:.0f} min{stale}")
 
 
 def register(app: typer.Typer) -> None:

@@ -405,9 +405,16 @@ def _substrings(lines: np.ndarray, start_m: np.ndarray, end_m: np.ndarray) -> np
     first = np.cumsum(counts) - counts
     along = cum - cum[first][owner]
     inside = (along > start_m[owner]) & (along < end_m[owner])
-    p0 = shapely.get_coordinates(shapely.line_interpolate_point(lines, start_m))
-    p1 = shapely.get_coordinates(shapely.line_interpolate_point(lines, end_m))
+    # The cut points, interpolated on the cumulative lengths (GEOS walks each line again for each point).
     m = len(lines)
+    last = first + np.maximum(counts, 1) - 1
+    line = np.concatenate([np.arange(m), np.arange(m)])
+    target = cum[first[line]] + np.clip(np.concatenate([start_m, end_m]), 0.0, (cum[last] - cum[first])[line])
+    i = np.clip(np.searchsorted(cum, target, side="right") - 1, first[line], np.maximum(last[line] - 1, first[line]))
+    j = np.minimum(i + 1, last[line])
+    seg = cum[j] - cum[i]
+    t = np.divide(target - cum[i], seg, out=np.zeros(len(seg)), where=seg > 0)
+    p0, p1 = np.split(coords[i] + t[:, None] * (coords[j] - coords[i]), 2)
     who = np.concatenate([np.arange(m), owner[inside], np.arange(m)])
     pos = np.concatenate([start_m, along[inside], end_m])
     xy = np.vstack([p0, coords[inside], p1])

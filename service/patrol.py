@@ -47,6 +47,7 @@ from geo.postman import PostmanRoute, balanced_routes
 from service.cache import AreaEntry
 from service.context import Context, Progress, entrances, road_network, say, study_area
 from service.plans import plans_to_check
+from service.where import register_section
 
 _START_NAMES = {
     "grid_office": "网格工作站",
@@ -592,8 +593,23 @@ def route_as_gpx(ctx: Context, area: str, route_id: str, *, start_time: datetime
 
 def routes_at(ctx: Context, area: str, lon: float, lat: float, *, within_m: float = 15.0) -> list[dict[str, Any]]:
     """Saved routes that pass within ``within_m`` of a point (for the click panel and the where answer)."""
-    entry = ctx.area(area)
+    return patrol_routes_at(ctx, ctx.area(area), lon, lat, within_m=within_m)
+
+
+def patrol_routes_at(
+    ctx: Context, entry: AreaEntry, lon: float, lat: float, *, within_m: float = 15.0
+) -> list[dict[str, Any]]:
+    """The ``patrol_routes`` section of the where answer: saved routes passing within ``within_m`` of a point.
+
+    Each: ``route_id``, ``grid``, ``plan_id``, ``version``, ``kind``, ``length_m`` and ``minutes`` of the covering
+    route, ``extended_minutes`` and ``stale`` (planned on an older version of its plan than the current one). The
+    routes' index is kept in the area's cache until routes are saved again (one count query per answer); the
+    plans' versions are read only when a route passes the point.
+    """
+    area = entry.name
     token = ctx.store.patrol.token(area)
+    if token[0] == 0:
+        return []
 
     def build() -> tuple[list[dict[str, Any]], shapely.STRtree, Any]:
         items = ctx.store.patrol.list(area, with_geometry=True)
@@ -606,17 +622,31 @@ def routes_at(ctx: Context, area: str, lon: float, lat: float, *, within_m: floa
 
     items, tree, tr = entry.get(("patrol_routes_index", token), build)
     x, y = tr.transform(lon, lat)
-    hits = tree.query(shapely.Point(x, y), predicate="dwithin", distance=within_m)
-    return [
-        {
-            "route_id": items[i]["route_id"],
-            "grid": items[i]["grid"],
-            "plan_id": items[i]["plan_id"],
-            "version": items[i]["version"],
-            "kind": items[i]["kind"],
-        }
-        for i in sorted(hits.tolist())
-    ]
+    hits = sorted(tree.query(shapely.Point(x, y), predicate="dwithin", distance=within_m).tolist())
+    if not hits:
+        return []
+    current = {p.plan_id: p.version for p in ctx.store.plans.list(area)}
+    out = []
+    for i in hits:
+        it = items[i]
+        s = it["summary"]
+        out.append(
+            {
+                "route_id": it["route_id"],
+                "grid": it["grid"],
+                "plan_id": it["plan_id"],
+                "version": it["version"],
+                "kind": it["kind"],
+                "length_m": s.get("length_m"),
+                "minutes": s.get("minutes"),
+                "extended_minutes": s.get("extended_minutes"),
+                "stale": it["plan_id"] is not None and current.get(it["plan_id"], it["version"]) != it["version"],
+            }
+        )
+    return out
+
+
+register_section("patrol_routes", patrol_routes_at)
 
 
 # --------------------------------------------------------------------------- coverage from GPS tracks

@@ -5,7 +5,7 @@ Extends :func:`service.where.where` (community, grid, natural village and the se
 Tencent) or BD-09 (Baidu), a building id, or an address (``addr_street`` + house number). A place outside every
 community is a 404 naming the nearest community (and saying so when the coordinates look swapped). ``cameras``
 lists the cameras whose view (:mod:`geo.camera_views`, line of sight) contains the place; ``patrol_routes`` the
-saved routes passing it (none are saved by the product yet: always an empty list, with a note).
+saved routes passing it (a section registered by :mod:`service.patrol`: route id, grid, length, minutes, stale).
 
 Every index is built once per area revision and kept in the area's cache.
 """
@@ -23,6 +23,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
+import service.patrol  # noqa: F401  (registers the answer's patrol_routes section)
 import service.response  # noqa: F401,E402  (registers the answer's duty_points section)
 from geo.area import text
 from geo.camera_views import VIEW_NONE, building_heights, camera_optics, view_polygons
@@ -32,8 +33,6 @@ from geo.errors import InputError, NotFoundError, OutsideCommunitiesError
 from service.cache import AreaEntry
 from service.context import Context, study_area
 from service.where import where
-
-PATROL_NOTE = "No patrol routes are saved for this area yet: patrol_routes lists saved routes passing the place."
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,9 +220,6 @@ def where_place(
     if out.get("community") is None:
         raise _outside(ctx, entry, wlon, wlat)
     out.setdefault("cameras", cameras_at(ctx, entry, wlon, wlat))
-    if "patrol_routes" not in out:
-        out["patrol_routes"] = []
-        out.setdefault("notes", []).append(PATROL_NOTE)
     out["query"] = {**query, "ms": round((time.perf_counter() - t0) * 1000, 2)}
     return out
 

@@ -93,3 +93,23 @@ def test_track_upload_reports_and_rejects(api):
     assert body["rejected"][0]["file"] == "broken.gpx" and body["grid_days"][0]["grid"] == GRID
     all_bad = api.post("/areas/monaco/patrol/tracks", files=files[1:])
     assert all_bad.status_code == 422 and all_bad.json()["context"]["rejected"]
+
+
+def test_where_lists_the_saved_routes_passing_a_place(api):
+    """Who covers this place lists a saved route at a point on its line, and no route at a point far from any."""
+    r = api.post("/areas/monaco/patrol/routes?wait=true", json={"grid": GRID})
+    assert r.status_code == 200
+    route = r.json()["routes"][0]
+    rid = route["route_id"]
+    doc = api.get(f"/areas/monaco/patrol/routes/{rid}").json()
+    line = next(f for f in doc["features"] if f["properties"]["kind"] == "route")["geometry"]["coordinates"]
+    lon, lat = line[len(line) // 2]
+    on = api.get("/areas/monaco/where", params={"lon": lon, "lat": lat})
+    assert on.status_code == 200, on.text
+    hit = next(x for x in on.json()["patrol_routes"] if x["route_id"] == rid)
+    assert hit["grid"] == GRID and hit["stale"] is False
+    assert hit["length_m"] == route["length_m"] and hit["minutes"] == route["minutes"]
+    # Fontvieille, 2.5 km from La Rousse where every route of this module runs
+    off = api.get("/areas/monaco/where", params={"lon": 7.41786, "lat": 43.72819})
+    assert off.status_code == 200 and off.json()["community"]["name"] == "Fontvieille"
+    assert off.json()["patrol_routes"] == []

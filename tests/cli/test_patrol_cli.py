@@ -75,3 +75,20 @@ def test_coverage_rejects_bad_files_and_exits_2_when_all_are_bad(store_url, tmp_
     (only_bad / "bad.gpx").write_text("not xml", encoding="utf-8")
     p, out = run(["patrol", "coverage", "monaco", "--tracks", str(only_bad), "--json"], store_url)
     assert p.returncode == 2 and out["error"]["context"]["rejected"]
+
+
+def test_where_lists_a_planned_route_at_a_point_on_it(store_url, tmp_path):
+    p, out = run(["patrol", "plan", "monaco", "--grid", GRID, "--gpx-dir", str(tmp_path), "--json"], store_url)
+    assert p.returncode == 0, p.stderr
+    rid = out["routes"][0]["route_id"]
+    points = gpxpy.parse((tmp_path / f"{rid}.gpx").read_text(encoding="utf-8")).tracks[0].segments[0].points
+    on = points[len(points) // 2]
+    args = ["where", "monaco", "--lon", str(on.longitude), "--lat", str(on.latitude)]
+    p, got = run([*args, "--json"], store_url)
+    assert p.returncode == 0, p.stderr
+    assert rid in [r["route_id"] for r in got["patrol_routes"]]
+    text, _ = run(args, store_url)
+    assert f"{rid} grid {GRID}: " in text.stdout
+    # Fontvieille: no route of this module comes near
+    p, got = run(["where", "monaco", "--lon", "7.41786", "--lat", "43.72819", "--json"], store_url)
+    assert p.returncode == 0 and got["patrol_routes"] == []
