@@ -295,3 +295,26 @@ def test_the_arcs_with_the_origins_are_built_once_per_graph(net, monkeypatch):
     assert len(built) == 2
     assert slow[node(net, "C")] == pytest.approx(first[node(net, "C")] + 7.0)  # through B, a junction
     assert multi_source_reach(plain, origins, limit_s=15).node_time_s[node(net, "C")] == np.inf
+
+
+def test_substrings_equal_shapely_substring():
+    # The vectorised cut of many lines at once against shapely.ops.substring one by one: cuts inside segments, on
+    # vertices, at both ends, a whole line, a repeated vertex, and lines one after another in the same call.
+    from shapely.ops import substring
+
+    from geo.reach import _substrings
+
+    rng = np.random.default_rng(7)
+    lines = [LineString(np.cumsum(rng.uniform(-30, 30, (k, 2)), axis=0)) for k in (2, 3, 5, 8, 13) * 4]
+    lines.append(LineString([(0, 0), (10, 0), (10, 0), (10, 20)]))
+    length = np.array([g.length for g in lines])
+    start = np.where(np.arange(len(lines)) % 4 == 0, 0.0, rng.uniform(0, 0.5, len(lines)) * length)
+    end = np.where(np.arange(len(lines)) % 3 == 0, length, start + rng.uniform(0.01, 0.5, len(lines)) * length)
+    # A cut on a vertex and a piece ending on the repeated one.
+    start[1], end[1], end[-1] = float(np.hypot(*np.subtract(lines[1].coords[1], lines[1].coords[0]))), length[1], 10.0
+    got = _substrings(np.array(lines, dtype=object), start, end)
+    for g, line, s, e in zip(got, lines, start, end):
+        want = substring(line, s, e)
+        assert g.length == pytest.approx(e - s, abs=1e-9)
+        assert shapely.hausdorff_distance(g, want) < 1e-9
+        assert np.allclose(g.coords[0], want.coords[0]) and np.allclose(g.coords[-1], want.coords[-1])
