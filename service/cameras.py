@@ -15,6 +15,7 @@ coverage are computed once per area revision and rules):
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -464,6 +465,9 @@ def propose_cameras(
 ) -> dict[str, Any]:
     """Sites for new cameras: every deficit met (or as many as ``budget`` allows), then the most newly seen.
 
+    Without a budget the report is :func:`default_proposals`' (cached per area revision and rules, shared with the
+    map's proposals layer); with one it is computed each time.
+
     Returns
     -------
     dict
@@ -479,7 +483,6 @@ def propose_cameras(
     InputError
         A negative budget.
     """
-    t0 = time.perf_counter()
     if budget is not None and budget < 0:
         raise InputError(
             f"The budget must be 0 or more new cameras, not {budget}",
@@ -487,8 +490,29 @@ def propose_cameras(
             parameter="budget",
             budget=budget,
         )
-    rules = ctx.rules.cameras
     entry = ctx.area(area)
+    if budget is not None:
+        report = _propose(ctx, entry, budget, progress)
+    else:  # a copy: the cached report stays as built, whatever the caller does with its own
+        report = copy.deepcopy(default_proposals(ctx, entry, progress))
+    say(progress, "done", 1.0)
+    return report
+
+
+def default_proposals(ctx: Context, entry: AreaEntry, progress: Progress | None = None) -> dict[str, Any]:
+    """The proposals that meet every deficit (no budget), as :func:`propose_cameras` reports them.
+
+    Cached per area revision and rules: siting takes tens of seconds over a whole area, and the map's proposals
+    layer and a proposals job without a budget then share one computation (whichever asks first builds it). Do not
+    modify the returned report.
+    """
+    return entry.get(_key(ctx, "proposals"), lambda: _propose(ctx, entry, None, progress))
+
+
+def _propose(ctx: Context, entry: AreaEntry, budget: int | None, progress: Progress | None) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    area = entry.name
+    rules = ctx.rules.cameras
     say(progress, "auditing quotas", 0.05)
     audit = _audit(ctx, entry)
     frames = area_frames(ctx, entry)
@@ -633,7 +657,6 @@ def propose_cameras(
             f"{len(spacing)} pole(s) stand closer than {rules.min_spacing_m:g} m to another pole or camera: the "
             "spacing rule was relaxed where a village could not meet its quota otherwise"
         )
-    say(progress, "done", 1.0)
     return {
         "summary": summary,
         "area": area,

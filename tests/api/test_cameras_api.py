@@ -2,7 +2,23 @@
 
 import time
 
+import mapbox_vector_tile
+import numpy as np
 import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.settings import Settings
+from geo.camera_siting import KIND_ZH
+from geo.io import read_code_lists_in
+from geo.io.mvt import lonlat_to_tile
+from geo.rules import rules_from_dict
+from service import cameras
+from service.context import Context
+from service.imports import load_package
+from service.maps import map_config
+from store.areas import Store
+from tests.conftest import DATA
 
 
 def test_check_has_the_summary_contract(client):
@@ -55,3 +71,94 @@ def test_bad_budgets_are_422(client, body):
 def test_unknown_area_is_404(client):
     assert client.get("/areas/nowhere/cameras/check").status_code == 404
     assert client.post("/areas/nowhere/cameras/proposals", json={}).status_code == 404
+
+
+# -- the map layers, through the map's endpoints ---------------------------------------------------------------------
+
+ONE_SHORT_VILLAGE = {"cameras": {"per_urban_community": 0, "per_administrative_village": 0,
+                                 "per_village": {"Monaco-Ville": 2}}}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def one_short(tmp_path_factory):
+    """Monaco under a county's rules where only Monaco-Ville (no camera) needs two, so siting takes seconds."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('camlayers') / 'c.db'}"
+    rules = rules_from_dict(ONE_SHORT_VILLAGE)
+    ctx = Context(store=Store.from_url(url), rules=rules, code_list=read_code_lists_in(DATA / "admin_codes"))
+    load_package(ctx, DATA / "monaco.gpkg")
+    app = create_app(Settings(store_url=url, data_dir=DATA), context=ctx)
+    with TestClient(app) as c:
+        yield c, ctx
+
+
+def _proposals_key(ctx):
+    return ("cameras", ctx.rules_digest, "proposals")
+
+
+def test_the_area_map_lists_the_camera_layers_off_without_computing_them(one_short):
+    c, ctx = one_short
+    ctx.cache.forget("monaco")  # whatever other tests computed
+    _title, config = map_config(ctx, "monaco", "area")
+    listed = {layer["key"]: layer["on"] for layer in config["layers"]}
+    keys = ("camera_deficit_villages", "camera_views", "camera_blind_spots", "camera_proposals")
+    assert {k: listed.get(k) for k in keys} == dict.fromkeys(keys, False)
+    assert "camera_deficit_natural" not in listed  # Monaco has no natural villages
+    held = ctx.area("monaco").keys()
+    assert _proposals_key(ctx) not in held and ("cameras", ctx.rules_digest, "data") not in held
+
+
+def test_proposals_layer_shows_the_sites_with_reasons_and_a_job_reuses_them(one_short, monkeypatch):
+    c, ctx = one_short
+    r = c.get("/areas/monaco/map/layers/camera_proposals")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json", r.text
+    features = r.json()["features"]
+    assert len(features) == 2  # Monaco-Ville's deficit
+    for f in features:
+        p = f["properties"]
+        assert p["village"] == "Monaco-Ville" and p["kind"] in KIND_ZH
+        assert p["reason"].startswith("Monaco-Ville") and "户" in p["reason"] and "米街道" in p["reason"]
+        assert p["facing"][0] in "东南西北" and p["facing"].endswith("°）")
+        assert p["households_newly_covered"] >= 0 and f["geometry"]["type"] == "Point"
+    assert _proposals_key(ctx) in ctx.area("monaco").keys()
+
+    # A proposals job without a budget answers from the same computation: the same sites, with no siting run.
+    def no_second_siting(*args, **kwargs):
+        raise AssertionError("siting ran again")
+
+    monkeypatch.setattr(cameras, "_propose", no_second_siting)
+    job = c.post("/areas/monaco/cameras/proposals", json={})
+    location = job.headers["location"]
+    for _ in range(100):
+        body = c.get(location).json()
+        if body["status"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    assert body["status"] == "done", body
+    sites = sorted((p["lon"], p["lat"]) for p in body["result"]["proposals"])
+    drawn = sorted(tuple(f["geometry"]["coordinates"]) for f in features)
+    assert np.allclose(sites, drawn, atol=1e-6)
+
+
+def test_deficit_layer_matches_the_audit(one_short):
+    c, _ = one_short
+    audit = {r["name"]: r["deficit"] for r in c.get("/areas/monaco/cameras/check").json()["communities"]}
+    features = c.get("/areas/monaco/map/layers/camera_deficit_villages").json()["features"]
+    assert {f["properties"]["name"]: f["properties"]["deficit"] for f in features} == audit
+    assert audit["Monaco-Ville"] == 2 and sum(audit.values()) == 2
+
+
+def test_views_and_blind_spots_come_as_tiles(one_short):
+    c, _ = one_short
+    views = c.get("/areas/monaco/cameras/views").json()["features"]
+    lon, lat = views[0]["geometry"]["coordinates"][0][0]
+    x, y = lonlat_to_tile(lon, lat, 15)
+    r = c.get(f"/areas/monaco/tiles/camera_views,camera_blind_spots/15/{x}/{y}.pbf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    tile = mapbox_vector_tile.decode(r.content)
+    assert tile["camera_views"]["features"] and tile["camera_blind_spots"]["features"]
+    view = tile["camera_views"]["features"][0]["properties"]
+    assert {"facing", "fov_deg", "range_m", "optics"} <= set(view) and view["optics"][
+        0
+    ] not in "abcdefghijklmnopqrstuvwxyz"
+    far = c.get(f"/areas/monaco/tiles/camera_views/12/{x >> 3}/{y >> 3}.pbf")  # below the views' zoom: empty
+    assert far.status_code == 200 and not mapbox_vector_tile.decode(far.content)
