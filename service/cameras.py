@@ -47,7 +47,7 @@ from geo.camera_siting import (
 )
 from geo.camera_views import building_heights, camera_optics, view_polygons
 from geo.crs import STORAGE_CRS
-from geo.errors import InputError, NotFoundError
+from geo.errors import InputError
 from geo.io.camera_export import AUDIT_FORMATS, write_audit
 from service.cache import AreaEntry
 from service.context import Context, Progress, area_frames, entrances, road_network, say, study_area
@@ -438,25 +438,6 @@ def views_frame(ctx: Context, area: str) -> gpd.GeoDataFrame:
     return frame[~frame.geometry.is_empty].to_crs(STORAGE_CRS)
 
 
-def cameras_seeing(ctx: Context, area: str, lon: float, lat: float) -> list[dict[str, Any]]:
-    """The cameras whose view holds a place (for the click panel): fid, name, status, distance."""
-    entry = ctx.area(area)
-    data = camera_data(ctx, entry)
-    p = gpd.GeoSeries([shapely.Point(lon, lat)], crs=STORAGE_CRS).to_crs(data.cameras.crs).iloc[0]
-    out = []
-    for i, v in enumerate(data.views):
-        if v is not None and shapely.contains(v, p):
-            out.append(
-                {
-                    "fid": data.cameras["fid"].iloc[i],
-                    "name": text(data.cameras["name"].iloc[i]),
-                    "status": text(data.cameras["status"].iloc[i]),
-                    "distance_m": round(float(shapely.distance(data.cameras.geometry.iloc[i], p)), 1),
-                }
-            )
-    return sorted(out, key=lambda c: c["distance_m"])
-
-
 # --------------------------------------------------------------------------- proposals
 
 
@@ -688,11 +669,3 @@ def _reason(kind: str, village: str, road: str | None, place: str | None, hh: in
         f"{where_en}; sees {hh} households and {metres} m of street no camera sees now",
         f"{where_zh}；可看到目前无监控覆盖的 {hh} 户、{metres} 米街道",
     )
-
-
-def check_area_exists(ctx: Context, area: str) -> None:
-    """Raise NotFoundError for an unknown area (before a job is queued)."""
-    try:
-        ctx.area(area)
-    except NotFoundError:
-        raise
