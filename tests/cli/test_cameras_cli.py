@@ -1,7 +1,5 @@
 """wangge cameras: one JSON object on stdout with the summary keys the issue names, exit 0 / 2."""
 
-import json
-
 from tests.cli.test_cli import run
 
 
@@ -16,12 +14,42 @@ def test_check_json_and_the_audit_file(demo_store_url, tmp_path):
     assert text.startswith("层级,区划代码,名称") and "Planken" in text
 
 
-def test_propose_with_a_budget_below_the_deficits_exits_0(demo_store_url):
-    p, out = run(["cameras", "propose", "monaco", "--budget", "1", "--json"], demo_store_url)
+TWO_SHORT = """
+[cameras]
+per_urban_community = 0
+per_administrative_village = 0
+
+[cameras.per_village]
+"Monaco-Ville" = 2  # no camera: 2 short
+"Fontvieille" = 3   # one camera: 2 short
+"""
+
+
+def test_propose_with_a_budget_below_the_deficits_exits_0_and_names_what_remains(demo_store_url, tmp_path):
+    rules = tmp_path / "county.toml"
+    rules.write_text(TWO_SHORT, encoding="utf-8")
+    p, out = run(["cameras", "propose", "monaco", "--budget", "2", "--json"], demo_store_url, rules=rules)
     assert p.returncode == 0, p.stderr
     s = out["summary"]
-    assert s["proposed"] <= 1 and {"deficits", "deficits_met", "villages_still_short", "solver_status", "gap"} <= set(s)
-    json.dumps(out)
+    # two villages short by 2 each: a budget of 2 meets one of them, and the report says which one remains
+    assert (s["proposed"], s["deficits"], s["deficits_met"], s["villages_still_short"]) == (2, 2, False, 1)
+    assert s["solver_status"] == "Optimal" and s["gap"] == 0
+    assert isinstance(s["households_newly_covered"], int) and isinstance(s["street_newly_covered_m"], float)
+    (still,) = out["villages_still_short"]
+    assert still["name"] in ("Monaco-Ville", "Fontvieille") and still["deficit_before"] == 2
+    met = {"Monaco-Ville", "Fontvieille"} - {still["name"]}
+    assert {p["community"] for p in out["proposals"]} == met
+    assert any("below" in n for n in out["notes"])
+    p, _ = run(["cameras", "propose", "monaco", "--budget", "2"], demo_store_url, rules=rules)
+    assert p.returncode == 0 and f"still short: {still['name']}" in p.stdout and "1 still short" in p.stdout
+
+
+def test_coverage_json_lists_villages(demo_store_url):
+    p, out = run(["cameras", "coverage", "monaco", "--json"], demo_store_url)
+    assert p.returncode == 0, p.stderr
+    assert {"street_covered_share", "households_covered_share", "seconds"} <= set(out["summary"])
+    assert len(out["communities"]) == 9 and 0 < out["summary"]["street_covered_share"] < 1
+    assert out["grids"] == []  # Monaco's demo store has no adopted plan
 
 
 def test_bad_budget_and_unknown_area_exit_2(demo_store_url):
