@@ -152,6 +152,7 @@ PARAMETER_HINTS: dict[str, str] = {
     "office": "`office` is the route's start as lon,lat",
     "tracks": "upload GPX files as `files` (one or more)",
     "manifest": "`manifest` is a CSV with the columns file, worker and grid",
+    "grid": "`grid` is one grid's 15-digit code in the adopted plans (or in `plans`)",
 }
 
 

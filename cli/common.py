@@ -58,6 +58,7 @@ HINTS: dict[str, str] = {
     "office": "--office is the route's start as lon,lat",
     "tracks": "--tracks is a folder of .gpx files (or one .gpx file)",
     "manifest": "--manifest is a CSV with the columns file, worker and grid",
+    "grid": "--grid is one grid's 15-digit code in the adopted plans (or in --plan): see wangge grids plans AREA",
 }
 
 

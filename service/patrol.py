@@ -324,6 +324,7 @@ def _grid_routes(
         raise NotFoundError(
             f"No grid {grid!r} in the {'named' if plan_ids else 'adopted'} plans of {area!r}",
             detail_zh=f"研究区 {area!r} 的方案中没有网格 {grid!r}",
+            parameter="grid",
             grid=grid,
         )
     given = _office_override(net, study.metric_crs, office)
@@ -435,6 +436,7 @@ def _balanced(
         raise NotFoundError(
             f"No community {community!r} in {area!r}",
             detail_zh=f"研究区 {area!r} 中没有社区 {community!r}",
+            parameter="community",
             community=community,
         )
     com = hit.iloc[0]

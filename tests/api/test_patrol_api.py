@@ -113,3 +113,10 @@ def test_where_lists_the_saved_routes_passing_a_place(api):
     off = api.get("/areas/monaco/where", params={"lon": 7.41786, "lat": 43.72819})
     assert off.status_code == 200 and off.json()["community"]["name"] == "Fontvieille"
     assert off.json()["patrol_routes"] == []
+
+
+def test_unknown_grid_and_community_are_404_with_a_hint(api):
+    r = api.post("/areas/monaco/patrol/routes?wait=true", json={"grid": "440310001004999"})
+    assert r.status_code == 404 and "`grid`" in r.json()["hint"] and r.json()["context"]["grid"] == "440310001004999"
+    r = api.post("/areas/monaco/patrol/routes?wait=true", json={"community": "Atlantis", "k": 2})
+    assert r.status_code == 404 and "`community`" in r.json()["hint"]

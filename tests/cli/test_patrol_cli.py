@@ -42,7 +42,9 @@ def test_plan_bad_input_exits_2(store_url):
     p, out = run(["patrol", "plan", "monaco", "--k", "3", "--json"], store_url)
     assert p.returncode == 2 and out["error"]["type"] == "InputError"
     p, out = run(["patrol", "plan", "monaco", "--grid", "440310001004999", "--json"], store_url)
-    assert p.returncode == 2 and out["error"]["type"] == "NotFoundError"
+    assert p.returncode == 2 and out["error"]["type"] == "NotFoundError" and "--grid" in out["error"]["hint"]
+    p, out = run(["patrol", "plan", "monaco", "--community", "Atlantis", "--k", "2", "--json"], store_url)
+    assert p.returncode == 2 and out["error"]["type"] == "NotFoundError" and "--community" in out["error"]["hint"]
     p, out = run(["patrol", "plan", "monaco", "--grid", GRID, "--office", "7.45,43.70", "--json"], store_url)
     assert p.returncode == 2 and out["error"]["type"] == "OfficeOffNetworkError"
 
