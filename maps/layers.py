@@ -30,6 +30,7 @@ edit. For example, cameras' fields of view (service/cameras.py)::
             tooltip=(Field("name", "名称"), Field("range_m", "视距", format="distance")),
             min_zoom=14,                            # map zoom from which it is drawn
             pages={"area": False, "grids": False},  # listed on these pages; True: on when the page opens
+            needs=("cameras",),                     # listed only where the area has cameras
         )
     )
 
@@ -40,6 +41,11 @@ Data functions receive a :class:`LayerRequest`: the service context and the area
 area's cached frames), and for layers of ``scope="plans"`` the plans on the page (the adopted plans on the area
 and grid maps, one plan on a plan's map). Whatever they return is cached per area revision (and plan versions)
 by the tile service: keep them pure.
+
+Pages name only what exists, and open without computing what is not shown: give ``needs`` (the stored layers
+a layer is drawn from, e.g. ``("cameras",)``: listed when each holds a feature) or ``available`` (a cheap test
+of your own). Without either, a layer on when the page opens is listed if its data has a feature, and one off
+is listed and computed only when ticked.
 
 Formats (:class:`Field`): ``text`` (escaped), ``int`` (thousands separators), ``decimal``, ``share`` (0-1 shown
 as %), ``distance`` (metres: 米, from 1,000 公里), ``area`` (m²: 平方米, 公顷, 平方公里), ``duration``
@@ -232,6 +238,7 @@ class LabelText:
     priority: str | None = None  # a numeric property: bigger labels win collisions (households)
     follows: str | None = None  # shown only while this layer is on (its polygons)
     alert: str | None = None  # a property: when set, the label is drawn in red with its text below
+    rank: int = 0  # labels of a higher rank are placed first (grid numbers before community names)
 
 
 @dataclass(frozen=True)
@@ -255,7 +262,8 @@ class Layer:
     cluster: bool = False  # markers: grouped into clusters when they crowd
     note: str | None = None  # a line under the layer's legend
     order: int = 100  # drawing order, bottom first
-    available: Callable[[LayerRequest], bool] | None = None  # default: the data has a feature
+    needs: tuple[str, ...] = ()  # stored layers it is drawn from: listed only when each has a feature
+    available: Callable[[LayerRequest], bool] | None = None  # a cheap test of its own instead of ``needs``
     simplify: Mapping[int, float] = field(default_factory=dict)  # map zoom -> tile units (below: next lower)
     min_pixel_area: float = 0.0  # polygons smaller than this many square pixels are left out of tiles
     legend: bool = True  # listed in the legend (label layers follow their polygons and are not)
@@ -277,12 +285,6 @@ class Layer:
         """Tile units to simplify by at a map zoom (the entry of the nearest zoom at or below it)."""
         below = [z for z in self.simplify if z <= zoom]
         return float(self.simplify[max(below)]) if below else 0.0
-
-    def has_data(self, req: LayerRequest) -> bool:
-        """Whether the layer has anything to show for this request (pages name only what exists)."""
-        if self.available is not None:
-            return self.available(req)
-        return len(self.data(req)) > 0
 
     def as_json(self) -> dict[str, Any]:
         """The client's copy (URLs and on/off are added per page)."""
@@ -318,6 +320,7 @@ class Layer:
                 "priority": self.label.priority,
                 "follows": self.label.follows,
                 "alert": self.label.alert,
+                "rank": self.label.rank,
             }
         return out
 

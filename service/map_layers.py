@@ -349,8 +349,8 @@ def _network(mode: str) -> Any:
     return data
 
 
-def _has_roads(req: LayerRequest) -> bool:
-    return len(_layer(req, "roads")) > 0
+def _has_plans(req: LayerRequest) -> bool:
+    return bool(req.plans)
 
 
 # -- plan layers ----------------------------------------------------------------------------------------------------
@@ -416,7 +416,11 @@ _GRID_COLUMNS = (
 
 
 def grid_labels(req: LayerRequest) -> gpd.GeoDataFrame:
-    g = grids(req)
+    from maps.layers import get_layer
+    from service.tiles import layer_frame  # the grids as the tiles have them (cached): not built twice
+
+    layer = get_layer("grids")
+    g = layer_frame(req.ctx, req.entry, layer, req.plans) if layer is not None else grids(req)
     return gpd.GeoDataFrame(
         {
             "serial": g["serial"],
@@ -469,6 +473,7 @@ register(
         source="geojson",
         style=Style(colour="#333333", weight=2.5, dash="8 6", interactive=False),
         pages=EVERY_MAP,
+        needs=("boundary",),
         order=10,
     )
 )
@@ -493,6 +498,7 @@ register(
         ),
         pages={"area": True, "grids": True, "plan": True, "export": True},
         simplify={0: 4, 14: 1, 16: 0},
+        needs=("communities",),
         order=20,
     )
 )
@@ -504,10 +510,11 @@ register(
         group="区划",
         kind="label",
         data=community_labels,
-        label=LabelText("name", priority="households", follows="communities"),
+        label=LabelText("name", priority="households", follows="communities", rank=2),
         style=Style(colour="#1a3d6d"),
         pages={"area": True, "grids": True, "plan": True, "export": True},
         legend=False,
+        needs=("communities",),
         order=900,
     )
 )
@@ -528,6 +535,7 @@ register(
             Field("buildings", "建筑", format="int", unit="栋"),
         ),
         pages={"area": False, "grids": False, "plan": False, "export": False},
+        needs=("natural_village_areas",),
         order=25,
     )
 )
@@ -584,6 +592,7 @@ register(
         pages={"area": True, "grids": False, "plan": False, "export": True},
         simplify={14: 2, 16: 0},
         min_pixel_area=0.5,
+        needs=("buildings",),
         order=30,
     )
 )
@@ -610,6 +619,7 @@ register(
         note="支路及以下道路放大后显示。",
         pages={"area": True, "grids": True, "plan": True, "export": True},
         simplify={0: 2, 16: 0},
+        needs=("roads",),
         order=40,
     )
 )
@@ -627,6 +637,7 @@ register(
         min_zoom=16,
         pages={"area": True, "grids": True, "plan": True, "edit": True},  # read by view: needs the API
         legend=False,
+        needs=("roads",),
         order=910,
     )
 )
@@ -659,7 +670,7 @@ for _mode, _name, _colour, _en in (
                 Field("connected", "连通主路网"),
             ),
             min_zoom=13,
-            available=_has_roads,
+            needs=("roads",),
             pages={"area": False, "grids": False, "plan": False},
             order=45,
         )
@@ -675,6 +686,7 @@ register(
         style=Style(colour="#ffffff", weight=1.5, fill="#2b7a0b", fill_opacity=0.95, radius=5),
         tooltip=(Field("name", "自然村"), HOUSEHOLDS),
         pages={"area": True, "grids": False, "plan": False, "export": True},
+        needs=("natural_villages",),
         order=60,
     )
 )
@@ -686,11 +698,12 @@ register(
         group="区划",
         kind="label",
         data=natural_villages,
-        label=LabelText("name", priority="households", follows="natural_villages"),
+        label=LabelText("name", priority="households", follows="natural_villages", rank=1),
         style=Style(colour="#2b5a0b"),
         min_zoom=13,
         pages={"area": True, "grids": False, "plan": False, "export": True},
         legend=False,
+        needs=("natural_villages",),
         order=905,
     )
 )
@@ -714,6 +727,7 @@ register(
         cluster=True,
         pages={"area": True, "grids": False, "plan": False, "export": True},
         note="数字为聚合的场所数，放大后展开。",
+        needs=("key_places",),
         order=70,
     )
 )
@@ -733,6 +747,7 @@ register(
             Field("status", "状态"),
         ),
         pages={"area": True, "grids": False, "plan": False, "export": True},
+        needs=("cameras",),
         order=75,
     )
 )
@@ -748,6 +763,7 @@ register(
         tooltip=(Field("name", "勤务点"),),
         cluster=True,
         pages={"area": True, "grids": False, "plan": False, "export": True},
+        needs=("duty_points",),
         order=76,
     )
 )
@@ -786,6 +802,8 @@ register(
         ),
         pages={"area": False, "grids": True, "plan": True},
         note="颜色仅用于区分相邻网格。",
+        simplify={0: 3, 14: 1, 16: 0},
+        available=_has_plans,
         order=50,
     )
 )
@@ -804,10 +822,12 @@ register(
             priority="households",
             follows="grids",
             alert="alert",
+            rank=3,
         ),
         style=Style(colour="#111111"),
         pages={"area": False, "grids": True, "plan": True, "edit": True},
         legend=False,
+        available=_has_plans,
         order=920,
     )
 )
@@ -829,6 +849,8 @@ register(
         ),
         min_zoom=13,
         pages={"grids": False, "plan": False},
+        simplify={0: 2, 16: 0},
+        available=_has_plans,
         order=55,
     )
 )

@@ -30,6 +30,7 @@ from service.records import PlanRecord
 from service.tiles import (
     MAX_TILE_ZOOM,
     adopted_plans,
+    area_record,
     layer_available,
     layer_frame,
     map_zoom,
@@ -51,22 +52,24 @@ def _q(value: str) -> str:
 
 
 def _area_words(ctx: Context, name: str) -> tuple[str, str, dict[str, Any]]:
-    """The area's title, a line of its figures, and the record's facts for the page."""
-    record = ctx.store.summary(name)
+    """The area's title, a line of its figures, and its facts for the page: from its record alone (a page opens
+    without reading the area's features; the tiles read them)."""
+    record = area_record(ctx, ctx.area(name))
     item = record.item()
-    study = study_area(ctx, ctx.area(name))
     est = "（估算）" if item["households_estimated"] else ""
     sub = (
         f"{item['communities']} 个社区/行政村 · {item['buildings']:,} 栋建筑 · 户数 {(item['households'] or 0):,}{est}"
     )
-    if study.meta.get("codes_illustrative"):
+    if record.meta.get("codes_illustrative"):
         sub += " · 代码为示意性分配"
-    bounds = study.outline().total_bounds
+    if record.meta.get("synthetic"):
+        sub += " · 合成数据（SYNTHETIC）"
+    b = record.bbox or [-180.0, -85.0, 180.0, 85.0]
     facts = {
         "name": name,
         "title": item["title"] or name,
-        "bounds": [[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]],
-        "attribution": str(study.meta.get("attribution") or OSM_ATTRIBUTION),
+        "bounds": [[b[1], b[0]], [b[3], b[2]]],
+        "attribution": str(record.meta.get("attribution") or OSM_ATTRIBUTION),
     }
     return item["title"] or name, sub, facts
 
@@ -129,9 +132,9 @@ def map_config(
     all_plans = ctx.store.plans.list(name)
     layers = []
     for layer in layers_for(page):
-        if layer_available(ctx, entry, layer, plans):
+        if layer_available(ctx, entry, layer, plans, on=layer.on(page)):
             layers.append({**layer.as_json(), "on": layer.on(page), "order": layer.order})
-    layers = _grouped(layers)
+    layers = _grouped(layers, first=_layer("grids").group if page in ("grids", "plan") else None)
     base = f"/areas/{_q(name)}"
     scope = f"{base}/plans/{_q(plan_id)}" if plan_id else base
     area_version = tile_version(entry, None)
@@ -190,11 +193,13 @@ def map_config(
     return page_title, config
 
 
-def _grouped(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Layers listed group by group (a group where its lowest layer is drawn), bottom first within each."""
-    rank: dict[str, int] = {}
+def _grouped(layers: list[dict[str, Any]], first: str | None = None) -> list[dict[str, Any]]:
+    """Layers listed group by group: the page's own group (``first``), then groups with a layer on, each where
+    its lowest layer is drawn, then the rest."""
+    rank: dict[str, tuple[int, int]] = {}
     for layer in layers:
-        rank[layer["group"]] = min(rank.get(layer["group"], layer["order"]), layer["order"])
+        here = (-1 if layer["group"] == first else 0 if layer["on"] else 1, layer["order"])
+        rank[layer["group"]] = min(rank.get(layer["group"], here), here)
     return sorted(layers, key=lambda layer: (rank[layer["group"]], layer["group"], layer["order"]))
 
 
@@ -275,7 +280,7 @@ def write_area_map(
             {**layer.as_json(), "on": layer.on("export"), "order": layer.order}
             for layer in layers_for("export")
             # an export has no API: no plan layers, nothing read by view
-            if layer.scope == "area" and layer.source != "bbox" and layer_available(ctx, entry, layer)
+            if layer.scope == "area" and layer.source != "bbox" and layer_available(ctx, entry, layer, on=True)
         ]
     )
     tile_layers = [
@@ -378,7 +383,7 @@ def edit_page(ctx: Context, name: str, plan_id: str) -> str:
     labels = [
         {**layer.as_json(), "on": layer.on("edit"), "order": layer.order}
         for layer in layers_for("edit")
-        if layer.kind == "label" and layer_available(ctx, entry, layer, plans)
+        if layer.kind == "label" and layer_available(ctx, entry, layer, plans, on=layer.on("edit"))
     ]
     base = f"/areas/{_q(name)}"
     config = {

@@ -33,6 +33,7 @@ from geo.io.mvt import TileSource, encode_density, encode_tile, valid_tile
 from maps.layers import Layer, LayerRequest, PlanRef, get_layer
 from service.cache import AreaEntry
 from service.context import Context
+from service.records import AreaRecord
 
 MAX_TILE_ZOOM = 16  # tile zoom (512-px tiles shown up to map zoom 17; beyond, the client scales them)
 TILE_CACHE_BYTES = 64 << 20  # raw tiles kept per area
@@ -132,12 +133,29 @@ def layer_frame(ctx: Context, entry: AreaEntry, layer: Layer, plans: tuple[PlanR
     return entry.get(_cache_key(layer, "frame", plans), lambda: layer.data(req))
 
 
-def layer_available(ctx: Context, entry: AreaEntry, layer: Layer, plans: tuple[PlanRef, ...] = ()) -> bool:
-    """Whether a layer has anything to show (pages list only layers that do)."""
+def area_record(ctx: Context, entry: AreaEntry) -> AreaRecord:
+    """The area's record (title, counts per stored layer, extent, meta) at the entry's revision."""
+    return entry.get("record", lambda: ctx.store.summary(entry.name))
+
+
+def layer_available(
+    ctx: Context, entry: AreaEntry, layer: Layer, plans: tuple[PlanRef, ...] = (), *, on: bool = True
+) -> bool:
+    """Whether a page lists a layer: it has something to show, by the cheapest test the layer offers.
+
+    Its own ``available`` test, else the stored layers it ``needs`` each holding a feature, else (a layer ``on``
+    when the page opens, whose data will be computed anyway) its data holding a feature. A layer off at opening
+    with neither test is listed, and computed only when ticked.
+    """
     if layer.scope == "plans" and not plans:
         return False
     if layer.available is not None:
         return layer.available(LayerRequest(ctx, entry, plans if layer.scope == "plans" else ()))
+    if layer.needs:
+        counts = area_record(ctx, entry).layers
+        return all(counts.get(kind, 0) > 0 for kind in layer.needs)
+    if not on:
+        return True
     return len(layer_frame(ctx, entry, layer, plans)) > 0
 
 

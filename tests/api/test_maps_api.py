@@ -145,3 +145,34 @@ def test_pages_and_json_are_compressed(api):
     raw = c.get("/areas/monaco/map/layers/key_places", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in raw.headers
     assert len(gzip.compress(raw.content)) < len(raw.content) / 3
+
+
+def test_a_page_opens_from_the_area_record_and_lists_only_layers_with_data(api, monkeypatch):
+    """The area map's page is built from the area's record (counts per stored layer, extent): opening it reads no
+    feature (the tiles do, as the map moves), and it lists only layers whose stored data holds a feature."""
+    import dataclasses
+
+    import maps.layers as registry
+    from service.maps import map_config
+
+    c, plan_id = api
+    ctx = c.app.state.context
+    # Layers other modules register with a test of their own (which may read the area) are out of this test's
+    # scope: those off at opening are listed without one, as the registry's docstring says.
+    for layer in registry.all_layers():
+        if layer.available is not None and layer.available.__module__ != "service.map_layers":
+            monkeypatch.setitem(registry._REGISTRY, layer.key, dataclasses.replace(layer, available=None))
+    ctx.cache.clear()
+    _, config = map_config(ctx, "monaco", "area")
+    entry = ctx.area("monaco")
+    assert entry.peek("study") is None and entry.peek("frames") is None  # no feature read to open the page
+    keys = [layer["key"] for layer in config["layers"]]
+    assert {"buildings", "communities", "cameras", "duty_points", "key_places"} <= set(keys)
+    assert "natural_villages" not in keys and "natural_village_areas" not in keys  # Monaco has none
+    (s, w), (n, e) = config["area"]["bounds"]
+    assert 7.40 < w < e < 7.45 and 43.71 < s < n < 43.76
+    # the grid map lists its grids first, and grid numbers win label collisions over community names
+    _, grids = map_config(ctx, "monaco", "grids")
+    assert grids["layers"][0]["group"] == next(la for la in grids["layers"] if la["key"] == "grids")["group"]
+    rank = {la["key"]: (la.get("label") or {}).get("rank", 0) for la in grids["layers"]}
+    assert rank["grid_labels"] > rank["community_labels"] > 0

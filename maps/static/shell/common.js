@@ -72,7 +72,9 @@
   };
   Labels.prototype.place = function () {
     var map = this.map, size = map.getSize(), kept = [], shown = 0;
-    var items = this.items.slice().sort(function (a, b) { return (b.priority || 0) - (a.priority || 0); });
+    var items = this.items.slice().sort(function (a, b) {
+      return ((b.rank || 0) - (a.rank || 0)) || ((b.priority || 0) - (a.priority || 0));
+    });
     items.forEach(function (it) {
       var el = it.marker.getElement();
       if (!el) return;

@@ -220,6 +220,7 @@
         layer: l.key,
         marker: W.labelMarker([c[1], c[0]], labelText(l, props), cls),
         priority: l.label.priority ? Number(props[l.label.priority]) || 0 : 0,
+        rank: l.label.rank || 0,
         visible: function () {
           return visible[l.key] && map.getZoom() >= l.minZoom && (!l.label.follows || visible[l.label.follows] !== false);
         }
