@@ -91,6 +91,18 @@ def one_short(tmp_path_factory):
         yield c, ctx
 
 
+def test_a_quota_rule_naming_no_village_is_a_422_naming_the_villages(one_short):
+    _c, ctx = one_short
+    county = rules_from_dict({"cameras": {"per_village": {"Atlantis": 3}}})
+    app = create_app(Settings(data_dir=DATA), context=Context(store=ctx.store, rules=county))
+    with TestClient(app) as c:
+        r = c.get("/areas/monaco/cameras/check")
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert body["type"].endswith("/camera-quota-rule") and "'Atlantis' names no village" in body["detail"]
+    assert body["detail_zh"] and "Monaco-Ville" in body["context"]["communities"]
+
+
 def _proposals_key(ctx):
     return ("cameras", ctx.rules_digest, "proposals")
 

@@ -57,3 +57,16 @@ def test_bad_budget_and_unknown_area_exit_2(demo_store_url):
     assert p.returncode == 2 and out["error"]["context"]["parameter"] == "budget" and "--budget" in out["error"]["hint"]
     p, out = run(["cameras", "coverage", "nowhere", "--json"], demo_store_url)
     assert p.returncode == 2 and out["error"]["type"] == "NotFoundError"
+
+
+def test_quota_rules_naming_an_unknown_village_or_class_exit_2(demo_store_url, tmp_path):
+    village = tmp_path / "village.toml"
+    village.write_text('[cameras.per_village]\n"Atlantis" = 3\n', encoding="utf-8")
+    p, out = run(["cameras", "check", "monaco", "--json"], demo_store_url, rules=village)
+    assert p.returncode == 2 and out["error"]["type"] == "QuotaRuleError", p.stderr
+    error = out["error"]
+    assert "Atlantis" in error["detail"] and error["detail_zh"] and error["context"]["key"] == "Atlantis"
+    klass = tmp_path / "class.toml"
+    klass.write_text("[cameras.per_class]\nsuburban = 3\n", encoding="utf-8")
+    p, out = run(["cameras", "check", "monaco", "--json"], demo_store_url, rules=klass)
+    assert p.returncode == 2 and out["error"]["type"] == "RulesError" and "suburban" in out["error"]["detail"]
