@@ -120,3 +120,21 @@ def test_unknown_grid_and_community_are_404_with_a_hint(api):
     assert r.status_code == 404 and "`grid`" in r.json()["hint"] and r.json()["context"]["grid"] == "440310001004999"
     r = api.post("/areas/monaco/patrol/routes?wait=true", json={"community": "Atlantis", "k": 2})
     assert r.status_code == 404 and "`community`" in r.json()["hint"]
+
+
+def test_plan_map_layers_draw_the_saved_route_in_order_with_its_start(api):
+    r = api.post("/areas/monaco/patrol/routes?wait=true", json={"grid": GRID})
+    assert r.status_code == 200
+    route = r.json()["routes"][0]
+    pid, rid = route["plan_id"], route["route_id"]
+    legs = api.get(f"/areas/monaco/plans/{pid}/map/layers/patrol_routes")
+    assert legs.status_code == 200 and legs.headers["content-type"] == "application/geo+json", legs.text
+    mine = [f["properties"] for f in legs.json()["features"] if f["properties"]["route_id"] == rid]
+    assert [p["order"] for p in mine] == list(range(1, len(mine) + 1)) and len(mine) > 3
+    # the walk as saved: the covering route and the passes extending it to the daily minimum
+    assert sum(p["length_m"] for p in mine) == pytest.approx(route["extended_length_m"], abs=1.0)
+    assert not any(p["stale"] for p in mine) and mine[0]["from_min"] == 0.0
+    labels = api.get(f"/areas/monaco/plans/{pid}/map/layers/patrol_route_order").json()["features"]
+    assert labels and all(f["properties"]["text"][-1] in "↑↗→↘↓↙←↖" for f in labels)
+    stops = api.get(f"/areas/monaco/plans/{pid}/map/layers/patrol_stops").json()["features"]
+    assert [f["properties"]["category"] for f in stops if f["properties"]["route_id"] == rid][0] == "start"

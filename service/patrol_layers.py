@@ -1,0 +1,225 @@
+"""The patrol routes' map layers: each saved grid route in walking order, its start and stops, and its direction.
+
+Registered with the map registry (:mod:`maps.layers`) at import time, scoped to the plans on the page (the adopted
+plans on the grid map, one plan on a plan's map): the routes saved for those plans, read from the store
+(:mod:`service.patrol` saves them per plan version). A route saved on an older version of its plan than the page's
+is drawn grey and dashed (stale: the plan was edited since; route again). The shell draws no arrow decorations, so
+the direction and the order are labels: from zoom 16 each leg (consecutive steps on one street) carries its number
+in walking order and an arrow for its heading (north up). All are off when a page opens and listed only where the
+area has saved routes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from geo.crs import STORAGE_CRS
+from maps.layers import Category, Field, Highlight, LabelText, Layer, LayerRequest, Style, register
+
+# One colour per route on the page, in turn (Tableau 10: distinct on the light base map).
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+ARROWS = ("↑", "↗", "→", "↘", "↓", "↙", "←", "↖")  # headings from north, clockwise, 45° apart
+STALE_COLOUR = "#888888"
+
+
+def heading_arrow(lonlat: np.ndarray) -> str:
+    """The arrow of a leg's heading around its middle (north up; lon/lat scaled by the latitude's cosine).
+
+    Examples
+    --------
+    >>> heading_arrow(np.array([[7.0, 47.0], [7.0, 47.001]])), heading_arrow(np.array([[7.0, 47.0], [6.99, 47.0]]))
+    ('↑', '←')
+    """
+    if len(lonlat) < 2:
+        return ""
+    mid = len(lonlat) // 2
+    a, b = lonlat[max(mid - 1, 0)], lonlat[min(mid + 1, len(lonlat) - 1)]
+    if len(lonlat) == 2:
+        a, b = lonlat[0], lonlat[1]
+    dx = (b[0] - a[0]) * np.cos(np.radians((a[1] + b[1]) / 2))
+    dy = b[1] - a[1]
+    if dx == 0 and dy == 0:
+        return ""
+    bearing = np.degrees(np.arctan2(dx, dy)) % 360
+    return ARROWS[int(round(bearing / 45.0)) % 8]
+
+
+def _available(req: LayerRequest) -> bool:
+    """Plans on the page and routes saved in the area (one count query)."""
+    return bool(req.plans) and req.ctx.store.patrol.token(req.area)[0] > 0
+
+
+def _documents(req: LayerRequest) -> list[tuple[dict[str, Any], dict[str, Any], bool]]:
+    """(route item, document, stale) of each saved grid route of the page's plans: the routes of each plan's
+    version on the page, else (none saved at it) those of the newest version that has routes, as stale."""
+    out = []
+    for plan in req.plans:
+        items = [it for it in req.ctx.store.patrol.list(req.area, plan_id=plan.plan_id) if it["kind"] == "grid"]
+        if not items:
+            continue
+        current = [it for it in items if it["version"] == plan.version]
+        newest = max(it["version"] for it in items)
+        chosen = current or [it for it in items if it["version"] == newest]
+        for it in chosen:
+            doc = req.ctx.store.patrol.get(req.area, it["route_id"])["document"]
+            out.append((it, doc, not current))
+    return out
+
+
+def _empty(columns: list[str]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=STORAGE_CRS), crs=STORAGE_CRS)
+
+
+_LEG_COLUMNS = ["route_id", "grid", "order", "street", "length_m", "from_min", "route_minutes", "colour", "stale"]
+
+
+def route_legs(req: LayerRequest) -> gpd.GeoDataFrame:
+    """Every leg of the page's saved routes, in walking order (EPSG:4326): the walk as saved, with the passes that
+    extend a short route to the daily minimum."""
+    rows: dict[str, list[Any]] = {c: [] for c in _LEG_COLUMNS}
+    geoms = []
+    for n, (it, doc, stale) in enumerate(_documents(req)):
+        summary = it["summary"]
+        for f in doc["features"]:
+            p = f["properties"]
+            if p.get("kind") != "leg" or not f["geometry"]:
+                continue
+            rows["route_id"].append(it["route_id"])
+            rows["grid"].append(it["grid"])
+            rows["order"].append(int(p["order"]))
+            rows["street"].append(p.get("street") or "无名道路")
+            rows["length_m"].append(float(p["length_m"]))
+            rows["from_min"].append(float(p["from_min"]))
+            rows["route_minutes"].append(summary.get("extended_minutes", summary.get("minutes")))
+            rows["colour"].append(STALE_COLOUR if stale else PALETTE[n % len(PALETTE)])
+            rows["stale"].append(stale)
+            geoms.append(shapely.LineString(f["geometry"]["coordinates"]))
+    if not geoms:
+        return _empty(_LEG_COLUMNS)
+    return gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)
+
+
+def leg_labels(req: LayerRequest) -> gpd.GeoDataFrame:
+    """A label at the middle of each leg: its number in walking order and its heading's arrow."""
+    legs = route_legs(req)
+    if not len(legs):
+        return _empty(["text", "length_m"])
+    texts, points = [], []
+    for order, line in zip(legs["order"], legs.geometry, strict=True):
+        xy = shapely.get_coordinates(line)
+        texts.append(f"{order}{heading_arrow(xy)}")
+        points.append(shapely.line_interpolate_point(line, 0.5, normalized=True))
+    return gpd.GeoDataFrame(
+        {"text": texts, "length_m": legs["length_m"].to_numpy()},
+        geometry=gpd.GeoSeries(points, crs=STORAGE_CRS),
+        crs=STORAGE_CRS,
+    )
+
+
+_STOP_COLUMNS = ["route_id", "grid", "name", "category", "order", "distance_m", "time_min"]
+
+
+def route_stops(req: LayerRequest) -> gpd.GeoDataFrame:
+    """Each route's start (the office) and its required stops (key places) in order (EPSG:4326)."""
+    rows: dict[str, list[Any]] = {c: [] for c in _STOP_COLUMNS}
+    geoms = []
+    for it, doc, _stale in _documents(req):
+        for f in doc["features"]:
+            p = f["properties"]
+            if p.get("kind") not in ("start", "stop") or not f["geometry"]:
+                continue
+            rows["route_id"].append(it["route_id"])
+            rows["grid"].append(it["grid"])
+            rows["name"].append(p.get("name") or ("起点" if p["kind"] == "start" else "必经点"))
+            rows["category"].append(p["kind"])
+            rows["order"].append(int(p.get("order") or 0))
+            rows["distance_m"].append(float(p.get("distance_m") or 0.0))
+            rows["time_min"].append(float(p.get("time_min") or 0.0))
+            geoms.append(shapely.Point(f["geometry"]["coordinates"]))
+    if not geoms:
+        return _empty(_STOP_COLUMNS)
+    return gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)
+
+
+PAGES = {"grids": False, "plan": False}
+
+register(
+    Layer(
+        key="patrol_routes",
+        name_zh="巡查路线",
+        name_en="Patrol routes",
+        group="巡查",
+        kind="line",
+        data=route_legs,
+        scope="plans",
+        style=Style(
+            colour=PALETTE[0],
+            weight=3.0,
+            opacity=0.85,
+            colour_from="colour",
+            highlights=(Highlight("stale", True, "方案已修改，路线需重新规划", colour=STALE_COLOUR, dash="6 6"),),
+        ),
+        tooltip=(
+            Field("grid", "网格编码"),
+            Field("order", "路段顺序", format="int"),
+            Field("street", "道路"),
+            Field("length_m", "路段长度", format="distance"),
+            Field("from_min", "出发后", format="decimal", unit="分钟"),
+            Field("route_minutes", "全程（含延长到每日时长）", format="decimal", unit="分钟"),
+        ),
+        pages=PAGES,
+        note="每条路线一种颜色；放大后标注路段顺序与行进方向（箭头，上北）。",
+        available=_available,
+        order=80,
+    )
+)
+register(
+    Layer(
+        key="patrol_route_order",
+        name_zh="巡查路段顺序与方向",
+        name_en="Patrol legs: order and direction",
+        group="巡查",
+        kind="label",
+        data=leg_labels,
+        scope="plans",
+        label=LabelText("text", priority="length_m", follows="patrol_routes"),
+        style=Style(colour="#111111"),
+        min_zoom=16,
+        pages=PAGES,
+        legend=False,
+        available=_available,
+        order=930,
+    )
+)
+register(
+    Layer(
+        key="patrol_stops",
+        name_zh="巡查起点与必经点",
+        name_en="Patrol start and stops",
+        group="巡查",
+        kind="marker",
+        data=route_stops,
+        scope="plans",
+        style=Style(
+            by="category",
+            categories=(
+                Category("start", "#2ca02c", "起点（网格工作站等）", glyph="起"),
+                Category("stop", "#d62728", "必经点（重点场所）", glyph="经"),
+            ),
+        ),
+        tooltip=(
+            Field("name", "名称"),
+            Field("grid", "网格编码"),
+            Field("order", "顺序", format="int"),
+            Field("distance_m", "出发后距离", format="distance"),
+            Field("time_min", "出发后", format="decimal", unit="分钟"),
+        ),
+        pages=PAGES,
+        available=_available,
+        order=85,
+    )
+)
