@@ -185,6 +185,7 @@ def map_config(
             "layer": f"{scope}/map/layers/{{key}}?v={{v}}",
             "where": f"{base}/where",
             "planBase": f"{base}/plans/",
+            "patrolBase": f"{base}/patrol/routes/",  # a route's GPX: {patrolBase}{route_id}.gpx
         },
         "nav": nav,
         "basemap": {"url": tile_url, "attribution": tile_attribution} if tile_url else None,

@@ -157,6 +157,78 @@ def test_area_map_draws_tiles_clusters_markers_and_answers_a_click(server, brows
     v.page.wait_for_selector(".wg-panel:not([hidden])")
     panel = v.page.locator(".wg-panel").inner_text()
     assert "La Condamine" in panel and "440310001003" in panel and "网格员" in panel
+    assert "最近的勤务点" in panel and "分钟" in panel  # Monaco's duty points reach it
+    v.close()
+
+
+HOSTILE = "<img src=x onerror=window.__pwned=1>"
+WHERE = re.compile(r"/areas/monaco/where\?")
+
+
+def test_side_panel_shows_duty_points_cameras_and_routes_only_when_there(server, browser):
+    """The where answer's later sections, as the API gives them (here a made-up answer with hostile names): each
+    in Chinese, as text, and absent when empty."""
+    import json
+
+    answer = {
+        "area": "monaco",
+        "lon": 7.4215,
+        "lat": 43.7345,
+        "community": {"code": "440310001003", "name": "La Condamine", "class": "urban", "class_zh": "城镇社区"},
+        "grid": None,
+        "duty_points": [
+            {
+                "fid": "d1",
+                "name": HOSTILE,
+                "kind": "police_post",
+                "kind_zh": "警务室",
+                "first": True,
+                "times_s": {"walk": 372.0, "drive": 95.0},
+                "minutes": {"walk": 6.2, "drive": 1.6},
+            },
+        ],
+        "cameras": [{"fid": "c1", "device_id": "CAM-007", "name": HOSTILE, "status": "offline", "distance_m": 42.4}],
+        "patrol_routes": [
+            {
+                "route_id": "r1",
+                "grid": "440310001003002",
+                "plan_id": "p",
+                "version": 3,
+                "kind": "grid",
+                "length_m": 2345.6,
+                "minutes": 41.3,
+                "stale": True,
+            },
+        ],
+    }
+    v = Visit(browser, server + "/areas/monaco/map", allowed=server)
+    v.first_view()
+
+    def fulfil(body):
+        v.page.unroute(WHERE)
+        v.page.route(WHERE, lambda r: r.fulfill(status=200, content_type="application/json", body=body))
+
+    def click() -> str:
+        v.page.evaluate("() => window.__map.fire('click', {latlng: L.latLng(43.7345, 7.4215)})")
+        v.page.wait_for_function("(n) => window.__wg.panel && window.__wg.panel.lon === 7.4215", arg=None)
+        return v.page.locator(".wg-panel").inner_text()
+
+    fulfil(json.dumps(answer))
+    panel = click()
+    assert "最近的勤务点（到达时间）" in panel and "警务室" in panel and "最先到达" in panel
+    assert "步行 6.2 分钟" in panel and "驾车 1.6 分钟" in panel
+    assert "能看到此处的监控（1 个）" in panel and "CAM-007" in panel and "离线" in panel and "相距 42 米" in panel
+    assert "经过此处的巡查路线" in panel and "网格 440310001003002" in panel and "2.35 公里" in panel
+    assert "约 41.3 分钟" in panel and "需重新规划" in panel
+    assert panel.count(HOSTILE) == 2  # the names as typed, as text
+    assert v.page.evaluate("() => window.__pwned") is None
+    gpx = v.page.locator(".wg-panel a:has-text('下载 GPX')").get_attribute("href")
+    assert gpx == "/areas/monaco/patrol/routes/r1.gpx"
+    v.page.evaluate("() => { window.__wg.panel = null; }")
+    fulfil(json.dumps({**answer, "duty_points": [], "cameras": [], "patrol_routes": []}))
+    panel = click()
+    assert "La Condamine" in panel
+    assert "勤务点" not in panel and "监控" not in panel and "巡查路线" not in panel
     v.close()
 
 

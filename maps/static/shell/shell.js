@@ -388,6 +388,44 @@
     return '<h4>' + esc(title) + '</h4>' + (body ? '<table class="wg-tip">' + body + '</table>' : '<div>—</div>');
   }
   function hh(n, est) { return n === null || n === undefined ? null : W.NF.format(n) + ' 户' + (est ? '（估算）' : ''); }
+  // The sections other jobs add to the answer (issue 13): each shown only when it holds something, values escaped.
+  var MODE = {walk: '步行', ebike: '电动车', drive: '驾车'};
+  var CAMERA_STATUS = {online: '在线', offline: '离线', fault: '故障'};
+  function minutes(m) { return (Math.round(Number(m) * 10) / 10).toFixed(1).replace(/\.0$/, '') + ' 分钟'; }
+  function metres(n) { n = Number(n); return n < 1000 ? Math.round(n) + ' 米' : (n / 1000).toFixed(n < 10000 ? 2 : 1) + ' 公里'; }
+  function dutyHtml(items) {
+    if (!items || !items.length) return '';
+    return '<h4>最近的勤务点（到达时间）</h4><table class="wg-tip">' + items.map(function (d) {
+      var times = Object.keys(MODE).filter(function (m) { return d.minutes && d.minutes[m] !== null && d.minutes[m] !== undefined; })
+        .map(function (m) { return MODE[m] + ' ' + minutes(d.minutes[m]); });
+      return '<tr><th>' + esc(d.name || d.kind_zh || '勤务点') + (d.first ? '<br><span class="wg-state">最先到达</span>' : '') +
+        '</th><td>' + (d.name && d.kind_zh ? esc(d.kind_zh) + '<br>' : '') + (times.length ? esc(times.join('，')) : '无道路可达') + '</td></tr>';
+    }).join('') + '</table>';
+  }
+  function camerasHtml(items) {
+    if (!items || !items.length) return '';
+    return '<h4>能看到此处的监控（' + items.length + ' 个）</h4><table class="wg-tip">' + items.map(function (cam) {
+      var id = cam.device_id && cam.device_id !== cam.name ? cam.device_id : null;
+      var bits = [];
+      if (cam.status) bits.push(CAMERA_STATUS[cam.status] || String(cam.status));
+      if (cam.distance_m !== null && cam.distance_m !== undefined) bits.push('相距 ' + metres(cam.distance_m));
+      return '<tr><th>' + esc(cam.name || cam.device_id || '监控点') + (id ? '<br><span class="wg-state">' + esc(id) + '</span>' : '') +
+        '</th><td>' + esc(bits.join('，')) + '</td></tr>';
+    }).join('') + '</table>';
+  }
+  function routesHtml(items) {
+    if (!items || !items.length) return '';
+    return '<h4>经过此处的巡查路线</h4><table class="wg-tip">' + items.map(function (r) {
+      var bits = [];
+      if (r.length_m !== null && r.length_m !== undefined) bits.push(metres(r.length_m));
+      if (r.minutes !== null && r.minutes !== undefined) bits.push('约 ' + minutes(r.minutes));
+      if (r.stale) bits.push('方案已调整，需重新规划');
+      var head = r.grid ? '网格 ' + r.grid : '社区路线';
+      return '<tr><th>' + esc(head) + '</th><td>' + esc(bits.join('，')) +
+        (CFG.urls.patrolBase ? '<br><a href="' + esc(CFG.urls.patrolBase + encodeURIComponent(r.route_id) + '.gpx') + '">下载 GPX</a>' : '') +
+        '</td></tr>';
+    }).join('') + '</table>';
+  }
   function showPlace(w) {
     var html = '<button class="wg-close" title="关闭">×</button><h3>此处</h3>';
     var c = w.community, g = w.grid, v = w.natural_village;
@@ -402,17 +440,7 @@
     } else if (c) {
       html += section('网格（采用方案）', [['', '此处尚无采用的网格方案']]);
     }
-    var MODE = {walk: '步行', ebike: '电动车', drive: '驾车'};
-    if (w.duty_points && w.duty_points.length) {
-      html += '<h4>最近的勤务点（到达时间）</h4><table class="wg-tip">' + w.duty_points.map(function (d) {
-        var times = Object.keys(MODE).filter(function (m) { return d.minutes && d.minutes[m] !== null && d.minutes[m] !== undefined; })
-          .map(function (m) { return MODE[m] + ' ' + d.minutes[m] + ' 分钟'; }).join('，');
-        return '<tr><th>' + esc(d.name || d.kind_zh) + (d.first ? '（最先到达）' : '') + '</th><td>' + esc(d.kind_zh) + '<br>' + esc(times) + '</td></tr>';
-      }).join('') + '</table>';
-    }
-    if (w.cameras && w.cameras.length) {
-      html += '<h4>能看到此处的监控</h4><div>' + w.cameras.map(function (cam) { return esc(cam.name || cam.device_id || '监控点'); }).join('、') + '</div>';
-    }
+    html += dutyHtml(w.duty_points) + camerasHtml(w.cameras) + routesHtml(w.patrol_routes);
     panel.innerHTML = html;
     panel.hidden = false;
     panel.querySelector('.wg-close').onclick = function () { panel.hidden = true; };
