@@ -68,6 +68,23 @@ class CameraStates:
     why_not: np.ndarray  # the first reason a camera does not count (None when it does)
 
 
+def working_cameras(cameras: pd.DataFrame, *, rules: CameraRules) -> np.ndarray:
+    """Which cameras see anything now: online, or with no status and the rules take a missing one as online.
+
+    An offline or faulty camera, or one whose status cannot be read, records nothing: coverage leaves its view out.
+
+    Examples
+    --------
+    >>> from geo.rules import DEFAULT_RULES
+    >>> cams = pd.DataFrame({"status": ["online", "离线", "故障", None, "maybe"]})
+    >>> working_cameras(cams, rules=DEFAULT_RULES.cameras).tolist()
+    [True, False, False, True, False]
+    """
+    raw = cameras["status"].to_numpy(dtype=object) if "status" in cameras.columns else [None] * len(cameras)
+    status = [normalise_status(v) if text(v) is not None else rules.missing_status_as for v in raw]
+    return np.array([s == "online" for s in status], dtype=bool)
+
+
 def camera_states(
     cameras: gpd.GeoDataFrame,
     communities: gpd.GeoDataFrame,

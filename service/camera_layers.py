@@ -19,7 +19,7 @@ import shapely
 from geo.camera_coverage import blind_spots
 from geo.camera_siting import KIND_ORDER, KIND_ZH
 from geo.crs import STORAGE_CRS
-from maps.layers import Bin, Category, Field, Layer, LayerRequest, Style, register
+from maps.layers import Bin, Category, Field, Highlight, Layer, LayerRequest, Style, register
 from service.cameras import _audit, _coverage, camera_data, default_proposals
 from service.context import area_frames
 
@@ -213,7 +213,17 @@ register(
         kind="polygon",
         data=camera_views,
         source="tiles",
-        style=Style(colour="#6a1b9a", fill="#6a1b9a", fill_opacity=0.2, weight=1.0),
+        style=Style(
+            colour="#6a1b9a",
+            fill="#6a1b9a",
+            fill_opacity=0.2,
+            weight=1.0,
+            # an offline or faulty camera sees nothing now: its view is drawn grey and dashed, and covers nothing
+            highlights=(
+                Highlight("status", "offline", "离线（不计覆盖）", colour="#888888", dash="3 3", fill_opacity=0.05),
+                Highlight("status", "fault", "故障（不计覆盖）", colour="#888888", dash="3 3", fill_opacity=0.05),
+            ),
+        ),
         tooltip=(
             Field("name", "名称"),
             Field("device_id", "设备编码"),

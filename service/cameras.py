@@ -35,7 +35,7 @@ from geo.camera_coverage import (
     coverage_summary,
     street_and_household_coverage,
 )
-from geo.camera_quota import QuotaAudit, audit_quotas
+from geo.camera_quota import QuotaAudit, audit_quotas, working_cameras
 from geo.camera_siting import (
     Deficit,
     Options,
@@ -68,6 +68,7 @@ class CameraData:
 
     cameras: gpd.GeoDataFrame  # metric, with the optics columns
     views: np.ndarray
+    working: np.ndarray  # online (or no status, taken as online): only these views count as seen
     buildings: gpd.GeoDataFrame  # the area's buildings as stored (metric), aligned with ``doors``
     doors: gpd.GeoDataFrame  # entrance points on the walking network (metric), with households and villages
     streets: gpd.GeoDataFrame  # camera streets of the walking network (metric)
@@ -117,7 +118,8 @@ def camera_data(ctx: Context, entry: AreaEntry) -> CameraData:
             crs=study.metric_crs,
         )
         streets = camera_streets(road_network(ctx, entry, "walk"), rules)
-        return CameraData(cams, views, buildings, doors, streets, heights, tree, time.perf_counter() - t0)
+        working = working_cameras(cams, rules=rules)
+        return CameraData(cams, views, working, buildings, doors, streets, heights, tree, time.perf_counter() - t0)
 
     return entry.get(_key(ctx, "data"), build)
 
@@ -280,9 +282,12 @@ def export_audit(ctx: Context, area: str, *, fmt: str, out: str | Path) -> Path:
 
 
 def _coverage(ctx: Context, entry: AreaEntry) -> Coverage:
+    """What the working cameras see (an offline or faulty camera records nothing, whatever its view)."""
+
     def build() -> Coverage:
         data = camera_data(ctx, entry)
-        return street_and_household_coverage(data.views, data.streets, data.doors)
+        views = np.where(data.working, data.views, None)
+        return street_and_household_coverage(views, data.streets, data.doors)
 
     return entry.get(_key(ctx, "coverage"), build)
 
@@ -300,8 +305,11 @@ def camera_coverage(ctx: Context, area: str, *, plan: str | None = None) -> dict
     dict
         ``summary`` (``street_m``, ``street_covered_m``, ``street_covered_share``, ``households``,
         ``households_covered``, ``households_covered_share``, ``cameras``, ``cameras_with_view``,
-        ``blind_spot_m``, ``seconds``), ``communities``, ``natural_villages``, ``grids``, ``cameras``
-        (what each sees) and ``blind_spots`` (the 50 longest unseen stretches).
+        ``cameras_working``, ``blind_spot_m``, ``seconds``), ``communities``, ``natural_villages``, ``grids``,
+        ``cameras`` (what each one's view holds, its status and whether it works) and ``blind_spots`` (the 50
+        longest unseen stretches). Only working cameras see (:func:`geo.camera_quota.working_cameras`): an offline
+        or faulty camera's view is drawn on the map but covers nothing, and siting treats what it would see as
+        unseen.
     """
     t0 = time.perf_counter()
     entry = ctx.area(area)
@@ -345,13 +353,16 @@ def camera_coverage(ctx: Context, area: str, *, plan: str | None = None) -> dict
     spots = blind_spots(cov, data.streets)
     cams = data.cameras
     per_cam = []
+    # What each camera's view holds, working or not (an offline camera's row says what it would see repaired).
     doors_hh = data.doors["households"].to_numpy()
     seen_hh = np.zeros(len(cams))
-    for door, who in cov.seen_by.items():
-        for c in who:
-            seen_hh[c] += doors_hh[door]
     street_seen = np.zeros(len(cams))
     good = [i for i, v in enumerate(data.views) if v is not None and not shapely.is_empty(v)]
+    door_pts = data.doors.geometry.values
+    placed = np.flatnonzero(~(shapely.is_missing(door_pts) | shapely.is_empty(door_pts)))
+    if good and len(placed):
+        vi, di = shapely.STRtree(door_pts[placed]).query(data.views[good], predicate="contains")
+        np.add.at(seen_hh, np.array(good)[vi], doors_hh[placed[di]])
     if good and len(data.streets):
         vi, si = shapely.STRtree(data.streets.geometry.values).query(data.views[good], predicate="intersects")
         parts = shapely.intersection(data.streets.geometry.values[si], data.views[good][vi])
@@ -366,6 +377,8 @@ def camera_coverage(ctx: Context, area: str, *, plan: str | None = None) -> dict
                 "bearing_deg": None if np.isnan(cams["bearing_deg"].iloc[i]) else float(cams["bearing_deg"].iloc[i]),
                 "fov_deg": float(cams["fov_deg"].iloc[i]),
                 "range_m": float(cams["range_m"].iloc[i]),
+                "status": text(data.cameras["status"].iloc[i]),
+                "working": bool(data.working[i]),
                 "view_m2": round(float(shapely.area(data.views[i])), 1) if data.views[i] is not None else 0.0,
                 "households_seen": int(round(seen_hh[i])),
                 "street_seen_m": round(float(street_seen[i]), 1),
@@ -375,6 +388,7 @@ def camera_coverage(ctx: Context, area: str, *, plan: str | None = None) -> dict
         {
             "cameras": int(len(cams)),
             "cameras_with_view": len(good),
+            "cameras_working": int(data.working[good].sum()) if good else 0,
             "blind_spot_m": round(float(spots["length_m"].sum()), 1) if len(spots) else 0.0,
             "grids": len(grid_rows),
             "views_seconds": round(data.seconds, 3),
@@ -403,7 +417,10 @@ def camera_coverage(ctx: Context, area: str, *, plan: str | None = None) -> dict
         ],
         "notes": [
             "households are counted where their building's entrance point (walking network) is seen; "
-            "household counts are estimates where no register was imported"
+            "household counts are estimates where no register was imported",
+            f"only working cameras see: {len(good) - summary['cameras_working']} camera(s) with a view are offline, "
+            "faulty or of an unreadable status and count for nothing here (their rows say what they would see); "
+            f"a camera with no status is taken as {ctx.rules.cameras.missing_status_as}",
         ],  # fmt: skip
     }
 

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+import shapely
 
 from geo.camera_views import agreement, ray_cast
 from geo.rules import DEFAULT_RULES
@@ -86,3 +87,29 @@ def test_proposals_meet_every_deficit_with_reasons(ctx):
         assert "sees" in p["reason"] and "户" in p["reason_zh"] and 0 <= p["bearing_deg"] < 360
     budget = cameras.propose_cameras(ctx, "liechtenstein", budget=2)["summary"]
     assert budget["proposed"] == 2 and not budget["deficits_met"] and budget["villages_still_short"] > 0
+
+
+def test_offline_and_faulty_cameras_see_nothing(ctx):
+    entry = ctx.area("liechtenstein")
+    data = cameras.camera_data(ctx, entry)
+    report = cameras.camera_coverage(ctx, "liechtenstein")
+    status = data.cameras["status"].to_numpy(dtype=object)
+    has_view = np.array([v is not None and not v.is_empty for v in data.views])
+    broken = has_view & np.isin(status, ["offline", "fault"])
+    assert broken.sum() >= 3 and not data.working[broken].any() and data.working[has_view & (status == "online")].all()
+    # Doors only a broken camera's view holds are not seen, and count toward no village's coverage.
+    doors = data.doors.geometry.values
+    in_broken = np.zeros(len(doors), dtype=bool)
+    in_working = np.zeros(len(doors), dtype=bool)
+    for i in np.flatnonzero(has_view):
+        holds = shapely.contains(data.views[i], doors)
+        (in_working if data.working[i] else in_broken)[holds] = True
+    only_broken = in_broken & ~in_working & (data.doors["households"].to_numpy() > 0)
+    assert only_broken.sum() >= 5
+    cov = cameras._coverage(ctx, entry)
+    assert not cov.household_seen[only_broken].any() and (cov.household_seen == in_working).all()
+    s = report["summary"]
+    assert s["cameras_working"] == int((has_view & data.working).sum()) < s["cameras_with_view"]
+    rows = {r["fid"]: r for r in report["cameras"]}
+    offline = [rows[f] for f in data.cameras["fid"][broken]]
+    assert all(not r["working"] for r in offline) and sum(r["households_seen"] for r in offline) > 0
