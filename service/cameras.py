@@ -666,8 +666,18 @@ def _propose(ctx: Context, entry: AreaEntry, budget: int | None, progress: Progr
 
 
 def _reason(kind: str, village: str, road: str | None, place: str | None, hh: int, metres: int) -> tuple[str, str]:
-    on = f" on {road}" if road else ""
-    on_zh = f"（{road}）" if road else ""
+    """Why a site was chosen, in English and Chinese: where it stands (on which road) and what it newly sees.
+
+    Examples
+    --------
+    >>> _reason("entrance", "Steg", "Valünastrasse", None, 12, 85)[0]
+    'entrance of Steg on Valünastrasse; sees 12 households and 85 m of street no camera sees now'
+    >>> _reason("junction_main", "Gaflei", None, None, 0, 40)[1]
+    'Gaflei主路路口（无名道路）；可看到目前无监控覆盖的 0 户、40 米街道'
+    """
+    # An unnamed way is still a road the crew must find: say so rather than leave the road out.
+    on = f" on {road}" if road else " on an unnamed road"
+    on_zh = f"（{road}）" if road else "（无名道路）"
     where_en = {
         "entrance": f"entrance of {village}{on}",
         "junction_main": f"main-road junction in {village}{on}",
