@@ -24,9 +24,8 @@ from geo.osm_area import OSM_ATTRIBUTION
 from maps.assets import copy_vendor
 from maps.layers import Layer, PlanRef, layers_for
 from maps.shell import SHELL_DIR, render_shell
-from service.areas import list_areas
 from service.context import Context, Progress, say, study_area
-from service.records import PlanRecord
+from service.records import AreaRecord, PlanRecord
 from service.tiles import (
     MAX_TILE_ZOOM,
     adopted_plans,
@@ -413,11 +412,27 @@ def edit_page(ctx: Context, name: str, plan_id: str) -> str:
     )
 
 
+def _duties_cell(ctx: Context, n: str, record: AreaRecord) -> str:
+    """What the area holds of cameras, duty points and saved patrol routes, with the reports behind them."""
+    cameras, duty = record.layers.get("cameras", 0), record.layers.get("duty_points", 0)
+    routes = ctx.store.patrol.token(record.name)[0]
+    bits = [
+        (f"{cameras:,} 个监控点" if cameras else "无监控点数据")
+        + f" · <a href='/areas/{n}/cameras/check/export?format=xlsx'>配额核查表</a>"
+    ]
+    if duty:
+        bits.append(f"{duty:,} 个勤务点 · <a href='/areas/{n}/response'>出警覆盖报告</a>")
+    if routes:
+        bits.append(f"<a href='/areas/{n}/patrol/routes'>{routes:,} 条巡查路线</a>")
+    return "<br>".join(f"<small>{b}</small>" for b in bits)
+
+
 def landing_page(ctx: Context) -> str:
     """The landing page: the areas, their maps and their plans."""
-    items = list_areas(ctx)["areas"]
     rows = []
-    for a in items:
+    for name in ctx.store.area_names():
+        record = ctx.store.summary(name)
+        a = record.item()
         n = _q(a["name"])
         plans = ctx.store.plans.list(a["name"])
         adopted = sum(1 for p in plans if p.adopted)
@@ -430,7 +445,8 @@ def landing_page(ctx: Context) -> str:
             f"<tr><td><a href='/areas/{n}/map'><b>{escape(a['title'] or a['name'])}</b></a>"
             f"<br><small>{escape(a['name'])}</small></td><td>{a['communities']}</td><td>{a['buildings']:,}</td>"
             f"<td>{(a['households'] or 0):,}{'（估算）' if a['households_estimated'] else ''}</td>"
-            f"<td>{escape(a['crs'])}</td><td><a href='/areas/{n}/map'>区域地图</a></td><td>{plan_cell}</td></tr>"
+            f"<td><a href='/areas/{n}/map'>区域地图</a></td><td>{plan_cell}</td>"
+            f"<td>{_duties_cell(ctx, n, record)}</td></tr>"
         )
     body = "".join(rows) or (
         "<tr><td colspan=7>还没有研究区。运行 <code>make demo</code> 或 <code>wangge import-osm</code> 导入。</td></tr>"
@@ -442,9 +458,11 @@ def landing_page(ctx: Context) -> str:
 color:#222;padding:0 1rem}}table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.5rem;
 text-align:left;vertical-align:top}}th{{background:#f4f1ea}}small{{color:#666}}footer{{margin-top:2rem;font-size:.85rem;
 color:#666}}</style>
-</head><body><h1>网格 wangge</h1><p>研究区、网格划分与调整、道路网络。选择一个研究区查看地图；划分了网格的研究区可打开网格地图，
-从中进入每个方案的地图、调整页面和版本历史。</p>
-<table><thead><tr><th>研究区</th><th>社区/行政村</th><th>建筑</th><th>户数</th><th>计算坐标系</th><th>地图</th><th>网格方案</th></tr>
+</head><body><h1>网格 wangge</h1><p>研究区、网格划分与调整、道路网络、监控点位核查、出警覆盖与巡查路线。选择一个研究区查看地图
+（监控视域、出警圈等图层在地图的“图层与图例”中打开，点击地图上任一处可查看该处的社区、网格、勤务点、监控与巡查路线）；
+划分了网格的研究区可打开网格地图，从中进入每个方案的地图、调整页面和版本历史。</p>
+<table><thead><tr><th>研究区</th><th>社区/行政村</th><th>建筑</th><th>户数</th><th>地图</th><th>网格方案</th>
+<th>监控 · 出警 · 巡查</th></tr>
 </thead><tbody>{body}</tbody></table>
 <p><a href="/docs">API 文档（离线）</a> · <a href="/areas">研究区 JSON</a> · <a href="/health">服务状态</a></p>
 <footer>户数为根据建筑轮廓估算的数值，除非由用户提供。地图数据 {OSM_ATTRIBUTION}。</footer></body></html>"""

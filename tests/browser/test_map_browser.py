@@ -288,13 +288,29 @@ def test_every_page_is_reachable_by_clicking_and_leads_back(server, browser):
 
 
 def test_pages_name_only_what_exists(server, browser):
-    """Features the landing page names have an API behind them; an area without plans promises no grid map."""
+    """Features the landing page names have an API behind them, and each of its links answers; an area without
+    plans promises no grid map."""
     v = Visit(browser, server + "/", allowed=server)
     text = v.page.locator("body").inner_text()
     paths = " ".join(__import__("json").loads(v.page.request.get(server + "/openapi.json").text())["paths"])
-    for word, path in (("巡逻", "patrol"), ("监控", "camera"), ("覆盖", "response"), ("出警", "response")):
+    for word, path in (
+        ("巡逻", "patrol"),
+        ("巡查", "patrol"),
+        ("监控", "camera"),
+        ("覆盖", "response"),
+        ("出警", "response"),
+    ):
         if word in text:
             assert path in paths, word
+    # cameras, duty points and response coverage exist: the landing page links their reports
+    assert v.page.locator("a[href='/areas/monaco/cameras/check/export?format=xlsx']").count() == 1
+    assert v.page.locator("a[href='/areas/monaco/response']").count() == 1
+    assert len(re.findall(r"[1-9][\d,]* 个监控点", text)) == 2  # the demo's inventories
+    assert "15 个勤务点" in text and "4 个勤务点" in text
+    hrefs = set(v.page.eval_on_selector_all("a[href^='/']", "els => els.map(e => e.getAttribute('href'))"))
+    assert len(hrefs) >= 10
+    for href in sorted(hrefs):
+        assert v.page.request.get(server + href).status == 200, href
     v.close()
     v = Visit(browser, server + "/areas/liechtenstein/map", allowed=server)
     v.first_view()
