@@ -72,7 +72,7 @@ import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -81,7 +81,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
@@ -200,10 +200,11 @@ def _text(frame: pd.DataFrame, column: str | None) -> np.ndarray:
     """A tag column as stripped lower-case text (None where empty), as an object array."""
     if column is None or column not in frame.columns:
         return np.full(len(frame), None, dtype=object)
-    return np.array(
-        [v.strip().lower() or None if isinstance(v, str) else None for v in frame[column].to_numpy(dtype=object)],
-        dtype=object,
-    )
+    # A tag has few distinct values: each is cleaned once (missing values get code -1, the None at the end).
+    codes, distinct = pd.factorize(frame[column].to_numpy(dtype=object))
+    clean = [v.strip().lower() or None if isinstance(v, str) else None for v in distinct]
+    out: np.ndarray = np.array([*clean, None], dtype=object)[codes]
+    return out
 
 
 def _isin(values: np.ndarray, wanted: Iterable[str | None]) -> np.ndarray:
@@ -620,7 +621,9 @@ def build_network(
             detail_zh=f"未知的路网方式 {mode!r}（可选：{', '.join(MODES)}）",
             mode=mode,
         )
-    roads = _metric(roads, crs)
+    # Only the vertices are projected (below), not the frame: a copy of every column and geometry of a
+    # province's roads would cost more than the rest of the build.
+    metric_crs, transformer = _metric(roads, crs)
     net_rules = rules.network
     m: ModeRules = getattr(net_rules, mode)
     sel = select_ways(roads, mode=mode, rules=rules)
@@ -656,9 +659,14 @@ def build_network(
             fallback = f"{int((~has).sum())} of {len(has)} ways have no node ids"
     joined = snapped = 0
     if join_rule == JOIN_TOLERANCE:
+        if transformer is not None:
+            parts = shapely.transform(parts, lambda xy: _project(xy, transformer))
         parts, joined, snapped = _snap_line_ends(parts, net_rules.join_tolerance_m)
-
-    coords, owner = shapely.get_coordinates(parts, return_index=True)
+        coords, owner = shapely.get_coordinates(parts, return_index=True)
+    else:
+        coords, owner = shapely.get_coordinates(parts, return_index=True)
+        if transformer is not None:
+            coords = _project(coords, transformer)
     counts = np.bincount(owner, minlength=len(parts))
     starts = np.cumsum(counts) - counts
     # Ways against their drawing direction are turned round, so every one-way edge runs u -> v.
@@ -745,7 +753,10 @@ def build_network(
         out: np.ndarray = roads[c].to_numpy(dtype=object)[way_rows]
         return out
 
-    osm_ids = pd.to_numeric(pd.Series(column("osm_id")), errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
+    if "osm_id" in roads.columns and roads["osm_id"].dtype.kind in "iu" and not roads["osm_id"].hasnans:
+        osm_ids = roads["osm_id"].to_numpy(dtype=np.int64)[way_rows]
+    else:  # a county's file: ids as text, or none
+        osm_ids = pd.to_numeric(pd.Series(column("osm_id")), errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
     fids = column("fid")
     if "fid" not in roads.columns:
         fids = np.array([str(r) for r in roads.index.to_numpy()[way_rows]], dtype=object)
@@ -755,7 +766,7 @@ def build_network(
     length_by_class = pd.Series(lengths).groupby(sel.road_class[way_rows]).sum().round(1).to_dict()
     net = RoadNetwork(
         mode=mode,
-        crs=roads.crs,
+        crs=metric_crs,
         node_xy=node_xy,
         node_osm_id=node_osm,
         edge_u=edge_u,
@@ -804,14 +815,37 @@ def build_network(
     return net
 
 
-def _metric(roads: gpd.GeoDataFrame, crs: CRS | str | None) -> gpd.GeoDataFrame:
+def _metric(roads: gpd.GeoDataFrame, crs: CRS | str | None) -> tuple[CRS | None, Transformer | None]:
+    """The CRS a network is built in, and the transformer from the roads' CRS to it (None: already there)."""
     if crs is not None:
-        return roads if roads.crs is not None and roads.crs.equals(crs) else roads.to_crs(crs)
+        if roads.crs is not None and roads.crs.equals(crs):
+            return roads.crs, None
+        if roads.crs is None:
+            roads.geometry.values.to_crs(crs)  # raises geopandas' own error about naive geometries
+        target = CRS.from_user_input(crs)
+        return target, _transformer(roads.crs, target)
     if roads.crs is not None and roads.crs.is_geographic:
         from geo.crs import choose_metric_crs
 
-        return roads.to_crs(choose_metric_crs(gpd.GeoSeries([shapely.box(*roads.total_bounds)], crs=roads.crs)))
-    return roads
+        target = CRS.from_user_input(
+            choose_metric_crs(gpd.GeoSeries([shapely.box(*roads.total_bounds)], crs=roads.crs))
+        )
+        return target, _transformer(roads.crs, target)
+    return roads.crs, None
+
+
+@lru_cache(maxsize=32)
+def _transformer(source: CRS, target: CRS) -> Transformer:
+    """A transformer per pair of CRSs, made once (as geopandas' ``to_crs`` does; pyproj's are thread-safe)."""
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def _project(xy: np.ndarray, transformer: Transformer) -> np.ndarray:
+    """Project an (n, 2) array of coordinates (heights, if any, are not part of a road network)."""
+    if not len(xy):
+        return xy
+    x, y = transformer.transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([x, y])
 
 
 def _tolerance_keys(

@@ -8,7 +8,9 @@ from scipy.sparse.csgraph import dijkstra
 
 from geo.networks import (
     JOIN_NODE_IDS,
+    JOIN_TOLERANCE,
     MODES,
+    build_network,
     building_entrances,
     network_for_area,
     network_summary,
@@ -131,3 +133,26 @@ def test_police_posts_reach_monaco_by_car_in_minutes(networks):
     finite = np.isfinite(reach.target_cost)
     assert finite.mean() > 0.97
     assert np.median(reach.target_cost[finite]) < 180 and set(reach.target_source[finite]) <= set(range(15))
+
+
+@pytest.mark.parametrize("keep_node_ids", [True, False])
+def test_projecting_the_used_vertices_builds_the_network_projecting_the_layer_would(monaco, keep_node_ids):
+    """build_network projects only the vertices of the ways a mode uses, not the whole layer first: the same network.
+
+    Both join rules (node ids; the tolerance rule, which snaps line ends in metres) and a mode that leaves
+    most ways out (drive).
+    """
+    roads = monaco.layer("roads")
+    assert roads.crs.is_geographic
+    if not keep_node_ids:
+        roads = roads.drop(columns="node_ids")
+    crs = monaco.metric_crs
+    direct = build_network(roads, mode="drive", crs=crs)
+    projected_first = build_network(roads.to_crs(crs), mode="drive")
+    assert direct.crs == projected_first.crs == crs
+    assert direct.report.join_rule == (JOIN_NODE_IDS if keep_node_ids else JOIN_TOLERANCE)
+    for name in ("node_xy", "node_osm_id", "edge_u", "edge_v", "edge_oneway", "edge_length_m", "edge_time_s"):
+        assert np.array_equal(getattr(direct, name), getattr(projected_first, name)), name
+    assert shapely.equals_exact(direct.edge_geometry, projected_first.edge_geometry, tolerance=0).all()
+    report = {k: v for k, v in direct.report.as_dict().items() if k != "seconds"}
+    assert report == {k: v for k, v in projected_first.report.as_dict().items() if k != "seconds"}
