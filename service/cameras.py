@@ -326,6 +326,8 @@ def camera_coverage(ctx: Context, area: str, *, plan: str | None = None) -> dict
         zone_of_entrance=data.doors["community_fid"].to_numpy(),
     )
     coms.insert(1, "name", frames.communities["name"].to_numpy())
+    if "code12" in frames.communities.columns:  # the 12-digit code planners file rows by
+        coms.insert(1, "code", [text(c) for c in frames.communities["code12"].to_numpy(dtype=object)])
     areas = frames.village_areas
     nv = pd.DataFrame()
     if len(areas):

@@ -17,6 +17,7 @@ from service import cameras
 from service.context import Context
 from service.imports import load_package
 from service.maps import map_config
+from service.plans import adopt_plan, draw_grids
 from store.areas import Store
 from tests.conftest import DATA
 
@@ -174,3 +175,23 @@ def test_views_and_blind_spots_come_as_tiles(one_short):
     ] not in "abcdefghijklmnopqrstuvwxyz"
     far = c.get(f"/areas/monaco/tiles/camera_views/12/{x >> 3}/{y >> 3}.pbf")  # below the views' zoom: empty
     assert far.status_code == 200 and not mapbox_vector_tile.decode(far.content)
+
+
+def test_coverage_per_grid_of_the_adopted_plan_and_of_a_named_plan(one_short):
+    c, ctx = one_short
+    assert c.get("/areas/monaco/cameras/coverage").json()["grids"] == []  # no plan adopted yet
+    plan_id = draw_grids(ctx, "monaco", communities=["Jardin Exotique"])["communities"][0]["plan_id"]
+    adopt_plan(ctx, "monaco", plan_id)
+    body = c.get("/areas/monaco/cameras/coverage").json()
+    grids = body["grids"]
+    (jardin,) = [r for r in body["communities"] if r["name"] == "Jardin Exotique"]
+    assert len(grids) >= 2 and all(g["code"][:12] == jardin["code"] and g["plan_id"] == plan_id for g in grids)
+    assert body["summary"]["grids"] == len(grids)
+    # every household of the community is in one grid; the grids hold most of its streets (not those along its
+    # outer edge, outside every block)
+    assert sum(g["households"] for g in grids) == jardin["households"]
+    assert sum(g["households_covered"] for g in grids) == jardin["households_covered"] > 0
+    assert 0.9 * jardin["street_m"] < sum(g["street_m"] for g in grids) <= jardin["street_m"] + 1
+    named = c.get("/areas/monaco/cameras/coverage", params={"plan": plan_id}).json()["grids"]
+    by_code = [(g["code"], g["households_covered"]) for g in grids]
+    assert [(g["code"], g["households_covered"]) for g in named] == by_code
