@@ -138,6 +138,19 @@ _DEFICIT_TIP = (
 )
 
 
+def _village(natural: str | None, community: str | None) -> str:
+    """A proposal's place as planners name it: the natural village with its administrative village in brackets.
+
+    Examples
+    --------
+    >>> _village("Gaflei", "Triesenberg"), _village(None, "Vaduz"), _village("Steg", None)
+    ('Gaflei（Triesenberg）', 'Vaduz', 'Steg')
+    """
+    if natural and community and natural != community:
+        return f"{natural}（{community}）"
+    return natural or community or ""
+
+
 def camera_proposals(req: LayerRequest) -> gpd.GeoDataFrame:
     """The proposed sites that meet every deficit, each with its reason and direction (EPSG:4326)."""
     report = default_proposals(req.ctx, req.entry)
@@ -156,7 +169,7 @@ def camera_proposals(req: LayerRequest) -> gpd.GeoDataFrame:
         {
             "n": [p["n"] for p in rows],
             "kind": [p["kind"] for p in rows],
-            "village": [p["natural_village"] or p["community"] or "" for p in rows],
+            "village": [_village(p["natural_village"], p["community"]) for p in rows],
             "road": [p["road"] or "" for p in rows],
             "facing": [facing_zh(p["bearing_deg"]) for p in rows],
             "households_newly_covered": [p["households_newly_covered"] for p in rows],
