@@ -445,12 +445,14 @@ def _grids(ctx: Context, area: str, plan: str | None) -> gpd.GeoDataFrame | None
 
 
 def views_frame(ctx: Context, area: str) -> gpd.GeoDataFrame:
-    """The cameras' view polygons (EPSG:4326) with each camera's fid, name, status and optics: a map layer."""
+    """The cameras' view polygons (EPSG:4326) with each camera's fid, name, status, whether it works (only a working
+    camera's view counts as seen) and optics (``GET /areas/{name}/cameras/views``)."""
     entry = ctx.area(area)
     data = camera_data(ctx, entry)
-    cams = data.cameras
+    cams = data.cameras.assign(working=data.working)
+    columns = ["fid", "device_id", "name", "status", "working", "view", "optics_source", "bearing_deg", "fov_deg"]
     frame = gpd.GeoDataFrame(
-        cams[["fid", "device_id", "name", "status", "view", "optics_source", "bearing_deg", "fov_deg", "range_m"]],
+        cams[[*columns, "range_m"]],
         geometry=[v if v is not None else shapely.Polygon() for v in data.views],
         crs=cams.crs,
     )

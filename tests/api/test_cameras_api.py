@@ -163,6 +163,7 @@ def test_deficit_layer_matches_the_audit(one_short):
 def test_views_and_blind_spots_come_as_tiles(one_short):
     c, _ = one_short
     views = c.get("/areas/monaco/cameras/views").json()["features"]
+    assert len(views) == 15 and all(f["properties"]["working"] is True for f in views)  # OSM cameras: no status
     lon, lat = views[0]["geometry"]["coordinates"][0][0]
     x, y = lonlat_to_tile(lon, lat, 15)
     r = c.get(f"/areas/monaco/tiles/camera_views,camera_blind_spots/15/{x}/{y}.pbf")
