@@ -52,12 +52,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
+import contourpy
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
+from scipy import ndimage
 from scipy.sparse.csgraph import dijkstra
 
 from geo.networks import Entrances, RoadNetwork
@@ -449,7 +452,10 @@ def reached_pieces(graph: ReachGraph, reach: Reach, minutes: Sequence[int]) -> g
     meet = np.where(np.isinf(leave_v), length, np.where(np.isinf(leave_u), 0.0, meet))
     o = reach.origins
     live = np.flatnonzero((o.edge >= 0) & np.isfinite(o.start_s))
-    rows: list[pd.DataFrame] = []
+    own = np.unique(o.edge[live])
+    plain = ~np.isin(np.arange(net.n_edges), own)
+    # Numpy columns per band, one frame at the end (a frame per band and side cost more than the cutting).
+    cols: list[tuple[np.ndarray, ...]] = []
     for m in sorted(set(int(x) for x in minutes)):
         limit = m * 60.0
         with np.errstate(invalid="ignore"):
@@ -457,47 +463,43 @@ def reached_pieces(graph: ReachGraph, reach: Reach, minutes: Sequence[int]) -> g
             from_v = np.clip(np.where(np.isfinite(leave_v), (limit - leave_v) / rate, 0.0), 0, length)
         end_u = np.minimum(from_u, meet)
         start_v = np.maximum(length - from_v, meet)
-        a = np.flatnonzero(end_u > 0)
-        b = np.flatnonzero(start_v < length)
-        parts = [
-            pd.DataFrame({"edge": a, "start_m": 0.0, "end_m": end_u[a], "origin": reach.node_origin[u[a]]}),
-            pd.DataFrame({"edge": b, "start_m": start_v[b], "end_m": length[b], "origin": reach.node_origin[v[b]]}),
-        ]
-        frame = pd.concat(parts, ignore_index=True)
-        if len(live):
-            # Edges holding a duty point: who gets where first along them, exactly (few edges, one loop each).
-            own = np.unique(o.edge[live])
-            frame = frame[~np.isin(frame["edge"].to_numpy(), own)]
-            rows_own = []
-            for e in own.tolist():
-                here = live[o.edge[live] == e]
-                sources = [(0.0, float(leave_u[e]), 1, int(reach.node_origin[u[e]]))]
-                if not net.edge_oneway[e]:
-                    sources.append((float(length[e]), float(leave_v[e]), -1, int(reach.node_origin[v[e]])))
-                for j in here.tolist():
-                    at = float(o.frac[j] * length[e])
-                    sources.append((at, float(o.start_s[j]), 1, j))
-                    if not net.edge_oneway[e] or o.frac[j] == 0:
-                        sources.append((at, float(o.start_s[j]), -1, j))
-                for lo, hi, who in _envelope(float(length[e]), float(rate[e]), sources, limit):
-                    rows_own.append((e, lo, hi, who))
-            if rows_own:
-                frame = pd.concat(
-                    [frame, pd.DataFrame(rows_own, columns=["edge", "start_m", "end_m", "origin"])], ignore_index=True
-                )
-        frame = frame[frame["end_m"] - frame["start_m"] > 1e-6]
-        frame.insert(0, "minutes", m)
-        rows.append(frame)
-    pieces = (
-        pd.concat(rows, ignore_index=True)
-        if rows
-        else pd.DataFrame({"minutes": [], "edge": [], "start_m": [], "end_m": [], "origin": []})
+        # Edges holding a duty point are cut below, exactly (few edges, one loop each).
+        a = np.flatnonzero((end_u > 0) & plain)
+        b = np.flatnonzero((start_v < length) & plain)
+        cols.append((a, np.zeros(len(a)), end_u[a], reach.node_origin[u[a]], np.full(len(a), m)))
+        cols.append((b, start_v[b], length[b], reach.node_origin[v[b]], np.full(len(b), m)))
+        rows_own = []
+        for e in own.tolist():
+            here = live[o.edge[live] == e]
+            sources = [(0.0, float(leave_u[e]), 1, int(reach.node_origin[u[e]]))]
+            if not net.edge_oneway[e]:
+                sources.append((float(length[e]), float(leave_v[e]), -1, int(reach.node_origin[v[e]])))
+            for j in here.tolist():
+                at = float(o.frac[j] * length[e])
+                sources.append((at, float(o.start_s[j]), 1, j))
+                if not net.edge_oneway[e] or o.frac[j] == 0:
+                    sources.append((at, float(o.start_s[j]), -1, j))
+            for lo, hi, who in _envelope(float(length[e]), float(rate[e]), sources, limit):
+                rows_own.append((e, lo, hi, who))
+        if rows_own:
+            e_, lo_, hi_, who_ = (np.array(x) for x in zip(*rows_own))
+            cols.append((e_, lo_, hi_, who_, np.full(len(e_), m)))
+    edge, start_m, end_m, origin, band = (np.concatenate(c) for c in zip(*cols)) if cols else (np.zeros(0),) * 5
+    keep = end_m - start_m > 1e-6
+    pieces = pd.DataFrame(
+        {
+            "minutes": band[keep].astype(np.int64),
+            "edge": edge[keep].astype(np.int64),
+            "start_m": start_m[keep].astype(float),
+            "end_m": end_m[keep].astype(float),
+            "origin": origin[keep].astype(np.int64),
+        }
     )
     edges = pieces["edge"].to_numpy(dtype=np.int64)
     geometry = _substrings(
         net.edge_geometry[edges], pieces["start_m"].to_numpy(dtype=float), pieces["end_m"].to_numpy(dtype=float)
     )
-    return gpd.GeoDataFrame(pieces.reset_index(drop=True), geometry=geometry, crs=net.crs)
+    return gpd.GeoDataFrame(pieces, geometry=geometry, crs=net.crs)
 
 
 def _envelope(
@@ -558,39 +560,295 @@ def _envelope(
     return [(round(lo, 9), round(hi, 9), who) for lo, hi, who in out]
 
 
-def band_areas(pieces: gpd.GeoDataFrame, *, buffer_m: float) -> gpd.GeoDataFrame:
-    """The area of each band around the reached pieces, one polygon per band and duty point.
+BAND_PIXELS = 120_000  # the band grid: about this many pixels over the pieces' extent, each buffer / 10 to buffer / 2
 
-    The pieces of one duty point within one band are buffered by ``buffer_m`` and
-    joined; where two duty points' areas overlap, the overlap goes to the one whose
-    reached street is nearer (a Voronoi split of points along both sides' streets),
-    so the areas of one band never overlap.
+
+def band_areas(pieces: gpd.GeoDataFrame, *, buffer_m: float, pixel_m: float | None = None) -> gpd.GeoDataFrame:
+    """The area of each band around the reached pieces, one (multi)polygon per band and duty point.
+
+    A place belongs to the band and the duty point of its **nearest reached street** when that street is within
+    ``buffer_m``: the reached pieces buffered, each place given to the piece nearest to it. So the areas of one
+    band never overlap and meet halfway between two duty points' streets, and a band's area ends where a street
+    reached only later is nearer (across the street where time runs out, not in a round cap beyond it), as a
+    building takes the time of its entrance on its nearest street. Bands are cumulative, as the pieces are; the
+    streets of the later bands asked for are what bounds a band's area (and nothing beyond the last band does).
+
+    Drawn on a grid, not by buffering and joining polygons: on the demo areas GEOS's union of the buffered pieces
+    alone takes longer than OSMnx-style convex hulls. The pieces are sampled every half pixel, each sample labelled
+    by its duty point and the first band whose pieces hold it (found on their edges when the pieces carry
+    ``edge``, ``start_m`` and ``end_m``, as :func:`reached_pieces`' do; else each piece's own band). One Euclidean
+    distance transform gives every pixel its nearest sample; an area is where the larger of two levels is at most
+    0, filled by contourpy: the distance to that sample less ``buffer_m``, and, on pixels where a pixel up to two
+    steps away carries another label, the distance to the nearest sample in the area less the distance to the
+    nearest one outside it (both among those pixels' samples). That difference is 0 on
+    the bisector of the two samples and is the same number with the sign turned for the area across, so two duty
+    points' areas share their border; where three meet the areas can leave a sliver of a pixel between them but
+    never overlap. Near the outline the distance is measured again to the street's segments around the nearest
+    sample, so the outline lies on average within about a metre of the exact buffer at the default pixel (on the
+    demo areas' 5-minute bands 0.3 m in Monaco at 8.5 m pixels, 1.3 m in Liechtenstein at 25 m), and within a
+    pixel where two streets' buffers meet in a notch.
+
+    Parameters
+    ----------
+    pixel_m
+        The grid's pixel (metres). Default: about :data:`BAND_PIXELS` pixels over the pieces' extent, between
+        ``buffer_m / 10`` and ``buffer_m / 2``.
 
     Returns
     -------
     GeoDataFrame
         ``minutes``, ``origin``, ``area_m2`` and the polygon (the pieces' CRS), by band then origin.
+
+    Examples
+    --------
+    Two duty points at the ends of a 1 km street, everything reached within a minute: the street's 20 m
+    buffer, split down the middle.
+
+    >>> pieces = gpd.GeoDataFrame({"minutes": [1, 1], "origin": [0, 1]},
+    ...     geometry=[shapely.LineString([(0, 0), (500, 0)]), shapely.LineString([(500, 0), (1000, 0)])])
+    >>> areas = band_areas(pieces, buffer_m=20.0)
+    >>> [(int(o), round(a / (500 * 40 + 3.1416 * 400 / 2), 2)) for o, a in zip(areas["origin"], areas["area_m2"])]
+    [(0, 1.0), (1, 1.0)]
     """
-    out: list[dict[str, object]] = []
-    for m, band in pieces.groupby("minutes", sort=True):
-        owners = sorted(int(x) for x in band["origin"].unique())
-        geoms = band.geometry.to_numpy()
-        who = band["origin"].to_numpy()
-        lines = {o: shapely.multilinestrings(geoms[who == o]) for o in owners}
-        # Each piece buffered on its own, then joined: GEOS buffers a multi-line twenty times slower. The pieces
-        # are simplified to 2 m first: invisible under a tens-of-metres buffer, and a third fewer vertices.
-        areas = {
-            o: shapely.union_all(shapely.buffer(shapely.simplify(geoms[who == o], 2.0), buffer_m, quad_segs=4))
-            for o in owners
-        }
-        _split_overlaps(areas, lines, buffer_m)
-        for o in owners:
-            geom = polygonal(areas[o])
-            if geom is not None and not geom.is_empty:
-                out.append({"minutes": int(m), "origin": o, "area_m2": round(float(geom.area), 1), "geometry": geom})
+    geoms = pieces.geometry.to_numpy()
+    keep = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
+    if not keep.any():
+        return _no_areas(pieces.crs)
+    frame, geoms = pieces[keep], geoms[keep]
+    bands, band_idx = np.unique(frame["minutes"].to_numpy().astype(np.int64), return_inverse=True)
+    owners, owner_idx = np.unique(frame["origin"].to_numpy().astype(np.int64), return_inverse=True)
+    n_owners, n_labels = len(owners), len(bands) * len(owners)
+    b = float(buffer_m)
+    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    if pixel_m is None:
+        extent = (x1 - x0 + 2 * b) * (y1 - y0 + 2 * b)
+        pixel_m = float(np.clip(np.sqrt(extent / BAND_PIXELS), b / 10, b / 2))
+    p = float(pixel_m)
+    xy, band, owner, piece = _band_samples(frame, geoms, band_idx, owner_idx, p / 2)
+    label = band * n_owners + owner
+
+    # The grid: the buffer and six pixels around the samples (neighbours two pixels off stay on it). Each pixel
+    # holding samples seeds the distance transform with one of them (the outline is measured again below).
+    lo = np.array([x0, y0]) - (b + 6 * p)
+    nx = int(np.ceil((x1 + b + 6 * p - lo[0]) / p)) + 1
+    ny = int(np.ceil((y1 + b + 6 * p - lo[1]) / p)) + 1
+    ij = np.rint((xy - lo) / p).astype(np.int64)
+    key = ij[:, 1] * nx + ij[:, 0]
+    feature = np.full(ny * nx, -1, dtype=np.int64)
+    feature[key] = np.arange(len(key))
+    background = feature < 0
+    rows, cols = ndimage.distance_transform_edt(background.reshape(ny, nx), return_distances=False, return_indices=True)
+    # The pixels that matter: a grid cell's diagonal or less beyond the buffer (a sample lies within half a
+    # diagonal of its seed's centre). Every corner of a cell an area enters is one of them.
+    reach_px = b / p + 2.2
+    near = (rows - np.arange(ny)[:, None]) ** 2 + (cols - np.arange(nx)[None, :]) ** 2 <= reach_px**2
+    idx = np.flatnonzero(near)
+    sample = np.full(ny * nx, -1, dtype=np.int64)
+    sample[idx] = feature[rows.ravel()[idx] * nx + cols.ravel()[idx]]
+    gx, gy = lo[0] + p * np.arange(nx), lo[1] + p * np.arange(ny)
+    beyond = np.full(ny * nx, p)  # the other pixels are farther than the buffer: any positive level will do
+    beyond[idx] = np.hypot(gx[idx % nx] - xy[sample[idx], 0], gy[idx // nx] - xy[sample[idx], 1]) - b
+    # Near the outline the distance to the street itself, not to the nearest seed's sample: a seed stands up to
+    # half a pixel's diagonal from its sample, so that sample can be a pixel and a half farther than the nearest.
+    # The nearest of the samples of the pixel and its eight neighbours, then the nearest point of the segments
+    # two samples either side of it on its piece.
+    rim = idx[(beyond[idx] > -1.5 * p) & (beyond[idx] < 3 * p)]
+    at = (gx[rim % nx] + 1j * gy[rim // nx])[:, None]
+    z = xy[:, 0] + 1j * xy[:, 1]
+    around8 = sample[rim[:, None] + np.array([0, 1, -1, nx, -nx, nx + 1, nx - 1, 1 - nx, -1 - nx])]
+    d8 = np.where(around8 >= 0, np.abs(at - z[around8]), np.inf)
+    nearest = d8.argmin(axis=1)
+    s = around8[np.arange(len(rim)), nearest]
+    sample[rim] = s
+    best = d8[np.arange(len(rim)), nearest]
+    at = at[:, 0]
+    for step in (-2, -1, 0, 1):
+        a_, b_ = np.clip(s + step, 0, len(xy) - 1), np.clip(s + step + 1, 0, len(xy) - 1)
+        seg = z[b_] - z[a_]
+        seg2 = seg.real**2 + seg.imag**2
+        t = np.clip(np.divide(((at - z[a_]) * seg.conj()).real, seg2, out=np.zeros(len(rim)), where=seg2 > 0), 0, 1)
+        best = np.minimum(best, np.where(piece[a_] == piece[b_], np.abs(at - z[a_] - t * seg), np.inf))
+    beyond[rim] = best - b
+    lab = np.full(ny * nx, -1, dtype=np.int64)
+    lab[idx] = label[sample[idx]]
+
+    # Pixels on a border between labels: the labels of the pixels up to two steps away (a diamond of 13) and the
+    # distances to their samples (a pixel outside the near ones has none). Two neighbours thus see each other's
+    # four neighbours: an area one of them is near is never missing from the other's reckoning, which keeps
+    # two areas from overlapping across the pixel between them.
+    around = idx[:, None] + np.array([0, 1, -1, nx, -nx, 2, -2, 2 * nx, -2 * nx, nx + 1, nx - 1, 1 - nx, -1 - nx])
+    around_lab = lab[around]
+    mixed = ((around_lab >= 0) & (around_lab != around_lab[:, :1])).any(axis=1)
+    m_pix, m_lab = idx[mixed], around_lab[mixed]
+    m_sample = sample[around[mixed]]
+    m_dist = np.hypot(gx[m_pix % nx][:, None] - xy[m_sample, 0], gy[m_pix // nx][:, None] - xy[m_sample, 1])
+    m_dist[m_lab < 0] = np.inf
+    # Each duty point's border pixels (those with one of its labels around them).
+    row_of, col_of = np.nonzero(m_lab >= 0)
+    pair = np.unique((m_lab[row_of, col_of] % n_owners) * len(m_pix) + row_of)
+    border_of = np.split(pair % len(m_pix), np.searchsorted(pair // len(m_pix), np.arange(1, n_owners)))
+
+    # Each label's samples' extent: an area is drawn on the window around its labels' samples.
+    low = np.full((n_labels, 2), np.inf)
+    high = np.full((n_labels, 2), -np.inf)
+    by_label = np.argsort(label, kind="stable")
+    present, starts = np.unique(label[by_label], return_index=True)
+    low[present] = np.minimum.reduceat(xy[by_label], starts, axis=0)
+    high[present] = np.maximum.reduceat(xy[by_label], starts, axis=0)
+    lab2d, beyond2d = lab.reshape(ny, nx), beyond.reshape(ny, nx)
+    label_band, label_owner = np.arange(n_labels) // n_owners, np.arange(n_labels) % n_owners
+    # Deep inside or outside an area (no sample around on the other side): farther than any difference of two
+    # distances to samples around a near pixel can be, so no border is drawn nearer to it than the samples say.
+    deep = b + 6 * p
+
+    out: list[tuple[int, int, shapely.Geometry]] = []
+    for k, m in enumerate(bands):
+        for j, o in enumerate(owners):
+            member = np.append(False, (label_band <= k) & (label_owner == j))  # by label + 1 (-1: no label)
+            if not np.isfinite(low[member[1:]]).any():
+                continue
+            (wx0, wy0), (wx1, wy1) = low[member[1:]].min(axis=0), high[member[1:]].max(axis=0)
+            c0, c1 = max(int((wx0 - b - lo[0]) / p) - 3, 0), min(int((wx1 + b - lo[0]) / p) + 4, nx)
+            r0, r1 = max(int((wy0 - b - lo[1]) / p) - 3, 0), min(int((wy1 + b - lo[1]) / p) + 4, ny)
+            inside = np.where(member, -deep, deep)[lab2d[r0:r1, c0:c1] + 1]
+            rows_j = border_of[j]
+            here = m_lab[rows_j]
+            is_in = member[here + 1]
+            d_in = np.where(is_in, m_dist[rows_j], np.inf).min(axis=1)
+            d_out = np.where(~is_in & (here >= 0), m_dist[rows_j], np.inf).min(axis=1)
+            # Only inside (or outside) samples around: deep in (or out of) the area as far as this border goes.
+            level = d_in - d_out
+            level = np.where(np.isfinite(level), level, np.where(d_in < np.inf, -deep, deep))
+            r, c = m_pix[rows_j] // nx - r0, m_pix[rows_j] % nx - c0
+            ok = (r >= 0) & (r < r1 - r0) & (c >= 0) & (c < c1 - c0)
+            inside[r[ok], c[ok]] = level[ok]
+            level = np.maximum(beyond2d[r0:r1, c0:c1], inside)
+            # A border through a grid point: the point goes to its own side, so neither area leaves it out.
+            on = level == 0.0
+            level[on] = np.where(member[lab2d[r0:r1, c0:c1][on] + 1], -1e-9, 1e-9)
+            geom = _filled(level, (gx[c0], gy[r0]), p)
+            if geom is not None:
+                out.append((int(m), int(o), geom))
     if not out:
-        return gpd.GeoDataFrame({"minutes": [], "origin": [], "area_m2": []}, geometry=[], crs=pieces.crs)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=pieces.crs)
+        return _no_areas(pieces.crs)
+    m_col, o_col, polys = zip(*out)
+    area = np.round(shapely.area(np.array(polys, dtype=object)), 1)
+    return gpd.GeoDataFrame({"minutes": m_col, "origin": o_col, "area_m2": area}, geometry=list(polys), crs=pieces.crs)
+
+
+def _band_samples(
+    frame: pd.DataFrame, geoms: np.ndarray, band_idx: np.ndarray, owner_idx: np.ndarray, spacing: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Points every ``spacing`` or less along the pieces, in order along each: the first band whose pieces hold
+    each point, its owner, and which line it was sampled on.
+
+    Pieces with ``edge``, ``start_m`` and ``end_m`` are sampled once, along the last band's (which hold every
+    earlier band's), and each sample takes the first band with a piece over its place on its edge; other pieces
+    are sampled each with its own band.
+    """
+    if not {"edge", "start_m", "end_m"} <= set(frame.columns) or band_idx.max() == 0:
+        xy, which, _ = _along(geoms, spacing)
+        return xy, band_idx[which], owner_idx[which], which
+    edge = frame["edge"].to_numpy().astype(np.int64)
+    start = frame["start_m"].to_numpy().astype(float)
+    end = frame["end_m"].to_numpy().astype(float)
+    last = np.flatnonzero(band_idx == band_idx.max())
+    xy, which, along = _along(geoms[last], spacing)
+    at = last[which]
+    q_edge, q_pos = edge[at], start[at] + along
+    band, owner = band_idx[at].copy(), owner_idx[at].copy()
+    scale = float(end.max()) + 1.0  # edge * scale + metres: one sortable key per place on the network
+    for k in range(int(band_idx.max()) - 1, -1, -1):
+        r = np.flatnonzero(band_idx == k)
+        if not len(r):
+            continue
+        keys = edge[r] * scale + start[r]
+        o = np.argsort(keys)
+        i = np.searchsorted(keys[o], q_edge * scale + q_pos + 1e-6, side="right") - 1
+        piece = r[o[np.maximum(i, 0)]]
+        hit = (i >= 0) & (edge[piece] == q_edge) & (q_pos <= end[piece] + 1e-6)
+        band[hit], owner[hit] = k, owner_idx[piece[hit]]
+    return xy, band, owner, which
+
+
+def _along(lines: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points along lines no farther apart than ``spacing`` (their vertices included), the line of each, and
+    how far along it each lies.
+
+    Examples
+    --------
+    >>> lines = np.array([shapely.LineString([(0, 0), (10, 0)]), shapely.LineString([(0, 5), (0, 7), (3, 7)])])
+    >>> xy, which, along = _along(lines, 4.0)
+    >>> np.round(xy, 2).tolist(), which.tolist()
+    ([[0.0, 0.0], [3.33, 0.0], [6.67, 0.0], [10.0, 0.0], [0.0, 5.0], [0.0, 7.0], [3.0, 7.0]], [0, 0, 0, 0, 1, 1, 1])
+    >>> np.round(along, 2).tolist()
+    [0.0, 3.33, 6.67, 10.0, 0.0, 2.0, 5.0]
+    """
+    coords, line = shapely.get_coordinates(lines, return_index=True)
+    if len(coords) < 2:
+        return coords, line, np.zeros(len(coords))
+    a, b = coords[:-1], coords[1:]
+    same = line[:-1] == line[1:]
+    seg_len = np.where(same, np.hypot(*(b - a).T), 0.0)
+    steps = np.where(same, np.ceil(seg_len / spacing), 0).astype(np.int64)
+    # Each segment gives its start and the points inside it; each line's last vertex closes it.
+    count = steps + ~same  # a segment's points, or the closing vertex at a line's end
+    count = np.append(count, 1)
+    seg = np.repeat(np.arange(len(count)), count)
+    k = np.arange(len(seg)) - np.repeat(np.cumsum(count) - count, count)
+    start = coords[seg]
+    nxt = coords[np.minimum(seg + 1, len(coords) - 1)]
+    frac = np.where(seg < len(steps), k / np.maximum(np.append(steps, 1)[seg], 1), 0.0)
+    frac = np.where(np.append(same, False)[seg], frac, 0.0)
+    cum = np.concatenate([[0.0], np.cumsum(seg_len)])  # along all lines, a line's first vertex starting it
+    starts = np.append(True, ~same)
+    vertex_along = cum - cum[np.flatnonzero(starts)][np.cumsum(starts) - 1]
+    along = vertex_along[seg] + frac * np.append(seg_len, 0.0)[seg]
+    return start + frac[:, None] * (nxt - start), line[seg], along
+
+
+def _filled(level: np.ndarray, origin: tuple[float, float], pixel: float) -> shapely.Geometry | None:
+    """Where a grid's level is at most 0, as a valid (multi)polygon (None when empty).
+
+    ``level[r, c]`` is the level at ``origin + pixel * (c, r)``. contourpy's generator is built directly: its
+    ``contour_generator`` checks and masks the grid in numpy first, which costs more than the contouring.
+    """
+    if not (level <= 0).any():
+        return None
+    # Close every contour: the window's border is outside.
+    level[[0, -1], :] = np.maximum(level[[0, -1], :], 1.0)
+    level[:, [0, -1]] = np.maximum(level[:, [0, -1]], 1.0)
+    # A level of exactly 0 at a grid point would close a ring through it: a region of no area.
+    level[level == 0.0] = 1e-9
+    index = np.indices(level.shape, dtype=np.float64)
+    no_mask: Any = None  # the stubs want a mask array; None is what contour_generator passes for none
+    filled = contourpy.SerialContourGenerator(
+        index[1],
+        index[0],
+        np.ascontiguousarray(level, dtype=np.float64),
+        no_mask,
+        corner_mask=True,
+        line_type=contourpy.LineType.Separate,
+        fill_type=contourpy.FillType.OuterOffset,
+        quad_as_tri=False,
+        z_interp=contourpy.ZInterp.Linear,
+    ).filled(float(level.min()) - 1.0, 0.0)
+    points, offsets = cast(tuple[list[np.ndarray], list[np.ndarray]], filled)
+    if not points:
+        return None
+    coords = np.concatenate(points) * pixel + np.asarray(origin)
+    sizes = np.concatenate([np.diff(off) for off in offsets])
+    ring_of = np.repeat(np.arange(len(sizes)), sizes)
+    poly_of = np.repeat(np.arange(len(offsets)), [len(off) - 1 for off in offsets])
+    polys = shapely.polygons(shapely.linearrings(coords, indices=ring_of), indices=poly_of)
+    # The regions of one level are disjoint: the multipolygon is valid when each polygon is.
+    if not shapely.is_valid(polys).all():
+        polys = shapely.get_parts(polygonal(shapely.make_valid(shapely.multipolygons(polys))))
+    return shapely.multipolygons(polys) if len(polys) > 1 else polys[0]
+
+
+def _no_areas(crs: object) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"minutes": [], "origin": [], "area_m2": []}, geometry=[], crs=crs)
 
 
 def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
@@ -607,45 +865,3 @@ def polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     polys = [q for q in parts if q.geom_type in ("Polygon", "MultiPolygon")]
     flat = [x for q in polys for x in shapely.get_parts(q)]
     return shapely.MultiPolygon(flat) if len(flat) != 1 else flat[0]
-
-
-def _split_overlaps(areas: dict[int, shapely.Geometry], lines: dict[int, shapely.Geometry], buffer_m: float) -> None:
-    """Give each overlap of two duty points' areas to the side whose reached street is nearer (in place)."""
-    owners = list(areas)
-    if len(owners) < 2:
-        return
-    geoms = np.array([areas[o] for o in owners], dtype=object)
-    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    spacing = max(buffer_m / 10.0, 1.0)
-    for i, j in zip(left, right):
-        if i >= j:
-            continue
-        a, b = owners[i], owners[j]
-        overlap = shapely.intersection(areas[a], areas[b])
-        if overlap.is_empty or overlap.area < 1e-6:
-            continue
-        near = shapely.buffer(overlap, buffer_m)
-        pts = []
-        labels = []
-        for k, o in enumerate((a, b)):
-            xy = shapely.get_coordinates(shapely.segmentize(shapely.intersection(lines[o], near), spacing))
-            pts.append(xy)
-            labels.append(np.full(len(xy), k))
-        xy = np.vstack(pts)
-        label = np.concatenate(labels)
-        if not len(xy):
-            continue
-        xy, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
-        label = label[first]
-        if (label == 0).all() or (label == 1).all():
-            keep_a = bool((label == 0).all())
-        else:
-            cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=near, ordered=True))
-            side_a = shapely.intersection(overlap, shapely.union_all(cells[label == 0]))
-            areas[a] = shapely.difference(areas[a], shapely.difference(overlap, side_a))
-            areas[b] = shapely.difference(areas[b], side_a)
-            continue
-        if keep_a:
-            areas[b] = shapely.difference(areas[b], overlap)
-        else:
-            areas[a] = shapely.difference(areas[a], overlap)

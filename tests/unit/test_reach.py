@@ -318,3 +318,55 @@ def test_substrings_equal_shapely_substring():
         assert g.length == pytest.approx(e - s, abs=1e-9)
         assert shapely.hausdorff_distance(g, want) < 1e-9
         assert np.allclose(g.coords[0], want.coords[0]) and np.allclose(g.coords[-1], want.coords[-1])
+
+
+def test_band_area_ends_across_the_street_where_time_runs_out():
+    # One 1,000 m street at 10 m/s, a duty point at its start ready after 30 s: 300 m in one minute, 900 m in two.
+    # The 1-minute area ends across the street at 300 m, where the 2-minute street beyond is nearer (a building
+    # there takes its entrance time from that street), not in a round cap 20 m beyond; the last band, with no
+    # later street asked for, keeps its buffer's cap.
+    roads = gpd.GeoDataFrame({"highway": ["residential"]}, geometry=[LineString([(0, 0), (1000, 0)])], crs=CRS)
+    net = build_network(roads, mode="drive", rules=RULES)
+    graph = ReachGraph.of(net)
+    reach = multi_source_reach(graph, Origins.at(graph, snap_to_edges(net, [Point(0, 0)]), delay_s=[30.0]))
+    areas = band_areas(reached_pieces(graph, reach, [1, 2]), buffer_m=20, pixel_m=2.0)
+    one, two = (areas.loc[areas["minutes"] == m].geometry.iloc[0] for m in (1, 2))
+    assert one.bounds[2] == pytest.approx(300, abs=1) and two.bounds[2] == pytest.approx(920, abs=1)
+    assert one.bounds[0] == pytest.approx(-20, abs=1)  # the start keeps its cap: no street behind it
+    assert one.area == pytest.approx(300 * 40 + np.pi * 20**2 / 2, rel=0.01)
+    assert shapely.difference(one, two).area < 1e-6  # bands are cumulative
+
+
+def test_band_areas_give_each_place_to_its_nearest_street_and_share_borders():
+    # Two duty points' streets 60 m apart with a 50 m buffer: the overlap is split on the line halfway (y = 30), the
+    # two areas share that border with no gap, and together they are the streets' buffer.
+    pieces = gpd.GeoDataFrame(
+        {"minutes": [5, 5], "origin": [0, 1]},
+        geometry=[LineString([(0, 0), (400, 0)]), LineString([(0, 60), (400, 60)])],
+        crs=CRS,
+    )
+    areas = band_areas(pieces, buffer_m=50)
+    a, b = areas.geometry.to_numpy()
+    assert a.bounds[3] == pytest.approx(30, abs=0.5) and b.bounds[1] == pytest.approx(30, abs=0.5)
+    assert shapely.intersection(a, b).area < 1e-6
+    both = shapely.union_all([a, b])
+    assert both.geom_type == "Polygon" and not list(both.interiors)  # no gap between them
+    exact = shapely.buffer(shapely.multilinestrings(pieces.geometry.to_numpy()), 50)
+    assert both.area == pytest.approx(exact.area, rel=0.005)
+    # Within a pixel (here buffer / 10) of the exact outline: the grid rounds the notches where two caps meet.
+    assert shapely.hausdorff_distance(both.exterior, exact.exterior) < 5.0
+
+
+def test_band_areas_where_three_duty_points_meet_never_overlap():
+    # Three streets from one junction, each reached first by its own duty point: three areas, pairwise disjoint,
+    # together the buffer of the streets but for slivers smaller than a pixel where all three meet.
+    arms = [LineString([(0, 0), (300 * np.cos(a), 300 * np.sin(a))]) for a in (0.3, 2.4, 4.2)]
+    pieces = gpd.GeoDataFrame({"minutes": [3, 3, 3], "origin": [4, 7, 9]}, geometry=arms, crs=CRS)
+    areas = band_areas(pieces, buffer_m=40, pixel_m=5.0)
+    assert sorted(areas["origin"]) == [4, 7, 9] and areas.geometry.is_valid.all()
+    geoms = areas.geometry.to_numpy()
+    assert all(shapely.intersection(geoms[i], geoms[j]).area < 1e-6 for i in range(3) for j in range(i + 1, 3))
+    exact = shapely.buffer(shapely.multilinestrings(arms), 40)
+    slivers = [shapely.Polygon(r).area for g in shapely.get_parts(shapely.union_all(geoms)) for r in g.interiors]
+    assert not list(exact.interiors) and max(slivers, default=0.0) < 5.0**2  # less than a pixel, where all three meet
+    assert shapely.union_all(geoms).area == pytest.approx(exact.area, rel=0.005)
