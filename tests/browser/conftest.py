@@ -50,7 +50,7 @@ def serve(store_url: str) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(400):  # up to ~80 s: on a busy shared machine the import alone can take 20 s
             try:
                 urllib.request.urlopen(base + "/health", timeout=1)
                 break
