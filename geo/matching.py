@@ -155,15 +155,14 @@ def match_points(
             p0, p1 = starts[t - 1], starts[t]
             ea, oa = ei[p0:p1], off[p0:p1]
             eb, ob = ei[a0:a1], off[a0:a1]
-            ru, rv = dmat[cu_row[p0:p1]], dmat[cv_row[p0:p1]]
-            bu, bv = cu_pos[a0:a1], cv_pos[a0:a1]
+            # gather only the candidates' pairs (whole rows of the chunk's distances would be copied per point)
+            ru, rv = cu_row[p0:p1, None], cv_row[p0:p1, None]
+            bu, bv = cu_pos[None, a0:a1], cv_pos[None, a0:a1]
+            fu, fv = to_u[p0:p1, None], to_v[p0:p1, None]
+            tu, tv = to_u[None, a0:a1], to_v[None, a0:a1]
             best = np.minimum(
-                np.minimum(
-                    to_u[p0:p1, None] + ru[:, bu] + to_u[None, a0:a1], to_u[p0:p1, None] + ru[:, bv] + to_v[None, a0:a1]
-                ),
-                np.minimum(
-                    to_v[p0:p1, None] + rv[:, bu] + to_u[None, a0:a1], to_v[p0:p1, None] + rv[:, bv] + to_v[None, a0:a1]
-                ),
+                np.minimum(fu + dmat[ru, bu] + tu, fu + dmat[ru, bv] + tv),
+                np.minimum(fv + dmat[rv, bu] + tu, fv + dmat[rv, bv] + tv),
             )
             same = ea[:, None] == eb[None, :]
             best = np.where(same, np.minimum(best, np.abs(oa[:, None] - ob[None, :])), best)
@@ -198,7 +197,7 @@ def match_points(
             j = int(arg[j])
             t -= 1
         t -= 1
-    walked, covered = _walked(net, edge, offset, cut, min_share)
+    walked, covered = _walked(net, xy, edge, offset, cut, min_share, radius_m, chunk)
     return Matched(edge, offset, dist, breaks, walked, covered)
 
 
@@ -210,14 +209,23 @@ def _local_nodes(net: RoadNetwork, xy: np.ndarray, margin: float) -> np.ndarray:
 
 
 def _walked(
-    net: RoadNetwork, edge: np.ndarray, offset: np.ndarray, cut: np.ndarray, min_share: float
+    net: RoadNetwork,
+    xy: np.ndarray,
+    edge: np.ndarray,
+    offset: np.ndarray,
+    cut: np.ndarray,
+    min_share: float,
+    radius_m: float,
+    chunk: int,
 ) -> tuple[np.ndarray, dict[int, float]]:
     """How much of each street the matched path walked, and the streets walked for the most part.
 
     Between consecutive matched points the walker went along the shortest way from the one to the other
     (through the ends of their streets that make it shortest): the part of the first street to its end, whole
     streets between, and the part of the second from its end. A point near a junction matched a few metres into
-    a side street adds those metres, not the side street.
+    a side street adds those metres, not the side street. The ways come from a bounded Dijkstra per chunk of
+    moves over the streets near them (as the Viterbi's distances): over the whole network, its rows of every node
+    cost more than the matching itself.
     """
     intervals: dict[int, list[tuple[float, float]]] = defaultdict(list)
     length = net.edge_length_m
@@ -232,22 +240,32 @@ def _walked(
             lo, hi = sorted((float(offset[i]), float(offset[j])))
             intervals[int(edge[i])].append((lo, hi))
         moves = [(int(i), int(j)) for i, j in zip(a[joined & ~same], b[joined & ~same])]
-        if moves:
-            ends = np.unique(
-                np.concatenate([[net.edge_u[edge[i]], net.edge_v[edge[i]]] for i, _ in moves]).astype(np.int64)
+        arcs = net.arcs("length")
+        lookup = _edge_lookup(net) if moves else {}
+        pos = np.full(net.n_nodes, -1, dtype=np.int64)
+        for c0 in range(0, len(moves), chunk):
+            part = moves[c0 : c0 + chunk]
+            firsts = np.array([i for i, _ in part], dtype=np.int64)
+            seconds = np.array([j for _, j in part], dtype=np.int64)
+            ends = np.unique(np.concatenate([net.edge_u[edge[firsts]], net.edge_v[edge[firsts]]]).astype(np.int64))
+            targets = np.concatenate([net.edge_u[edge[seconds]], net.edge_v[edge[seconds]]]).astype(np.int64)
+            # a way much longer than the straight line between the two fixes is not what the Viterbi chose
+            limit = float(np.hypot(*(xy[seconds] - xy[firsts]).T).max(initial=0.0)) * 3 + 2 * radius_m + 50.0
+            local = np.union1d(
+                _local_nodes(net, np.vstack([xy[firsts], xy[seconds]]), limit), np.concatenate([ends, targets])
             )
+            pos[local] = np.arange(len(local))
             dmat, pred = dijkstra(
-                net.arcs("length"), directed=False, indices=ends, return_predecessors=True, limit=2000.0
+                arcs[local][:, local], directed=False, indices=pos[ends], return_predecessors=True, limit=limit
             )
             row = {int(n): r for r, n in enumerate(ends)}
-            lookup = _edge_lookup(net)
-            for first, second in moves:
+            for first, second in part:
                 ea, eb = int(edge[first]), int(edge[second])
                 oa, ob = float(offset[first]), float(offset[second])
                 best: tuple[float, int, int] | None = None
                 for s, at_s in ((int(net.edge_u[ea]), 0.0), (int(net.edge_v[ea]), float(length[ea]))):
                     for t, at_t in ((int(net.edge_u[eb]), 0.0), (int(net.edge_v[eb]), float(length[eb]))):
-                        c = abs(oa - at_s) + dmat[row[s], t] + abs(ob - at_t)
+                        c = abs(oa - at_s) + dmat[row[s], pos[t]] + abs(ob - at_t)
                         if np.isfinite(c) and (best is None or c < best[0]):
                             best = (c, s, t)
                 if best is None:
@@ -257,13 +275,15 @@ def _walked(
                 at_t = 0.0 if t == int(net.edge_u[eb]) else float(length[eb])
                 intervals[ea].append((min(oa, at_s), max(oa, at_s)))
                 intervals[eb].append((min(ob, at_t), max(ob, at_t)))
-                node = t
                 r = row[s]
+                node = int(pos[t])
                 while pred[r, node] >= 0:
-                    p = int(pred[r, node])
-                    e = lookup[(min(p, node), max(p, node))]
+                    p_local = int(pred[r, node])
+                    a_node, b_node = int(local[p_local]), int(local[node])
+                    e = lookup[(min(a_node, b_node), max(a_node, b_node))]
                     intervals[e].append((0.0, float(length[e])))
-                    node = p
+                    node = p_local
+            pos[local] = -1
     covered: dict[int, float] = {}
     for e, spans in intervals.items():
         spans.sort()
