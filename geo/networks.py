@@ -311,9 +311,9 @@ def select_ways(roads: pd.DataFrame, *, mode: Mode, rules: Rules = DEFAULT_RULES
     if m.maxspeed_applies and "maxspeed" in roads.columns:
         raw = roads["maxspeed"].to_numpy(dtype=object)
         cache: dict[str, float | None] = {}
-        for i in np.flatnonzero(used):
-            v = raw[i]
-            if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
+        rows = np.flatnonzero(used)
+        for i, v in zip(rows.tolist(), raw[rows].tolist()):
+            if v is None or (isinstance(v, float) and v != v) or str(v).strip() == "":  # v != v: NaN, missing
                 continue
             key = str(v)
             if key not in cache:
