@@ -418,11 +418,16 @@ def _substrings(lines: np.ndarray, start_m: np.ndarray, end_m: np.ndarray) -> np
     seg = cum[j] - cum[i]
     t = np.divide(target - cum[i], seg, out=np.zeros(len(seg)), where=seg > 0)
     p0, p1 = np.split(coords[i] + t[:, None] * (coords[j] - coords[i]), 2)
-    who = np.concatenate([np.arange(m), owner[inside], np.arange(m)])
-    pos = np.concatenate([start_m, along[inside], end_m])
-    xy = np.vstack([p0, coords[inside], p1])
-    order = np.lexsort((pos, who))
-    out: np.ndarray = shapely.linestrings(xy[order], indices=who[order])
+    # Each piece: its start, the line's vertices inside it (in order already), its end - placed, not sorted.
+    held = owner[inside]
+    n_in = np.bincount(held, minlength=m)
+    size = n_in + 2
+    at = np.cumsum(size) - size
+    xy = np.empty((int(size.sum()), 2))
+    xy[at] = p0
+    xy[at + size - 1] = p1
+    xy[at[held] + 1 + np.arange(len(held)) - (np.cumsum(n_in) - n_in)[held]] = coords[inside]
+    out: np.ndarray = shapely.linestrings(xy, indices=np.repeat(np.arange(m), size))
     return out
 
 
