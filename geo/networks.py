@@ -730,7 +730,9 @@ def build_network(
     pair = owner[cuts[1:]] == owner[cuts[:-1]]
     e_start, e_end = cuts[:-1][pair], cuts[1:][pair]
     e_way_part = owner[e_start]
-    node_keys = np.unique(kidx[cuts])
+    on_cut = np.zeros(nk, dtype=bool)
+    on_cut[kidx[cuts]] = True
+    node_keys = np.flatnonzero(on_cut)  # the keys of the nodes that stay, in order (np.unique without a sort)
     node_index = np.full(nk, -1, dtype=np.int64)
     node_index[node_keys] = np.arange(len(node_keys))
     first_at = np.full(nk, -1, dtype=np.int64)
@@ -879,11 +881,14 @@ def _endpoints(a: np.ndarray, b: np.ndarray, seg_way: np.ndarray, seg_oneway: np
     two = ~seg_oneway
     inc_out = np.concatenate([np.ones(len(a), dtype=np.int64), two.astype(np.int64)])
     inc_in = np.concatenate([two.astype(np.int64), np.ones(len(a), dtype=np.int64)])
-    order = np.argsort(inc_key, kind="stable")
-    k_sorted = inc_key[order]
-    first = np.searchsorted(k_sorted, np.arange(nk))
+    # A node of degree two has two incidences: its first and its last (no sort needed to find them).
+    at = np.arange(len(inc_key))
+    first = np.full(nk, len(inc_key))
+    np.minimum.at(first, inc_key, at)
+    last = np.full(nk, -1)
+    np.maximum.at(last, inc_key, at)
     mid = np.flatnonzero(deg == 2)
-    p, q = order[first[mid]], order[first[mid] + 1]
+    p, q = first[mid], last[mid]
     n_in = inc_in[p] + inc_in[q]
     n_out = inc_out[p] + inc_out[q]
     d = n_in + n_out
