@@ -22,8 +22,8 @@ edge (the start end only on a one-way edge), or straight along the edge from a
 duty point on the same edge, plus the walk from the entrance to the building at
 the access speed. Household shares count these times; the band areas
 (:func:`reached_pieces`, :func:`band_areas`) only draw them: the street pieces
-reached within each band, cut where time runs out, buffered, and split between
-duty points where their areas meet.
+reached within each band, cut where time runs out, and around them every place
+within the buffer given to the band and duty point of its nearest reached street.
 
 Examples
 --------

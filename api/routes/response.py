@@ -36,7 +36,8 @@ async def coverage(name: str, ctx: ContextDep, minutes: MinutesQuery = None, mod
     responses={200: {"content": {GEOJSON: {}}}},
 )
 async def bands(name: str, ctx: ContextDep, mode: ModeQuery = None) -> Response:
-    """The reached streets of each band, buffered, split by the duty point that arrives first (display only)."""
+    """The reached streets of each band, buffered: each place to the band and duty point of its nearest reached street
+    (display only)."""
     return geojson_response(await run_in_threadpool(response.band_geojson_frame, ctx, name, mode))
 
 
