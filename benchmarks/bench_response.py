@@ -51,8 +51,8 @@ from geo.rules import DEFAULT_RULES
 AREAS = ("liechtenstein", "monaco")
 MINUTES = (1, 3, 5)
 REACH_RUNS = 2000  # ours and scipy, each (networkx 3, pandana 10): tens of microseconds a run
-HULL_RUNS = 3  # the OSMnx-style ego graphs and hulls
-POLYGON_RUNS = 10  # our band areas
+HULL_RUNS = 5  # the OSMnx-style ego graphs and hulls
+POLYGON_RUNS = 20  # our band areas
 
 
 def best_of(fn: Callable[[], Any], repeats: int) -> float:
