@@ -412,6 +412,13 @@ def edit_page(ctx: Context, name: str, plan_id: str) -> str:
     )
 
 
+LANDING_INTRO = (  # one line: a line break between Chinese characters shows as a space
+    "研究区、网格划分与调整、道路网络、监控点位核查、出警覆盖与巡查路线。选择一个研究区查看地图"
+    "（监控视域、出警圈等图层在地图的“图层与图例”中打开，点击地图上任一处可查看该处的社区、网格、勤务点、监控与巡查路线）；"
+    "划分了网格的研究区可打开网格地图，从中进入每个方案的地图、调整页面和版本历史。"
+)
+
+
 def _duties_cell(ctx: Context, n: str, record: AreaRecord) -> str:
     """What the area holds of cameras, duty points and saved patrol routes, with the reports behind them."""
     cameras, duty = record.layers.get("cameras", 0), record.layers.get("duty_points", 0)
@@ -421,9 +428,9 @@ def _duties_cell(ctx: Context, n: str, record: AreaRecord) -> str:
         + f" · <a href='/areas/{n}/cameras/check/export?format=xlsx'>配额核查表</a>"
     ]
     if duty:
-        bits.append(f"{duty:,} 个勤务点 · <a href='/areas/{n}/response'>出警覆盖报告</a>")
+        bits.append(f"{duty:,} 个勤务点 · <a href='/areas/{n}/response'>出警覆盖报告（JSON）</a>")
     if routes:
-        bits.append(f"<a href='/areas/{n}/patrol/routes'>{routes:,} 条巡查路线</a>")
+        bits.append(f"<a href='/areas/{n}/patrol/routes'>{routes:,} 条巡查路线（JSON）</a>")
     return "<br>".join(f"<small>{b}</small>" for b in bits)
 
 
@@ -458,9 +465,7 @@ def landing_page(ctx: Context) -> str:
 color:#222;padding:0 1rem}}table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.5rem;
 text-align:left;vertical-align:top}}th{{background:#f4f1ea}}small{{color:#666}}footer{{margin-top:2rem;font-size:.85rem;
 color:#666}}</style>
-</head><body><h1>网格 wangge</h1><p>研究区、网格划分与调整、道路网络、监控点位核查、出警覆盖与巡查路线。选择一个研究区查看地图
-（监控视域、出警圈等图层在地图的“图层与图例”中打开，点击地图上任一处可查看该处的社区、网格、勤务点、监控与巡查路线）；
-划分了网格的研究区可打开网格地图，从中进入每个方案的地图、调整页面和版本历史。</p>
+</head><body><h1>网格 wangge</h1><p>{LANDING_INTRO}</p>
 <table><thead><tr><th>研究区</th><th>社区/行政村</th><th>建筑</th><th>户数</th><th>地图</th><th>网格方案</th>
 <th>监控 · 出警 · 巡查</th></tr>
 </thead><tbody>{body}</tbody></table>

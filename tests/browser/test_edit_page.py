@@ -60,6 +60,7 @@ def test_move_a_block_with_clicks_and_save(served_plan, browser):
     page.wait_for_function("document.getElementById('history').textContent.includes('第2版')")
     history = page.locator("#history").inner_text()
     assert "沿街调整一个街区" in history and "王芳" in history
+    assert "自动划分" in history and "drawn" not in history  # the system's own message in Chinese
     # the report of the saved version: grid count and share in band, as the server computed them
     report = ctx.store.plans.get("monaco", pid).report["grids"]
     share = round(100 * sum(g["in_band"] for g in report) / len(report))

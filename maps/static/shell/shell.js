@@ -393,38 +393,41 @@
   var CAMERA_STATUS = {online: '在线', offline: '离线', fault: '故障'};
   function minutes(m) { return (Math.round(Number(m) * 10) / 10).toFixed(1).replace(/\.0$/, '') + ' 分钟'; }
   function metres(n) { n = Number(n); return n < 1000 ? Math.round(n) + ' 米' : (n / 1000).toFixed(n < 10000 ? 2 : 1) + ' 公里'; }
+  // one entry per item: its name on a line, what matters about it below (long names wrap, never squeeze)
+  function itemsHtml(title, items) {
+    return '<h4>' + esc(title) + '</h4><ul class="wg-items">' + items.map(function (it) {
+      return '<li><div class="wg-item-name">' + esc(it.name) + (it.tag ? ' <span class="wg-tag">' + esc(it.tag) + '</span>' : '') +
+        '</div>' + (it.detail ? '<div class="wg-item-detail">' + esc(it.detail) + '</div>' : '') + (it.html || '') + '</li>';
+    }).join('') + '</ul>';
+  }
   function dutyHtml(items) {
     if (!items || !items.length) return '';
-    return '<h4>最近的勤务点（到达时间）</h4><table class="wg-tip">' + items.map(function (d) {
+    return itemsHtml('最近的勤务点（到达时间）', items.map(function (d) {
       var times = Object.keys(MODE).filter(function (m) { return d.minutes && d.minutes[m] !== null && d.minutes[m] !== undefined; })
         .map(function (m) { return MODE[m] + ' ' + minutes(d.minutes[m]); });
-      return '<tr><th>' + esc(d.name || d.kind_zh || '勤务点') + (d.first ? '<br><span class="wg-state">最先到达</span>' : '') +
-        '</th><td>' + (d.name && d.kind_zh ? esc(d.kind_zh) + '<br>' : '') + (times.length ? esc(times.join('，')) : '无道路可达') + '</td></tr>';
-    }).join('') + '</table>';
+      return {name: d.name || d.kind_zh || '勤务点', tag: d.first ? '最先到达' : null,
+        detail: (d.name && d.kind_zh ? d.kind_zh + ' · ' : '') + (times.length ? times.join('，') : '无道路可达')};
+    }));
   }
   function camerasHtml(items) {
     if (!items || !items.length) return '';
-    return '<h4>能看到此处的监控（' + items.length + ' 个）</h4><table class="wg-tip">' + items.map(function (cam) {
-      var id = cam.device_id && cam.device_id !== cam.name ? cam.device_id : null;
+    return itemsHtml('能看到此处的监控（' + items.length + ' 个）', items.map(function (cam) {
       var bits = [];
+      if (cam.device_id && cam.device_id !== cam.name) bits.push('编号 ' + cam.device_id);
       if (cam.status) bits.push(CAMERA_STATUS[cam.status] || String(cam.status));
       if (cam.distance_m !== null && cam.distance_m !== undefined) bits.push('相距 ' + metres(cam.distance_m));
-      return '<tr><th>' + esc(cam.name || cam.device_id || '监控点') + (id ? '<br><span class="wg-state">' + esc(id) + '</span>' : '') +
-        '</th><td>' + esc(bits.join('，')) + '</td></tr>';
-    }).join('') + '</table>';
+      return {name: cam.name || cam.device_id || '监控点', detail: bits.join(' · ')};
+    }));
   }
   function routesHtml(items) {
     if (!items || !items.length) return '';
-    return '<h4>经过此处的巡查路线</h4><table class="wg-tip">' + items.map(function (r) {
+    return itemsHtml('经过此处的巡查路线', items.map(function (r) {
       var bits = [];
       if (r.length_m !== null && r.length_m !== undefined) bits.push(metres(r.length_m));
       if (r.minutes !== null && r.minutes !== undefined) bits.push('约 ' + minutes(r.minutes));
-      if (r.stale) bits.push('方案已调整，需重新规划');
-      var head = r.grid ? '网格 ' + r.grid : '社区路线';
-      return '<tr><th>' + esc(head) + '</th><td>' + esc(bits.join('，')) +
-        (CFG.urls.patrolBase ? '<br><a href="' + esc(CFG.urls.patrolBase + encodeURIComponent(r.route_id) + '.gpx') + '">下载 GPX</a>' : '') +
-        '</td></tr>';
-    }).join('') + '</table>';
+      return {name: r.grid ? '网格 ' + r.grid : '社区路线', tag: r.stale ? '方案已调整，需重新规划' : null, detail: bits.join(' · '),
+        html: CFG.urls.patrolBase ? '<a href="' + esc(CFG.urls.patrolBase + encodeURIComponent(r.route_id) + '.gpx') + '">下载 GPX</a>' : ''};
+    }));
   }
   function showPlace(w) {
     var html = '<button class="wg-close" title="关闭">×</button><h3>此处</h3>';
