@@ -619,7 +619,7 @@ def band_areas(pieces: gpd.GeoDataFrame, *, buffer_m: float, pixel_m: float | No
     keep = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
     if not keep.any():
         return _no_areas(pieces.crs)
-    frame, geoms = pieces[keep], geoms[keep]
+    frame, geoms = (pieces, geoms) if keep.all() else (pieces[keep], geoms[keep])
     bands, band_idx = np.unique(frame["minutes"].to_numpy().astype(np.int64), return_inverse=True)
     owners, owner_idx = np.unique(frame["origin"].to_numpy().astype(np.int64), return_inverse=True)
     n_owners, n_labels = len(owners), len(bands) * len(owners)
@@ -657,7 +657,9 @@ def band_areas(pieces: gpd.GeoDataFrame, *, buffer_m: float, pixel_m: float | No
     # half a pixel's diagonal from its sample, so that sample can be a pixel and a half farther than the nearest.
     # The nearest of the samples of the pixel and its eight neighbours, then the nearest point of the segments
     # two samples either side of it on its piece.
-    rim = idx[(beyond[idx] > -1.5 * p) & (beyond[idx] < 3 * p)]
+    # (Only pixels whose level can be on either side of 0 from a neighbour's, the measured one at most a pixel and
+    # a half above the true: the level changes by at most a pixel from one pixel to the next.)
+    rim = idx[(beyond[idx] > -1.2 * p) & (beyond[idx] < 2.5 * p)]
     at = (gx[rim % nx] + 1j * gy[rim // nx])[:, None]
     z = xy[:, 0] + 1j * xy[:, 1]
     around8 = sample[rim[:, None] + np.array([0, 1, -1, nx, -nx])]
@@ -681,11 +683,26 @@ def band_areas(pieces: gpd.GeoDataFrame, *, buffer_m: float, pixel_m: float | No
     # distances to their samples (a pixel outside the near ones has none). Two neighbours thus see each other's
     # four neighbours: an area one of them is near is never missing from the other's reckoning, which keeps
     # two areas from overlapping across the pixel between them.
-    around = idx[:, None] + np.array([0, 1, -1, nx, -nx, 2, -2, 2 * nx, -2 * nx, nx + 1, nx - 1, 1 - nx, -1 - nx])
-    around_lab = lab[around]
-    mixed = ((around_lab >= 0) & (around_lab != around_lab[:, :1])).any(axis=1)
-    m_pix, m_lab = idx[mixed], around_lab[mixed]
-    m_sample = sample[around[mixed]]
+    # Such a pixel is one with another label among its four neighbours, or next to one: found on the grid by
+    # comparing shifted views, not pixel by pixel.
+    lab2d = lab.reshape(ny, nx)
+    has = lab2d >= 0
+    across = np.zeros((ny, nx), dtype=bool)
+    for a, b_ in (
+        ((slice(None), slice(1, None)), (slice(None), slice(None, -1))),
+        ((slice(1, None),), (slice(None, -1),)),
+    ):
+        change = (lab2d[a] != lab2d[b_]) & has[a] & has[b_]
+        across[a] |= change
+        across[b_] |= change
+    mixed = across.copy()
+    mixed[:, 1:] |= across[:, :-1]
+    mixed[:, :-1] |= across[:, 1:]
+    mixed[1:] |= across[:-1]
+    mixed[:-1] |= across[1:]
+    m_pix = np.flatnonzero(mixed & has)
+    around = m_pix[:, None] + np.array([0, 1, -1, nx, -nx, 2, -2, 2 * nx, -2 * nx, nx + 1, nx - 1, 1 - nx, -1 - nx])
+    m_lab, m_sample = lab[around], sample[around]
     m_dist = np.hypot(gx[m_pix % nx][:, None] - xy[m_sample, 0], gy[m_pix // nx][:, None] - xy[m_sample, 1])
     m_dist[m_lab < 0] = np.inf
     # Each duty point's border pixels (those with one of its labels around them).
@@ -701,7 +718,7 @@ def band_areas(pieces: gpd.GeoDataFrame, *, buffer_m: float, pixel_m: float | No
     present, starts = np.unique(label[by_label], return_index=True)
     low[present] = np.minimum.reduceat(xy[by_label], starts, axis=0)
     high[present] = np.maximum.reduceat(xy[by_label], starts, axis=0)
-    lab2d, beyond2d = lab.reshape(ny, nx), beyond.reshape(ny, nx)
+    beyond2d = beyond.reshape(ny, nx)
     label_band, label_owner = np.arange(n_labels) // n_owners, np.arange(n_labels) % n_owners
     # Deep inside or outside an area (no sample around on the other side): farther than any difference of two
     # distances to samples around a near pixel can be, so no border is drawn nearer to it than the samples say.
