@@ -24,7 +24,9 @@ dense matrix.
    normalised to at most 1, so one spacing violation (two new poles, or a new pole and an
    existing camera, closer than ``min_spacing_m``) outweighs any coverage: spacing is a soft
    rule, relaxed only where a village cannot meet its quota otherwise, and every relaxation
-   is reported.
+   is reported. Beside a row per close pair, each cluster of poles all within the spacing
+   (:func:`spacing_cliques`) gets rows saying that k of them break k(k-1)/2 pairs, which keep
+   the relaxation from spreading fractions of cameras over a cluster for free.
 
 Both solves report HiGHS's status and the relative gap (0 when proven optimal).
 A plain greedy on the same options is given beside it for comparison.
@@ -66,6 +68,7 @@ KIND_ZH = {
 }
 PIECE_M = 5.0  # street pieces for coverage sets
 _DEDUP_M = 15.0  # candidates closer than this are one pole (the higher-priority kind stays)
+CLIQUE_STEPS = 2  # spacing rows per cluster of poles: t = 1..4 (see site_cameras)
 
 
 @contextmanager
@@ -494,6 +497,34 @@ class Deficit:
     deficit: int
 
 
+def spacing_cliques(xy: np.ndarray, spacing_m: float, *, min_size: int = 3) -> list[np.ndarray]:
+    """Groups of at least ``min_size`` poles all closer than ``spacing_m`` to each other (sorted pole indices).
+
+    The poles of one square cell of side ``spacing_m / √2`` are (its diagonal is the spacing); two grids, the
+    second shifted by half a cell, catch the clusters the first one cuts.
+
+    Examples
+    --------
+    >>> xy = np.array([[0, 0], [50, 0], [0, 50], [1000, 0], [1010, 0]], dtype=float)
+    >>> [c.tolist() for c in spacing_cliques(xy, 300.0)]
+    [[0, 1, 2]]
+    """
+    if len(xy) < min_size or spacing_m <= 0:
+        return []
+    size = spacing_m / np.sqrt(2) * 0.999  # strictly inside the spacing, whatever the rounding
+    out: dict[tuple[int, ...], np.ndarray] = {}
+    for shift in (0.0, 0.5):
+        cell = np.floor(xy / size + shift).astype(np.int64)
+        order = np.lexsort((cell[:, 1], cell[:, 0]))
+        keys = cell[order]
+        starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)])
+        for members in np.split(order, starts[1:]):
+            if len(members) >= min_size:
+                m = np.sort(members)
+                out.setdefault(tuple(m.tolist()), m)
+    return list(out.values())
+
+
 @dataclass
 class SitingResult:
     """The chosen options and everything the report says about them."""
@@ -624,6 +655,26 @@ def site_cameras(
             pc.append(osv + j)
             pv.append(1.0)
         add(np.array(pr), np.array(pc), np.array(pv), n_pair, np.full(n_pair, -1.0), np.full(n_pair, np.inf))
+        # Cluster rows (valid, and much tighter than the pairs alone): k poles chosen among poles all within the
+        # spacing of each other break k(k-1)/2 pairs. The pair rows let the LP relaxation spread half-cameras over
+        # a cluster at no cost; these do not (the demo's 18 sites: 19 s without them, 8 s with them to the same
+        # proven optimum on the shared 2-core machine).
+        pair_of = {(int(p), int(q)): j for j, (p, q) in enumerate(pairs)}
+        cr, cc, cv, c_lo = [], [], [], []
+        n_cl = 0
+        for members in spacing_cliques(cands.xy, rules.min_spacing_m):
+            inside = [pair_of.get((int(a), int(b))) for i, a in enumerate(members) for b in members[i + 1 :]]
+            cols_s = [osv + j for j in inside if j is not None]
+            cols_x = [ox + o for p in members for o in opts_of.get(int(p), [])]
+            # k chosen break k(k-1)/2 >= t*k - t(t+1)/2 pairs, for every whole t (t = 1: at least k - 1)
+            for t in range(1, min(CLIQUE_STEPS, len(members) - 1) + 1):
+                cr += [n_cl] * (len(cols_s) + len(cols_x))
+                cc += cols_s + cols_x
+                cv += [1.0] * len(cols_s) + [-float(t)] * len(cols_x)
+                c_lo.append(-t * (t + 1) / 2)
+                n_cl += 1
+        if n_cl:
+            add(np.array(cr), np.array(cc), np.array(cv), n_cl, np.array(c_lo), np.full(n_cl, np.inf))
     matrix = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, n_col))
     row_lo, row_hi = np.concatenate(lo), np.concatenate(hi)
     integer = np.zeros(n_col, dtype=bool)

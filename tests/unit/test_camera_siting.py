@@ -13,6 +13,7 @@ import itertools
 
 import geopandas as gpd
 import numpy as np
+import pytest
 import shapely
 from shapely.geometry import LineString, box
 
@@ -25,6 +26,7 @@ from geo.camera_siting import (
     site_cameras,
     siting_candidates,
     solve_mclp,
+    spacing_cliques,
 )
 from geo.camera_views import building_heights
 from geo.networks import build_network
@@ -88,6 +90,25 @@ def test_spacing_is_relaxed_only_where_a_village_cannot_hold_its_quota():
     _, _, res = _model(rules=tight)
     assert not res.villages_short  # quotas first
     assert len(res.spacing_violations) == 1  # two poles in one 600 m village are necessarily closer than 700 m
+
+
+def test_spacing_clusters_are_all_within_the_spacing_and_keep_the_optimum():
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0, 1500, (300, 2))
+    groups = spacing_cliques(xy, 300.0)
+    assert len(groups) > 10
+    for g in groups:  # every pair of a group is closer than the spacing (else its rows would cut real solutions)
+        d = np.hypot(*(xy[g][:, None, :] - xy[g][None, :, :]).transpose(2, 0, 1))
+        assert len(g) >= 3 and d.max() < 300.0
+    # Spacing wider than both villages: the five poles break every one of their 10 pairs, and the model proves it.
+    wide = rules_from_dict({"cameras": {"min_spacing_m": 2000}}).cameras
+    deficits = [Deficit("community", "c1", "东村", "c1", 4), Deficit("community", "c2", "西村", "c2", 1)]
+    _, _, res = _model(rules=wide, budget=5, deficits=deficits)
+    assert not res.villages_short and len(res.chosen) == 5 and res.phase2.status == "Optimal"
+    assert len([v for v in res.spacing_violations if v["with"] == "proposed"]) == 10
+    # the proven optimum is what the sites are worth (coverage less one per broken pair): no row overcharged them
+    worth = res.objective / res.coverage_weight.sum() - 10
+    assert res.phase2.objective == pytest.approx(worth, abs=1e-4)
 
 
 def test_a_budget_below_the_deficits_meets_as_many_villages_as_it_can():
