@@ -303,7 +303,7 @@ register(
         ),
         pages={"area": False},
         available=holds("communities", "roads"),
-        note="满足全部缺口的选址（按规则、不限预算）；首次勾选时计算，全区约需半分钟至一分钟。",
+        note="满足全部缺口的选址（按规则、不限预算）；首次勾选时计算，全区约需十几秒至两分钟。",
         order=62,
     )
 )
