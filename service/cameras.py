@@ -286,7 +286,8 @@ def _coverage(ctx: Context, entry: AreaEntry) -> Coverage:
 
     def build() -> Coverage:
         data = camera_data(ctx, entry)
-        views = np.where(data.working, data.views, None)
+        views = data.views.copy()
+        views[~data.working] = None
         return street_and_household_coverage(views, data.streets, data.doors)
 
     return entry.get(_key(ctx, "coverage"), build)
