@@ -386,12 +386,15 @@ def edit_page(ctx: Context, name: str, plan_id: str) -> str:
         if layer.kind == "label" and layer_available(ctx, entry, layer, plans, on=layer.on("edit"))
     ]
     base = f"/areas/{_q(name)}"
+    grid_frame = layer_frame(ctx, entry, _layer("grids"), plans)
     config = {
         "area": name,
         "plan": plan_id,
         "band": [int(v) if float(v).is_integer() else v for v in (band.low, band.high)],
         "attribution": OSM_ATTRIBUTION,
         "labels": labels,
+        # each grid in the colour the plan's map gives it (neighbours apart), so the two pages read alike
+        "gridColours": {str(c): str(k) for c, k in zip(grid_frame["code"], grid_frame["colour"])},
         "versions": {"area": tile_version(entry, None), "plans": tile_version(entry, plans)},
         "urls": {
             "areaMap": f"{base}/map",

@@ -318,7 +318,7 @@ def test_pages_name_only_what_exists(server, browser):
     v.close()
 
 
-def test_edit_page_shows_grid_numbers_and_street_names(server, browser):
+def test_edit_page_shows_grid_numbers_and_street_names(server, browser, store_url):
     v = Visit(browser, server + "/areas/monaco/grids/map", allowed=server)
     plan_id = v.page.evaluate(
         "() => WG_CONFIG.nav.plans.map(p => p.links[1].href).find(h => h.includes('440310001003'))"
@@ -331,6 +331,16 @@ def test_edit_page_shows_grid_numbers_and_street_names(server, browser):
     )
     serials = v.page.locator(".wg-label.wg-grid").all_inner_texts()
     assert serials and all(re.match(r"^\d{3}", s) for s in serials), serials
+    # each grid in the colour the plan's map gives it
+    from maps.layers import get_layer
+    from service.tiles import layer_frame, one_plan
+
+    pid = plan_id.split("/")[-2]
+    ctx = Context(store=Store.from_url(store_url), rules=DEFAULT_RULES)
+    frame = layer_frame(ctx, ctx.area("monaco"), get_layer("grids"), one_plan(ctx, "monaco", pid))
+    on_map = dict(zip(frame["code"], frame["colour"]))
+    on_page = v.page.evaluate("() => Object.fromEntries(gridRows.map(g => [g.code, colourOf(g.code)]))")
+    assert len(on_page) >= 3 and on_page == on_map
     v.page.evaluate("() => map.setZoom(17)")
     v.page.wait_for_function(
         "() => [...document.querySelectorAll('.wg-label.wg-street')].some(e => e.style.display !== 'none')"
