@@ -432,11 +432,13 @@ PAGES_PROFILE = (
     "`Store.load_area` took 7.7 s of a 15 s first open (3.4 s of it decoding each feature's JSON properties, "
     "23,686 rows; 1.3 s fetching), and the first page after a process start also imports the modules that "
     "register layers (3.8 s); `service/response.py`'s test for its layers (`_has_duty_points`) reads the whole "
-    "area while the page is built, where `needs=(\"duty_points\",)` would read only the area's record. For the "
+    'area while the page is built, where `needs=("duty_points",)` would read only the area\'s record. For the '
     "county: 5.7 s for the page and 19.4 s for its first tiles in one process. *Warm*, the server answers the "
-    "county's grid-map page in 0.2 s and its first view's tiles in 0.1 s: the rest is the browser decoding and "
-    "drawing (as SVG) about 4,250 road segments, 400 grid polygons and 100 community outlines, on a machine "
-    "where other jobs held both cores. Levers not pulled yet: a faster store read (properties decoded in bulk, or "
+    "county's grid-map page in 0.2 s and its first view's tiles in 0.1 s; opened again in Chromium against "
+    "`wangge serve` on the same store when the load had fallen to about 4, the county's grid map drew its first "
+    "view warm in 1.19 and 1.20 s (every tile answered by 0.93 s), against 5.0 s in the run above: the warm "
+    "misses are the shared machine's, the first opens are the product's. Levers not pulled yet: a faster store "
+    "read (properties decoded in bulk, or "
     "columns), the area's map layers warmed when the server starts, and fewer road features at county zooms "
     "(ways merged per class and name)."
 )
