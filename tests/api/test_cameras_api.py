@@ -32,6 +32,15 @@ def test_check_has_the_summary_contract(client):
     assert s["communities_short"] >= 3
 
 
+def test_natural_villages_by_deficit_match_the_audit(client):
+    audit = client.get("/areas/liechtenstein/cameras/check").json()["natural_villages"]
+    r = client.get("/areas/liechtenstein/map/layers/camera_deficit_natural")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/geo+json"
+    drawn = {f["properties"]["name"]: f["properties"]["deficit"] for f in r.json()["features"]}
+    assert len(drawn) == len(audit) == 34 and drawn == {v["name"]: v["deficit"] for v in audit}
+    assert sum(1 for d in drawn.values() if d) >= 5
+
+
 @pytest.mark.parametrize("fmt,media", [("csv", "text/csv"), ("xlsx", "spreadsheetml"), ("json", "application/json")])
 def test_the_audit_downloads(client, fmt, media):
     r = client.get("/areas/liechtenstein/cameras/check/export", params={"format": fmt})
