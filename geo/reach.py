@@ -639,7 +639,7 @@ def band_areas(pieces: gpd.GeoDataFrame, *, buffer_m: float, pixel_m: float | No
     ny = int(np.ceil((y1 + b + 6 * p - lo[1]) / p)) + 1
     ij = np.rint((xy - lo) / p).astype(np.int64)
     key = ij[:, 1] * nx + ij[:, 0]
-    feature = np.full(ny * nx, -1, dtype=np.int64)
+    feature = np.full(ny * nx, -1, dtype=np.int32)
     feature[key] = np.arange(len(key))
     background = feature < 0
     rows, cols = ndimage.distance_transform_edt(background.reshape(ny, nx), return_distances=False, return_indices=True)
@@ -648,7 +648,7 @@ def band_areas(pieces: gpd.GeoDataFrame, *, buffer_m: float, pixel_m: float | No
     reach_px = b / p + 2.2
     near = (rows - np.arange(ny)[:, None]) ** 2 + (cols - np.arange(nx)[None, :]) ** 2 <= reach_px**2
     idx = np.flatnonzero(near)
-    sample = np.full(ny * nx, -1, dtype=np.int64)
+    sample = np.full(ny * nx, -1, dtype=np.int32)
     sample[idx] = feature[rows.ravel()[idx] * nx + cols.ravel()[idx]]
     gx, gy = lo[0] + p * np.arange(nx), lo[1] + p * np.arange(ny)
     beyond = np.full(ny * nx, p)  # the other pixels are farther than the buffer: any positive level will do
@@ -676,7 +676,7 @@ def band_areas(pieces: gpd.GeoDataFrame, *, buffer_m: float, pixel_m: float | No
         t = np.clip(np.divide(((at - z[a_]) * seg.conj()).real, seg2, out=np.zeros(len(rim)), where=seg2 > 0), 0, 1)
         best = np.minimum(best, np.where(piece[a_] == piece[b_], np.abs(at - z[a_] - t * seg), np.inf))
     beyond[rim] = best - b
-    lab = np.full(ny * nx, -1, dtype=np.int64)
+    lab = np.full(ny * nx, -1, dtype=np.int32)
     lab[idx] = label[sample[idx]]
 
     # Pixels on a border between labels: the labels of the pixels up to two steps away (a diamond of 13) and the
