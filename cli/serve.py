@@ -15,13 +15,22 @@ from service import areas
 def serve_cmd(
     host: Annotated[str, typer.Option("--host", help="0.0.0.0 to be reachable from the LAN.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    warm: Annotated[
+        bool, typer.Option("--warm/--no-warm", help="Build the areas' map layers in the background at start.")
+    ] = True,
 ) -> None:
     """Serve the API and maps."""
+    import threading
+
     import uvicorn
 
     from api.main import create_app
+    from service.warm import warm_areas
 
     application = create_app(settings())
+    if warm:  # the first page after a restart then opens as fast as the next (logged on stderr)
+        ctx = application.state.context
+        threading.Thread(target=warm_areas, args=(ctx,), kwargs={"log_line": _stderr}, daemon=True).start()
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     typer.echo(f"wangge serving on http://{shown}:{port}  (API docs: http://{shown}:{port}/docs)", err=False)
     if host in ("0.0.0.0", "::"):
@@ -51,3 +60,7 @@ def register(app: typer.Typer) -> None:
     """Add the serving commands to the app."""
     app.command("serve")(serve_cmd)
     app.command("demo")(demo_cmd)
+
+
+def _stderr(line: str) -> None:
+    typer.echo(line, err=True)

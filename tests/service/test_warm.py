@@ -1,0 +1,42 @@
+"""Warming at start-up: the first map page after a restart builds nothing the warm-up did not build already."""
+
+from __future__ import annotations
+
+from geo.io import read_code_lists_in
+from geo.rules import DEFAULT_RULES
+from maps.layers import layers_for
+from service.context import Context
+from service.maps import map_config
+from service.tiles import adopted_plans, layer_frame
+from service.warm import warm_areas
+from store.areas import Store
+from tests.conftest import DATA
+
+
+def _cold(url: str) -> Context:  # a new process: the store as it is, an empty cache
+    return Context(store=Store.from_url(url), rules=DEFAULT_RULES, code_list=read_code_lists_in(DATA / "admin_codes"))
+
+
+def _open_maps(ctx: Context, name: str) -> None:
+    for page in ("area", "grids"):
+        _, config = map_config(ctx, name, page)
+        plans = adopted_plans(ctx, name)
+        entry = ctx.area(name)
+        for spec in config["layers"]:
+            if spec["on"]:
+                layer = next(la for la in layers_for(page) if la.key == spec["key"])
+                layer_frame(ctx, entry, layer, plans)
+
+
+def test_warmed_pages_build_nothing(demo_store_url):
+    cold = _cold(demo_store_url)
+    _open_maps(cold, "monaco")
+    assert cold.cache.stats.misses > 5  # the control: a cold page builds its layers
+
+    ctx = _cold(demo_store_url)
+    took = warm_areas(ctx, log_line=lambda _line: None)
+    assert set(took) == {"liechtenstein", "monaco"}
+    before = ctx.cache.stats.misses
+    _open_maps(ctx, "monaco")
+    _open_maps(ctx, "liechtenstein")
+    assert ctx.cache.stats.misses == before  # every entry the pages read was built by the warm-up
