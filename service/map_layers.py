@@ -303,6 +303,11 @@ def key_places(req: LayerRequest) -> gpd.GeoDataFrame:
     )
 
 
+# The inventory's normalised values (geo.camera_inventory) in the planner's words.
+CAMERA_TYPE_ZH = {"bullet": "枪机", "fixed_dome": "半球", "ptz": "球机", "panoramic": "全景"}
+CAMERA_STATUS_ZH = {"online": "在线", "offline": "离线", "fault": "故障"}
+
+
 def cameras(req: LayerRequest) -> gpd.GeoDataFrame:
     c = _layer(req, "cameras")
     return _out(
@@ -743,8 +748,8 @@ register(
         tooltip=(
             Field("name", "名称"),
             Field("device_id", "设备编码"),
-            Field("camera_type", "类型"),
-            Field("status", "状态"),
+            Field("camera_type", "类型", format="enum", values=CAMERA_TYPE_ZH),
+            Field("status", "状态", format="enum", values=CAMERA_STATUS_ZH),
         ),
         pages={"area": True, "grids": False, "plan": False, "export": True},
         needs=("cameras",),
