@@ -77,7 +77,8 @@ def setup(data_dir: Path, work_dir: Path | None = None) -> list[Case]:
             p.unlink(missing_ok=True)
         writers = {mode: osmium.SimpleWriter(str(paths[mode])) for mode in MODES}
         try:
-            for obj in osmium.FileProcessor(str(src), osmium.osm.NODE | osmium.osm.WAY):
+            for item in osmium.FileProcessor(str(src), osmium.osm.NODE | osmium.osm.WAY):
+                obj: Any = item  # pyosmium yields a union; each branch checks the kind first
                 if obj.is_node():
                     for mode in MODES:
                         if obj.id in nodes[mode]:
