@@ -444,6 +444,74 @@ PAGES_PROFILE = (
 )
 
 
+def patrol_section() -> tuple[str, dict[str, object]]:
+    from benchmarks import bench_postman as bp
+
+    print("patrol: postman routes, k balanced routes, GPX, map matching", file=sys.stderr, flush=True)
+    got = bp.run(DATA)
+    graphs = pd.DataFrame(got["graphs"])
+    checks = pd.DataFrame(got["checks"])
+    grids = pd.DataFrame(got["grids"])
+    matching = pd.DataFrame(got["matching"])
+    cpp = grids[grids["method"] == "chinese_postman"] if "method" in grids else grids.iloc[0:0]
+    md = [
+        "## Patrol routes (issue 12)",
+        "",
+        "**Street graphs.** Vaduz's required streets (the rules' classes, service roads to buildings; their largest "
+        "connected piece, the valley) and Vaduz with every walking edge of the commune (footways, paths, tracks, "
+        "steps; its largest piece), each as one edge list every method reads. wangge: `geo.postman.postman_route` "
+        "(T-join by pymatching's sparse blossom on integer millimetres, Euler tour) on a network built from those "
+        "edges, best of 5; `graph_to_gpx_s` adds the walk's line with measures and the GPX 1.1 text. "
+        "postman_problems 0.3 (`solver.cpp`, behind `benchmarks/postman_problems_shim.py`: installed apart, two "
+        "documented patches for pandas 2 and networkx 3) and networkx `eulerize` + `eulerian_circuit` (its length "
+        "walks each added copy at the shortest parallel street), each once in a forked process with a "
+        f"{bp.ANCHOR_TIMEOUT_S:.0f} s limit. Anchors run once (their time is seconds; ours milliseconds).",
+        "",
+        _table(graphs),
+        "",
+        "**Against independent exact methods** on the same graphs: a HiGHS integer model written in the benchmark "
+        "(extra passes 0-2 per street, parity rows, connectivity cuts as violated; streets farther than half the "
+        "known walk's deadhead from every required node fixed at 0), and networkx's blossom on the complete graph "
+        f"of shortest ways between odd nodes where there are at most {bp.NX_MAX_ODD} of them:",
+        "",
+        _table(checks),
+        "",
+        "**k = 3 balanced routes** over Vaduz's valley streets from the Gemeindepolizei Vaduz "
+        "(`geo.postman.balanced_routes`, 5 s for the exact parts); target longest ÷ lower bound ≤ 1.15:",
+        "",
+        _table(pd.DataFrame([got["k3"]])),
+        "",
+        "**Every demo grid** (Monaco's quartiers and Vaduz, drawn with the default seed): the covering route from "
+        "the office past the key places as the service plans it, against the same independent HiGHS model "
+        f"({bp.INDEPENDENT_LIMIT_S:g} s per Chinese-postman grid, {bp.RURAL_LIMIT_S:g} s per rural-postman grid as a "
+        "cross-check). `equal` compares lengths to the millimetre; `gap` is wangge's "
+        "own (0 when proven optimal). The last row per area is `plan_routes` end to end (every grid, saved).",
+        "",
+        _table(grids.astype(object).where(grids.notna(), None)),
+        "",
+        "**Map matching** (`benchmarks/bench_matching.py`) on synthetic tracks of every grid's route (labelled "
+        "synthetic: 5 s fixes, σ 6 m noise with 1% outliers, drop-outs, stops, a detour); `points_right`: matched "
+        "points on their true street; `streets_right`: length share of the streets the matched path walked that "
+        "were truly walked; `streets_found`: of the truly walked streets, the share walked by the match. "
+        "leuvenmapmatching (`DistanceMatcher`, same σ and radius) side by side on the first tracks of each area. "
+        "Target: 10,000 points/s on one core and 95% of matched streets right.",
+        "",
+        _table(matching.astype(object).where(matching.notna(), None)),
+        "",
+    ]
+    vaduz = graphs.set_index("graph")
+    summary = {
+        "postman_problems_÷_wangge_vaduz": vaduz.get("postman_problems_÷_wangge_time", pd.Series()).to_dict(),
+        "eulerize_÷_wangge_vaduz": vaduz.get("eulerize_÷_wangge_time", pd.Series()).to_dict(),
+        "graph_to_gpx_s": vaduz["graph_to_gpx_s"].to_dict(),
+        "checks_equal": bool(checks["equal_highs"].all()),
+        "chinese_grids_equal": bool(cpp["equal"].fillna(False).all()) if len(cpp) else None,
+        "k3_ratio": got["k3"]["longest_÷_bound"],
+        "matching": matching[["area", "tracks_set", "method", "points_per_s", "streets_right"]].to_dict("records"),
+    }
+    return "\n".join(md), summary
+
+
 def _merge_sections(new: dict[str, str]) -> dict[str, str]:
     """Keep the sections of RESULTS.md this run did not redo (``python -m benchmarks.run edits`` redoes one)."""
     import re
@@ -468,6 +536,7 @@ def main() -> None:
         ("cache", cache_section),
         ("response", response_section),
         ("cameras", cameras_section),
+        ("patrol", patrol_section),
         ("pages", pages_section),
     )
     for name, section in sections_run:
@@ -488,7 +557,7 @@ def main() -> None:
         "`.venv/bin/python -m benchmarks.run partition`, `… edits`, `… network` or `… cache`.",
         "",
     ]
-    order = ("partition", "edits", "network", "cache", "response", "cameras", "pages")
+    order = ("partition", "edits", "network", "cache", "response", "cameras", "pages", "patrol")
     body = [f"<!-- section:{k} -->\n{merged[k]}<!-- /section -->\n" for k in order if k in merged]
     (HERE / "RESULTS.md").write_text("\n".join(header) + "\n" + "\n".join(body), encoding="utf-8")
     print(json.dumps({"summary": summaries}, indent=1, default=str))
