@@ -88,6 +88,7 @@ class PlanRef:
     version: int
     community_code: str
     community_name: str | None = None
+    state: str = ""  # what is saved for the area's plans beyond their versions (patrol routes…): in every plan key
 
 
 @dataclass(frozen=True)

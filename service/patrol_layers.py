@@ -19,6 +19,8 @@ import shapely
 
 from geo.crs import STORAGE_CRS
 from maps.layers import Category, Field, Highlight, LabelText, Layer, LayerRequest, Style, register
+from service.context import Context
+from service.tiles import register_plan_state
 
 # One colour per route on the page, in turn (Tableau 10: distinct on the light base map).
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
@@ -46,6 +48,15 @@ def heading_arrow(lonlat: np.ndarray) -> str:
         return ""
     bearing = np.degrees(np.arctan2(dx, dy)) % 360
     return ARROWS[int(round(bearing / 45.0)) % 8]
+
+
+def _routes_token(ctx: Context, area: str) -> str:
+    count, last = ctx.store.patrol.token(area)
+    return f"{count}.{last}"
+
+
+# Routes saved after a page was first drawn: the plans' layers (and their tiles' versions) follow the saved routes.
+register_plan_state("patrol_routes", _routes_token)
 
 
 def _available(req: LayerRequest) -> bool:

@@ -20,7 +20,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -30,7 +30,7 @@ import shapely
 
 from geo.errors import NotFoundError
 from geo.io.mvt import TileSource, encode_density, encode_tile, valid_tile
-from maps.layers import Layer, LayerRequest, PlanRef, get_layer
+from maps.layers import Layer, LayerRequest, PlanRef, all_layers, get_layer
 from service.cache import AreaEntry
 from service.context import Context
 from service.records import AreaRecord
@@ -82,16 +82,35 @@ def _tile_cache(entry: AreaEntry) -> TileCache:
 # -- the plans a page shows --------------------------------------------------------------------------------------
 
 
+# Data saved for an area's plans beyond their versions (patrol routes…), by the module that saves it: a short token
+# per source, read on every page and tile request and carried by each PlanRef, so plan layers' cached frames and
+# tile versions (immutable in browsers) change when it does, not only when a plan is edited.
+_PLAN_STATE: dict[str, Callable[[Context, str], str]] = {}
+
+
+def register_plan_state(key: str, token: Callable[[Context, str], str]) -> None:
+    """Make ``token(ctx, area)`` part of the state of every plan layer of the area (see ``PlanRef.state``)."""
+    _PLAN_STATE[key] = token
+
+
+def plan_state(ctx: Context, area: str) -> str:
+    """The tokens of every registered source of plan data, as one string."""
+    all_layers()  # the modules that register sources are imported with the layers
+    return ";".join(f"{key}={token(ctx, area)}" for key, token in sorted(_PLAN_STATE.items()))
+
+
 def adopted_plans(ctx: Context, area: str) -> tuple[PlanRef, ...]:
-    """Every community's adopted plan at its current version (cached until an adoption, edit or new plan)."""
+    """Every community's adopted plan at its current version (cached until an adoption, edit, new plan or change
+    of the plans' saved data)."""
     entry = ctx.area(area)
     token = ctx.store.plans.adoption_token(area)
+    state = plan_state(ctx, area)
 
     def build() -> tuple[PlanRef, ...]:
         plans = sorted((p for p in ctx.store.plans.list(area) if p.adopted), key=lambda p: p.community_code)
-        return tuple(PlanRef(p.plan_id, p.version, p.community_code, p.community_name) for p in plans)
+        return tuple(PlanRef(p.plan_id, p.version, p.community_code, p.community_name, state) for p in plans)
 
-    return entry.get(("adopted", token, "refs"), build)
+    return entry.get(("adopted", token, state, "refs"), build)
 
 
 def one_plan(ctx: Context, area: str, plan_id: str) -> tuple[PlanRef, ...]:
@@ -103,12 +122,12 @@ def one_plan(ctx: Context, area: str, plan_id: str) -> tuple[PlanRef, ...]:
         No such plan in the area.
     """
     p = ctx.store.plans.get(area, plan_id)
-    return (PlanRef(p.plan_id, p.version, p.community_code, p.community_name),)
+    return (PlanRef(p.plan_id, p.version, p.community_code, p.community_name, plan_state(ctx, area)),)
 
 
 def plans_key(plans: tuple[PlanRef, ...]) -> str:
     """A short digest of which plans at which versions (part of plan layers' cache keys and tile versions)."""
-    return hashlib.sha1(";".join(f"{p.plan_id}@{p.version}" for p in plans).encode()).hexdigest()[:10]
+    return hashlib.sha1(";".join(f"{p.plan_id}@{p.version}/{p.state}" for p in plans).encode()).hexdigest()[:10]
 
 
 def tile_version(entry: AreaEntry, plans: tuple[PlanRef, ...] | None) -> str:

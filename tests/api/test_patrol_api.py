@@ -138,3 +138,20 @@ def test_plan_map_layers_draw_the_saved_route_in_order_with_its_start(api):
     assert labels and all(f["properties"]["text"][-1] in "↑↗→↘↓↙←↖" for f in labels)
     stops = api.get(f"/areas/monaco/plans/{pid}/map/layers/patrol_stops").json()["features"]
     assert [f["properties"]["category"] for f in stops if f["properties"]["route_id"] == rid][0] == "start"
+
+
+def test_routes_saved_after_a_map_was_drawn_show_on_it(tmp_path):
+    """The plan's layers are cached by plan version: routes saved later must still reach the map (and its ETag)."""
+    url = f"sqlite:///{tmp_path / 'later.db'}"
+    ctx = Context(store=Store.from_url(url), rules=DEFAULT_RULES)
+    load_package(ctx, DATA / "monaco.gpkg")
+    pid = draw_grids(ctx, "monaco", communities=["La Rousse"])["communities"][0]["plan_id"]
+    app = create_app(Settings(store_url=url, data_dir=DATA), context=ctx)
+    with TestClient(app) as c:
+        before = c.get(f"/areas/monaco/plans/{pid}/map/layers/patrol_routes")
+        assert before.status_code == 200 and before.json()["features"] == []
+        assert c.post("/areas/monaco/patrol/routes?wait=true", json={"grid": GRID}).status_code == 200
+        after = c.get(f"/areas/monaco/plans/{pid}/map/layers/patrol_routes")
+        assert len(after.json()["features"]) > 3 and after.headers["ETag"] != before.headers["ETag"]
+        page = c.get(f"/areas/monaco/plans/{pid}/map").text
+        assert '"patrol_routes"' in page  # listed on the page now that a route is saved
