@@ -765,10 +765,6 @@ def _building_times(ctx: Context, entry: AreaEntry, mode: Mode) -> gpd.GeoDataFr
     return entry.get(("response_building_times", mode), build)
 
 
-def _has_duty_points(req: LayerRequest) -> bool:
-    return bool(len(study_area(req.ctx, req.entry).layer("duty_points")))
-
-
 def _layer_bands(req: LayerRequest) -> gpd.GeoDataFrame:
     return _band_frame(req.ctx, req.entry, _mode(req.ctx, None))
 
@@ -817,7 +813,7 @@ register(
         ),
         note="沿道路实际可达范围（道路两侧缓冲显示）；覆盖率按每栋建筑入口的到达时间统计。",
         pages={"area": False},
-        available=_has_duty_points,
+        needs=("duty_points", "roads"),  # read from the area's record: a page lists it without reading the area
         order=15,
     )
 )
@@ -852,7 +848,7 @@ register(
         ),
         min_zoom=13,
         pages={"area": False},
-        available=_has_duty_points,
+        needs=("duty_points", "roads"),  # read from the area's record: a page lists it without reading the area
         order=31,
     )
 )
@@ -873,6 +869,7 @@ register(
             Field("reason", "理由"),
         ),
         pages={"area": False},
+        needs=("duty_points", "roads"),
         order=78,
     )
 )
