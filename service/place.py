@@ -26,6 +26,8 @@ from pyproj import Transformer
 import service.patrol  # noqa: F401  (registers the answer's patrol_routes section)
 import service.response  # noqa: F401,E402  (registers the answer's duty_points section)
 from geo.area import text
+from geo.camera_inventory import normalise_status
+from geo.camera_quota import working_cameras
 from geo.camera_views import VIEW_NONE, building_heights, camera_optics, view_polygons
 from geo.crs import STORAGE_CRS
 from geo.datum import check_datum, to_wgs84
@@ -123,14 +125,18 @@ def cameras_at(ctx: Context, entry: AreaEntry, lon: float, lat: float) -> list[d
     x, y = idx.to_metric.transform(lon, lat)
     hits = np.sort(idx.camera_tree.query(shapely.Point(x, y), predicate="intersects"))
     cams = study_area(ctx, entry).layer("cameras")
+    working = working_cameras(cams, rules=ctx.rules.cameras)
     out = []
     for h in hits.tolist():
-        row = cams.iloc[int(idx.camera_rows[h])]
+        i = int(idx.camera_rows[h])
+        row = cams.iloc[i]
         out.append(
             {
                 "fid": str(row["fid"]),
                 "device_id": text(row.get("device_id")),
                 "name": text(row.get("name")),
+                "status": normalise_status(row.get("status")) if text(row.get("status")) else None,
+                "working": bool(working[i]),
                 "distance_m": round(float(np.hypot(*(np.array([x, y]) - _metric_xy(idx, row.geometry)))), 1),
             }
         )
@@ -219,7 +225,12 @@ def where_place(
     out = where(ctx, area, wlon, wlat, entry=entry)  # the revision read once per request
     if out.get("community") is None:
         raise _outside(ctx, entry, wlon, wlat)
-    out.setdefault("cameras", cameras_at(ctx, entry, wlon, wlat))
+    if "cameras" not in out:
+        # Only a working camera sees the place (as coverage counts it); the broken ones whose view holds it are
+        # listed apart, so the panel can say that repairing them would cover it.
+        seen = cameras_at(ctx, entry, wlon, wlat)
+        out["cameras"] = [c for c in seen if c["working"]]
+        out["cameras_out_of_service"] = [c for c in seen if not c["working"]]
     out["query"] = {**query, "ms": round((time.perf_counter() - t0) * 1000, 2)}
     return out
 

@@ -187,7 +187,17 @@ def test_side_panel_shows_duty_points_cameras_and_routes_only_when_there(server,
                 "minutes": {"walk": 6.2, "drive": 1.6},
             },
         ],
-        "cameras": [{"fid": "c1", "device_id": "CAM-007", "name": HOSTILE, "status": "offline", "distance_m": 42.4}],
+        "cameras": [{"fid": "c1", "device_id": "CAM-007", "name": HOSTILE, "status": "online", "distance_m": 42.4}],
+        "cameras_out_of_service": [
+            {
+                "fid": "c2",
+                "device_id": "CAM-009",
+                "name": HOSTILE,
+                "status": "fault",
+                "working": False,
+                "distance_m": 9.0,
+            }
+        ],
         "patrol_routes": [
             {
                 "route_id": "r1",
@@ -217,15 +227,16 @@ def test_side_panel_shows_duty_points_cameras_and_routes_only_when_there(server,
     panel = click()
     assert "最近的勤务点（到达时间）" in panel and "警务室" in panel and "最先到达" in panel
     assert "步行 6.2 分钟" in panel and "驾车 1.6 分钟" in panel
-    assert "能看到此处的监控（1 个）" in panel and "CAM-007" in panel and "离线" in panel and "相距 42 米" in panel
+    assert "能看到此处的监控（1 个）" in panel and "CAM-007" in panel and "在线" in panel and "相距 42 米" in panel
+    assert "视野含此处但未在线的监控（修复后可覆盖）（1 个）" in panel and "CAM-009" in panel and "故障" in panel
     assert "经过此处的巡查路线" in panel and "网格 440310001003002" in panel and "2.35 公里" in panel
     assert "约 41.3 分钟" in panel and "需重新规划" in panel
-    assert panel.count(HOSTILE) == 2  # the names as typed, as text
+    assert panel.count(HOSTILE) == 3  # the names as typed, as text
     assert v.page.evaluate("() => window.__pwned") is None
     gpx = v.page.locator(".wg-panel a:has-text('下载 GPX')").get_attribute("href")
     assert gpx == "/areas/monaco/patrol/routes/r1.gpx"
     v.page.evaluate("() => { window.__wg.panel = null; }")
-    fulfil(json.dumps({**answer, "duty_points": [], "cameras": [], "patrol_routes": []}))
+    fulfil(json.dumps({**answer, "duty_points": [], "cameras": [], "cameras_out_of_service": [], "patrol_routes": []}))
     panel = click()
     assert "La Condamine" in panel
     assert "勤务点" not in panel and "监控" not in panel and "巡查路线" not in panel

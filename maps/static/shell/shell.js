@@ -409,9 +409,9 @@
         detail: (d.name && d.kind_zh ? d.kind_zh + ' · ' : '') + (times.length ? times.join('，') : '无道路可达')};
     }));
   }
-  function camerasHtml(items) {
+  function camerasHtml(items, title) {
     if (!items || !items.length) return '';
-    return itemsHtml('能看到此处的监控（' + items.length + ' 个）', items.map(function (cam) {
+    return itemsHtml((title || '能看到此处的监控') + '（' + items.length + ' 个）', items.map(function (cam) {
       var bits = [];
       if (cam.device_id && cam.device_id !== cam.name) bits.push('编号 ' + cam.device_id);
       if (cam.status) bits.push(CAMERA_STATUS[cam.status] || String(cam.status));
@@ -443,7 +443,8 @@
     } else if (c) {
       html += section('网格（采用方案）', [['', '此处尚无采用的网格方案']]);
     }
-    html += dutyHtml(w.duty_points) + camerasHtml(w.cameras) + routesHtml(w.patrol_routes);
+    html += dutyHtml(w.duty_points) + camerasHtml(w.cameras) +
+      camerasHtml(w.cameras_out_of_service, '视野含此处但未在线的监控（修复后可覆盖）') + routesHtml(w.patrol_routes);
     panel.innerHTML = html;
     panel.hidden = false;
     panel.querySelector('.wg-close').onclick = function () { panel.hidden = true; };
