@@ -492,7 +492,9 @@ def patrol_section() -> tuple[str, dict[str, object]]:
         "**Map matching** (`benchmarks/bench_matching.py`) on synthetic tracks of every grid's route (labelled "
         "synthetic: 5 s fixes, σ 6 m noise with 1% outliers, drop-outs, stops, a detour); `points_right`: matched "
         "points on their true street; `streets_right`: length share of the streets the matched path walked that "
-        "were truly walked; `streets_found`: of the truly walked streets, the share walked by the match. "
+        "were truly walked; `streets_right_or_alongside`: the same, also counting a matched street that runs "
+        "alongside a truly walked one (≥ 80% of its length within 8 m: a sidewalk mapped as its own way, closer "
+        "than the noise can tell apart); `streets_found`: of the truly walked streets, the share walked by the match. "
         "leuvenmapmatching (`DistanceMatcher`, same σ and radius) side by side on the first tracks of each area. "
         "Target: 10,000 points/s on one core and 95% of matched streets right.",
         "",

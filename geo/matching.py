@@ -5,9 +5,10 @@ the network's spatial index). A candidate's emission is Gaussian in its
 distance to the point (``sigma_m``); a move from one candidate to the next is
 likely when the way along the network is about as long as the straight line
 between the two points (exponential in the difference, scale ``beta_m``).
-The most likely sequence comes from Viterbi, vectorised with numpy over the
-candidates of consecutive points; the network distances come from a bounded
-Dijkstra (scipy) over the streets near each chunk of the track. A point with
+The candidates sit in a (point, slot) table; each chunk of the track gets its
+network distances from one bounded Dijkstra (scipy) over the streets near it,
+and the transitions of all its steps as one numpy block, so the Viterbi loop
+does one K x K max per point. A point with
 no candidate, a gap longer than ``break_s`` or a new GPX segment breaks the
 track: matching starts again after it.
 
@@ -59,12 +60,16 @@ def _candidates(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Up to k nearest edges within the radius per point: (point, edge, offset, distance), sorted by point."""
     pts = shapely.points(xy)
-    pi, ei = net.edge_tree.query(pts, predicate="dwithin", distance=radius_m)
+    # the tree's boxes around each point, then one exact distance per pair (a "dwithin" query would compute the
+    # distances once inside the tree and they would be needed again here)
+    boxes = shapely.box(xy[:, 0] - radius_m, xy[:, 1] - radius_m, xy[:, 0] + radius_m, xy[:, 1] + radius_m)
+    pi, ei = net.edge_tree.query(boxes)
+    d = shapely.distance(pts[pi], net.edge_geometry[ei])
+    near = d <= radius_m
+    pi, ei, d = pi[near], ei[near], d[near]
     if not len(pi):
         empty = np.zeros(0)
         return pi, ei, empty, empty
-    lines = net.edge_geometry[ei]
-    d = shapely.distance(pts[pi], lines)
     order = np.lexsort((ei, d, pi))
     pi, ei, d = pi[order], ei[order], d[order]
     rank = np.arange(len(pi)) - np.searchsorted(pi, pi)  # position within its point's list
@@ -84,11 +89,15 @@ def match_points(
     radius_m: float = 50.0,
     beta_m: float = 5.0,
     break_s: float = 300.0,
-    candidates: int = 8,
+    candidates: int = 12,
     chunk: int = 256,
     min_share: float = 0.5,
 ) -> Matched:
     """Match a track's points (metric CRS, times in seconds) to the network's edges.
+
+    ``candidates`` is 12, not the usual 8: where sidewalks, crossings and steps are mapped as ways of their own
+    (Monaco), a dozen edges meet within a few metres of a junction and the street truly walked can rank past
+    the eighth.
 
     Returns
     -------
@@ -103,7 +112,15 @@ def match_points(
         return Matched(edge, offset, dist, 0, np.zeros(0, dtype=np.int64), {})
     pi, ei, off, d = _candidates(net, xy, radius_m, candidates)
     starts = np.searchsorted(pi, np.arange(n + 1))
-    emis = -0.5 * (d / sigma_m) ** 2
+    # candidates as a (point, slot) table, -1 in empty slots: every step's transitions come as one K x K block
+    k_max = max(int(np.max(np.diff(starts), initial=0)), 1)
+    slot = np.arange(len(pi)) - starts[pi]
+    cand = np.full((n, k_max), -1, dtype=np.int64)
+    cand[pi, slot] = np.arange(len(pi))
+    has = cand >= 0
+    safe = np.where(has, cand, 0)
+    emis = np.full((n, k_max), -np.inf)
+    emis[pi, slot] = -0.5 * (d / sigma_m) ** 2
     seg = np.zeros(n, dtype=np.int64) if segment is None else np.asarray(segment)
     step_m = np.hypot(*np.diff(xy, axis=0).T) if n > 1 else np.zeros(0)
     gap = np.diff(time_s) if n > 1 else np.zeros(0)
@@ -113,83 +130,76 @@ def match_points(
     cut |= starts[1:] == starts[:-1]  # no candidate: nothing to carry over
     length = net.edge_length_m
     to_u, to_v = off, length[ei] - off
-    cu_row, cv_row = np.zeros(len(ei), dtype=np.int64), np.zeros(len(ei), dtype=np.int64)
-    cu_pos, cv_pos = np.zeros(len(ei), dtype=np.int64), np.zeros(len(ei), dtype=np.int64)
     arcs = net.arcs("length")
-    # Viterbi over chunks; each chunk computes network distances among its candidates' end nodes.
+    # trans[t] scores the moves from point t - 1's candidates (rows) to point t's (columns)
+    trans = np.full((n, k_max, k_max), -np.inf)
+    for c0 in range(0, n, chunk):
+        c1 = min(n, c0 + chunk)
+        lo, hi = starts[max(c0 - 1, 0)], starts[c1]
+        t0 = max(c0, 1)
+        if hi == lo or t0 >= c1:
+            continue
+        cand_edges = ei[lo:hi]
+        # each chunk computes network distances among its candidates' end nodes, over the streets near it
+        ends = np.unique(np.concatenate([net.edge_u[cand_edges], net.edge_v[cand_edges]]))
+        limit = float(np.max(step_m[max(c0 - 1, 0) : c1 - 1], initial=0.0)) * 3 + 2 * radius_m + 50.0
+        local = _local_nodes(net, xy[max(c0 - 1, 0) : c1], limit)
+        local = np.union1d(local, ends)
+        pos = np.full(net.n_nodes, -1, dtype=np.int64)
+        pos[local] = np.arange(len(local))
+        dmat = dijkstra(arcs[local][:, local], directed=False, indices=pos[ends], limit=limit)
+        row_of = np.full(net.n_nodes, -1, dtype=np.int64)
+        row_of[ends] = np.arange(len(ends))
+        a = safe[t0 - 1 : c1 - 1, :, None]  # (steps, K, 1): the earlier point's candidates
+        b = safe[t0:c1, None, :]  # (steps, 1, K): the later point's
+        ea, eb = ei[a], ei[b]
+        ru, rv = row_of[net.edge_u[ea]], row_of[net.edge_v[ea]]
+        bu, bv = pos[net.edge_u[eb]], pos[net.edge_v[eb]]
+        fu, fv, tu, tv = to_u[a], to_v[a], to_u[b], to_v[b]
+        best = np.minimum(
+            np.minimum(fu + dmat[ru, bu] + tu, fu + dmat[ru, bv] + tv),
+            np.minimum(fv + dmat[rv, bu] + tu, fv + dmat[rv, bv] + tv),
+        )
+        best = np.where(ea == eb, np.minimum(best, np.abs(off[a] - off[b])), best)
+        block = -np.abs(best - step_m[t0 - 1 : c1 - 1, None, None]) / beta_m
+        ok = has[t0 - 1 : c1 - 1, :, None] & has[t0:c1, None, :]
+        trans[t0:c1] = np.where(ok, block, -np.inf)
+    # Viterbi: one K x K max per point
     back: list[np.ndarray | None] = [None] * n
     scores: list[np.ndarray | None] = [None] * n
     score: np.ndarray | None = None
     breaks = 0
-    for c0 in range(0, n, chunk):
-        c1 = min(n, c0 + chunk)
-        lo, hi = starts[max(c0 - 1, 0)], starts[c1]
-        cand_edges = ei[lo:hi]
-        if len(cand_edges):
-            ends = np.unique(np.concatenate([net.edge_u[cand_edges], net.edge_v[cand_edges]]))
-            limit = float(np.max(step_m[max(c0 - 1, 0) : c1 - 1], initial=0.0)) * 3 + 2 * radius_m + 50.0
-            local = _local_nodes(net, xy[max(c0 - 1, 0) : c1], limit)
-            local = np.union1d(local, ends)
-            pos = np.full(net.n_nodes, -1, dtype=np.int64)
-            pos[local] = np.arange(len(local))
-            sub = arcs[local][:, local]
-            src = pos[ends]
-            dmat = dijkstra(sub, directed=False, indices=src, limit=limit)
-            row_of = np.full(net.n_nodes, -1, dtype=np.int64)
-            row_of[ends] = np.arange(len(ends))
-            # each candidate's end nodes as rows (sources) and columns (local nodes) of this chunk's distances
-            cu_row[lo:hi], cv_row[lo:hi] = row_of[net.edge_u[cand_edges]], row_of[net.edge_v[cand_edges]]
-            cu_pos[lo:hi], cv_pos[lo:hi] = pos[net.edge_u[cand_edges]], pos[net.edge_v[cand_edges]]
-        for t in range(c0, c1):
-            a0, a1 = starts[t], starts[t + 1]
-            if a1 == a0:
-                score = None
-                continue
-            e_t = emis[a0:a1]
-            if score is None or cut[t]:
-                breaks += 1 if t > 0 else 0
-                score = e_t.copy()
-                back[t] = None
-                scores[t] = score
-                continue
-            p0, p1 = starts[t - 1], starts[t]
-            ea, oa = ei[p0:p1], off[p0:p1]
-            eb, ob = ei[a0:a1], off[a0:a1]
-            # gather only the candidates' pairs (whole rows of the chunk's distances would be copied per point)
-            ru, rv = cu_row[p0:p1, None], cv_row[p0:p1, None]
-            bu, bv = cu_pos[None, a0:a1], cv_pos[None, a0:a1]
-            fu, fv = to_u[p0:p1, None], to_v[p0:p1, None]
-            tu, tv = to_u[None, a0:a1], to_v[None, a0:a1]
-            best = np.minimum(
-                np.minimum(fu + dmat[ru, bu] + tu, fu + dmat[ru, bv] + tv),
-                np.minimum(fv + dmat[rv, bu] + tu, fv + dmat[rv, bv] + tv),
-            )
-            same = ea[:, None] == eb[None, :]
-            best = np.where(same, np.minimum(best, np.abs(oa[:, None] - ob[None, :])), best)
-            trans = -np.abs(best - step_m[t - 1]) / beta_m
-            total = score[:, None] + trans
-            arg = np.argmax(total, axis=0)
-            new = total[arg, np.arange(len(eb))] + e_t
-            if not np.isfinite(new).any():
-                breaks += 1
-                score = e_t.copy()
-                back[t] = None
-                scores[t] = score
-                continue
-            score = new
-            back[t] = arg
+    cols = np.arange(k_max)
+    for t in range(n):
+        if not has[t, 0]:
+            score = None
+            continue
+        if score is None or cut[t]:
+            breaks += 1 if t > 0 else 0
+            score = emis[t].copy()
             scores[t] = score
+            continue
+        total = score[:, None] + trans[t]
+        arg = total.argmax(axis=0)
+        new = total[arg, cols] + emis[t]
+        if not np.isfinite(new).any():
+            breaks += 1
+            score = emis[t].copy()
+            scores[t] = score
+            continue
+        score = new
+        back[t] = arg
+        scores[t] = score
     # backtrack every run from its end
     t = n - 1
     while t >= 0:
-        a0, a1 = starts[t], starts[t + 1]
-        if a1 == a0:
+        if not has[t, 0]:
             t -= 1
             continue
         last = scores[t]
         j = int(np.argmax(last)) if last is not None else 0
         while True:
-            k = starts[t] + j
+            k = int(cand[t, j])
             edge[t], offset[t], dist[t] = ei[k], off[k], d[k]
             arg = back[t]
             if arg is None:
@@ -258,25 +268,28 @@ def _walked(
             dmat, pred = dijkstra(
                 arcs[local][:, local], directed=False, indices=pos[ends], return_predecessors=True, limit=limit
             )
-            row = {int(n): r for r, n in enumerate(ends)}
-            for first, second in part:
-                ea, eb = int(edge[first]), int(edge[second])
-                oa, ob = float(offset[first]), float(offset[second])
-                best: tuple[float, int, int] | None = None
-                for s, at_s in ((int(net.edge_u[ea]), 0.0), (int(net.edge_v[ea]), float(length[ea]))):
-                    for t, at_t in ((int(net.edge_u[eb]), 0.0), (int(net.edge_v[eb]), float(length[eb]))):
-                        c = abs(oa - at_s) + dmat[row[s], pos[t]] + abs(ob - at_t)
-                        if np.isfinite(c) and (best is None or c < best[0]):
-                            best = (c, s, t)
-                if best is None:
-                    continue
-                _, s, t = best
-                at_s = 0.0 if s == int(net.edge_u[ea]) else float(length[ea])
-                at_t = 0.0 if t == int(net.edge_u[eb]) else float(length[eb])
-                intervals[ea].append((min(oa, at_s), max(oa, at_s)))
-                intervals[eb].append((min(ob, at_t), max(ob, at_t)))
-                r = row[s]
-                node = int(pos[t])
+            row_of = np.full(net.n_nodes, -1, dtype=np.int64)
+            row_of[ends] = np.arange(len(ends))
+            ea, eb = edge[firsts], edge[seconds]
+            oa, ob = offset[firsts], offset[seconds]
+            # the four ways between the two streets (through either end of each); the shortest is the walk
+            s_nodes = np.stack([net.edge_u[ea], net.edge_u[ea], net.edge_v[ea], net.edge_v[ea]], axis=1)
+            t_nodes = np.stack([net.edge_u[eb], net.edge_v[eb], net.edge_u[eb], net.edge_v[eb]], axis=1)
+            at_s = np.zeros((len(part), 4))
+            at_s[:, 2:] = length[ea, None]
+            at_t = np.zeros((len(part), 4))
+            at_t[:, [1, 3]] = length[eb, None]
+            cost = np.abs(oa[:, None] - at_s) + dmat[row_of[s_nodes], pos[t_nodes]] + np.abs(ob[:, None] - at_t)
+            pick = np.argmin(cost, axis=1)  # the first of equal ways, as the loop over ends took
+            found = np.isfinite(cost[np.arange(len(part)), pick])
+            for m in np.flatnonzero(found):
+                c = int(pick[m])
+                e_a, e_b = int(ea[m]), int(eb[m])
+                sa, tb = float(at_s[m, c]), float(at_t[m, c])
+                intervals[e_a].append((min(float(oa[m]), sa), max(float(oa[m]), sa)))
+                intervals[e_b].append((min(float(ob[m]), tb), max(float(ob[m]), tb)))
+                r = int(row_of[s_nodes[m, c]])
+                node = int(pos[t_nodes[m, c]])
                 while pred[r, node] >= 0:
                     p_local = int(pred[r, node])
                     a_node, b_node = int(local[p_local]), int(local[node])

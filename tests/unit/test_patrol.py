@@ -171,3 +171,25 @@ def test_matching_breaks_at_long_gaps():
     t = np.array([0.0, 15.0, 30.0, 3600.0, 3615.0])  # an hour without a fix between the third and fourth
     m = match_points(net, xy, t)
     assert m.breaks == 1 and (m.edge >= 0).all()
+
+
+def test_benchmark_counts_a_sidewalk_beside_the_walked_street_as_alongside_not_a_street_30_m_away():
+    from benchmarks.bench_matching import _alongside
+
+    roads = gpd.GeoDataFrame(
+        {"highway": ["residential", "footway", "residential", "residential"]},
+        geometry=[
+            LineString([(0, 0), (200, 0)]),  # the street walked
+            LineString([(0, 5), (200, 5)]),  # its sidewalk, mapped as a way of its own
+            LineString([(0, 30), (200, 30)]),  # the next street, farther than the GPS noise
+            LineString([(100, 0), (100, 100)]),  # a cross street
+        ],
+        crs="EPSG:32632",
+    )
+    net = build_network(roads, mode="walk")
+    ys = [{c[1] for c in net.edge_geometry[e].coords} for e in range(net.n_edges)]
+    walked_street = {e for e, y in enumerate(ys) if y == {0.0}}
+    sidewalk = {e for e, y in enumerate(ys) if y == {5.0}}
+    assert walked_street and sidewalk
+    # every edge matched: only the sidewalk runs alongside; the street 30 m off and the cross street do not
+    assert _alongside(net, set(range(net.n_edges)), walked_street) == sidewalk
