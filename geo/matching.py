@@ -324,3 +324,52 @@ def _edge_lookup(net: RoadNetwork) -> dict[tuple[int, int], int]:
         net._cache[key] = cached
     out: dict[tuple[int, int], int] = cached
     return out
+
+
+# A street is walked "alongside" when most of it lies within a few metres of what the walker was matched to: where
+# sidewalks are mapped as their own ways (Monaco maps most), GPS noise cannot tell a sidewalk from its street, and a
+# worker on the sidewalk has patrolled the street. Wider than a sidewalk's offset, narrower than a block.
+ALONGSIDE_M = 8.0
+ALONGSIDE_SHARE = 0.8
+
+
+def alongside(
+    net: RoadNetwork,
+    covered_m: dict[int, float],
+    streets: np.ndarray,
+    *,
+    within_m: float = ALONGSIDE_M,
+    share: float = ALONGSIDE_SHARE,
+) -> dict[int, float]:
+    """Of ``streets``, those not walked themselves that run alongside walked ways: metres credited to each.
+
+    A way counts as walked when at least half of it was covered; a street is credited with its length within
+    ``within_m`` of the walked ways when that is at least ``share`` of it.
+
+    Examples
+    --------
+    >>> from geo.networks import build_network
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import LineString
+    >>> roads = gpd.GeoDataFrame({"highway": ["residential", "footway", "residential"]}, geometry=[
+    ...     LineString([(0, 0), (100, 0)]), LineString([(0, 5), (100, 5)]), LineString([(0, 40), (100, 40)])],
+    ...     crs="EPSG:32632")
+    >>> net = build_network(roads, mode="walk")
+    >>> by_y = {round(g.coords[0][1]): e for e, g in enumerate(net.edge_geometry)}  # street 0, sidewalk 5, far 40
+    >>> street, sidewalk, far = by_y[0], by_y[5], by_y[40]
+    >>> credit = alongside(net, {sidewalk: 100.0}, np.array([street, far]))
+    >>> round(credit[street]), far in credit
+    (100, False)
+    """
+    walked = [e for e, m in covered_m.items() if m >= 0.5 * float(net.edge_length_m[e])]
+    rest = np.array([int(e) for e in streets if covered_m.get(int(e), 0.0) < float(net.edge_length_m[e])], dtype=int)
+    if not walked or not len(rest):
+        return {}
+    corridor = shapely.union_all(shapely.buffer(net.edge_geometry[walked], within_m, cap_style="flat"))
+    inside = shapely.length(shapely.intersection(net.edge_geometry[rest], corridor))
+    length = np.maximum(net.edge_length_m[rest], 1e-9)
+    return {
+        int(e): float(min(m, length[i]))
+        for i, (e, m) in enumerate(zip(rest, inside, strict=True))
+        if m / length[i] >= share and m > covered_m.get(int(e), 0.0)
+    }

@@ -29,7 +29,7 @@ from pyproj import Transformer
 from geo.crs import STORAGE_CRS
 from geo.errors import InputError, NotFoundError, TrackOutsideAreaError, WanggeError
 from geo.io.gpx import Track, Waypoint, read_track, route_gpx
-from geo.matching import match_points
+from geo.matching import alongside, match_points
 from geo.networks import RoadNetwork
 from geo.patrol import (
     GridRoute,
@@ -776,12 +776,17 @@ def coverage(
         walked = np.array(sorted(cell["walked"]), dtype=np.int64)
         covered = cell["covered"]
         req_len = None
-        share = None
+        share = share_alongside = None
+        beside_m = 0.0
         if grid_code and grid_code in grids:
             req = required_streets(net, grids[grid_code], rules, entrance_edges=entrance_edges)
             req_len = float(net.edge_length_m[req].sum())
             on_req = sum(covered.get(int(e), 0.0) for e in req)
             share = round(on_req / req_len, 4) if req_len else None
+            # a street patrolled from its sidewalk (mapped as its own way a few metres off): credited apart
+            beside = alongside(net, covered, np.asarray(req))
+            beside_m = sum(m - covered.get(e, 0.0) for e, m in beside.items())
+            share_alongside = round((on_req + beside_m) / req_len, 4) if req_len else None
         rows.append(
             {
                 "grid": grid_code or None,
@@ -791,6 +796,8 @@ def coverage(
                 "street_length_m": round(sum(covered.values()), 1),
                 "required_length_m": round(req_len, 1) if req_len is not None else None,
                 "required_share": share,
+                "required_alongside_m": round(beside_m, 1),
+                "required_share_with_alongside": share_alongside,
                 "households_covered": _households_on(ctx, entry, walked),
                 "minutes": round(cell["seconds"] / 60, 1),
                 "norm_met": cell["seconds"] >= min_s,

@@ -225,6 +225,8 @@ def test_coverage_report_per_grid_and_day_with_rejections(monaco_ctx, planned):
         row = rows[(grid, "2026-05-01")]
         # Monaco maps sidewalks beside its streets: part of a walk along a street matches its sidewalk
         assert row["required_share"] > 0.6 and row["minutes"] > 10 and row["households_covered"] > 0
+        # walked from its sidewalk, the street is patrolled: credited apart, the synthetic walk then covers nearly all
+        assert row["required_alongside_m"] > 50 and row["required_share_with_alongside"] > 0.93
         assert row["norm_met"] is (row["minutes"] >= 120)
     with pytest.raises(InputError) as every_bad:
         patrol.coverage(monaco_ctx, "monaco", bad)
