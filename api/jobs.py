@@ -32,6 +32,7 @@ from typing import Any
 
 import anyio
 from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from api.errors import log, problem_body
 from geo.errors import ConflictError, NotFoundError, TooManyJobsError, WanggeError
@@ -306,6 +307,32 @@ async def follow(runner: JobRunner, job: Job, request: Request) -> bool:
             return False
         await anyio.sleep(DISCONNECT_POLL_S)
     return True
+
+
+async def job_answer(runner: JobRunner, job: Job, request: Request, *, wait: bool, what: tuple[str, str]) -> Any:
+    """The answer to a request that queued ``job``: 202 with its Location, or with ``wait`` its result (200).
+
+    With ``wait`` the job runs only for this request: it is cancelled if the client goes (499, nothing sent), a job
+    cancelled meanwhile through DELETE /jobs/{id} is a 409 naming ``what`` (English, Chinese), and a failed job
+    raises its own error (mapped to its problem like any other).
+    """
+    if not wait:
+        return JSONResponse(
+            {"job": runner.describe(job), "status_url": f"/jobs/{job.id}"},
+            status_code=202,
+            headers={"Location": f"/jobs/{job.id}"},
+        )
+    if not await follow(runner, job, request):
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+    if job.status == "done":
+        return JSONResponse(job.result, status_code=200, headers={"X-Wangge-Job": job.id})
+    if job.status == "cancelled":
+        raise ConflictError(
+            f"Job {job.id} ({what[0]}) was cancelled before it finished",
+            detail_zh=f"{what[1]}任务 {job.id} 在完成前被取消",
+            job=job.id,
+        )
+    raise job.exception or RuntimeError(f"job {job.id} failed without an exception")
 
 
 class PageRenders:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContextDep, JobsDep
 from api.geojson import GEOJSON
-from api.jobs import CLIENT_CLOSED_REQUEST, follow
-from geo.errors import ConflictError, InputError
+from api.jobs import job_answer
+from geo.errors import InputError
 from service import patrol
 
 router = APIRouter(prefix="/areas", tags=["patrol 巡查"])
@@ -68,23 +68,7 @@ async def plan(
         )
 
     job = runner.submit("patrol_routes", work, area=name)
-    if not wait:
-        return JSONResponse(
-            {"job": runner.describe(job), "status_url": f"/jobs/{job.id}"},
-            status_code=202,
-            headers={"Location": f"/jobs/{job.id}"},
-        )
-    if not await follow(runner, job, request):
-        return Response(status_code=CLIENT_CLOSED_REQUEST)
-    if job.status == "done":
-        return JSONResponse(job.result, status_code=200, headers={"X-Wangge-Job": job.id})
-    if job.status == "cancelled":
-        raise ConflictError(
-            f"The routes (job {job.id}) were cancelled before they finished",
-            detail_zh=f"巡查路线任务 {job.id} 在完成前被取消",
-            job=job.id,
-        )
-    raise job.exception or RuntimeError(f"job {job.id} failed without an exception")
+    return await job_answer(runner, job, request, wait=wait, what=("patrol routes", "巡查路线"))
 
 
 @router.get("/{name}/patrol/routes", summary="Saved patrol routes 巡查路线列表")

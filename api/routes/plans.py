@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContextDep, JobsDep, RendersDep, SettingsDep
 from api.geojson import GEOJSON, geojson_response
-from api.jobs import CLIENT_CLOSED_REQUEST, PageRenders, Progress, follow
+from api.jobs import CLIENT_CLOSED_REQUEST, PageRenders, Progress, job_answer
 from api.schemas import (
     MAX_AUTHOR,
     DrawRequest,
@@ -28,7 +28,7 @@ from api.schemas import (
     StateRequest,
     VersionNumber,
 )
-from geo.errors import ConflictError, InputError
+from geo.errors import InputError
 from service import edits, exports, maps, plans
 
 router = APIRouter(tags=["grids 网格"])
@@ -87,24 +87,7 @@ async def draw(
 
     ctx.area(name)  # unknown area: 404 now, not a failed job later
     job = runner.submit("draw", work, area=name)
-    if not wait:
-        return JSONResponse(
-            {"job": runner.describe(job), "status_url": f"/jobs/{job.id}"},
-            status_code=202,
-            headers={"Location": f"/jobs/{job.id}"},
-        )
-    # The draw is only for this response: it is queued like any job (so it is bounded) and cancelled if we go.
-    if not await follow(runner, job, request):
-        return Response(status_code=CLIENT_CLOSED_REQUEST)
-    if job.status == "done":
-        return JSONResponse(job.result, status_code=200, headers={"X-Wangge-Job": job.id})
-    if job.status == "cancelled":
-        raise ConflictError(
-            f"The draw (job {job.id}) was cancelled before it finished",
-            detail_zh=f"划分任务 {job.id} 在完成前被取消",
-            job=job.id,
-        )
-    raise job.exception or RuntimeError(f"job {job.id} failed without an exception")
+    return await job_answer(runner, job, request, wait=wait, what=("grid drawing", "网格划分"))
 
 
 @router.get(

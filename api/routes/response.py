@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContextDep, JobsDep
 from api.geojson import GEOJSON, geojson_response
-from api.jobs import CLIENT_CLOSED_REQUEST, follow
+from api.jobs import job_answer
 from api.schemas import NetworkMode, ProposalRequest, ResponseReport
-from geo.errors import ConflictError
 from service import response
 
 router = APIRouter(prefix="/areas", tags=["response 出警覆盖"])
@@ -66,20 +65,4 @@ async def proposals(
         return response.propose_duty_points(ctx, name, p=body.p, mode=body.mode, progress=progress)
 
     job = runner.submit("response_proposals", work, area=name)
-    if not wait:
-        return JSONResponse(
-            {"job": runner.describe(job), "status_url": f"/jobs/{job.id}"},
-            status_code=202,
-            headers={"Location": f"/jobs/{job.id}"},
-        )
-    if not await follow(runner, job, request):
-        return Response(status_code=CLIENT_CLOSED_REQUEST)
-    if job.status == "done":
-        return JSONResponse(job.result, status_code=200, headers={"X-Wangge-Job": job.id})
-    if job.status == "cancelled":
-        raise ConflictError(
-            f"The proposals (job {job.id}) were cancelled before they finished",
-            detail_zh=f"新增勤务点建议任务 {job.id} 在完成前被取消",
-            job=job.id,
-        )
-    raise job.exception or RuntimeError(f"job {job.id} failed without an exception")
+    return await job_answer(runner, job, request, wait=wait, what=("duty-point proposals", "新增勤务点建议"))

@@ -229,3 +229,23 @@ def test_a_render_stops_at_its_next_step_when_its_client_leaves():
     finished, out = anyio.run(PageRenders().render, _Leaving(0.3), validate_many)
     assert (finished, out) == (False, None)
     assert stopped.wait(5) and 3 <= len(steps) < 20
+
+
+def test_a_waited_draw_cancelled_meanwhile_is_a_409_naming_its_job(api):
+    """?wait=true: the request waits for its queued job; a DELETE /jobs/{id} from elsewhere ends the wait with 409."""
+    c, ctx = api
+    release, _ = _blocker(c.app.state.jobs, None)
+    answers: list = []
+    waiter = threading.Thread(
+        target=lambda: answers.append(c.post("/areas/monaco/plans?wait=true", json={"communities": ["Larvotto"]}))
+    )
+    waiter.start()
+    _until(lambda: any(j.kind == "draw" for j in c.app.state.jobs._jobs.values()))
+    job_id = next(j.id for j in c.app.state.jobs._jobs.values() if j.kind == "draw")
+    assert c.delete(f"/jobs/{job_id}").status_code == 200
+    waiter.join(30)
+    release.set()
+    (r,) = answers
+    assert r.status_code == 409 and r.json()["context"] == {"job": job_id}
+    assert job_id in r.json()["detail"] and "grid drawing" in r.json()["detail"] and "网格划分" in r.json()["detail_zh"]
+    assert ctx.store.plans.list("monaco") == []
