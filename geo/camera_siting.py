@@ -38,11 +38,7 @@ compare with spopt's ``MCLP``.
 
 from __future__ import annotations
 
-import os
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +53,7 @@ from geo.area import text
 from geo.camera_views import base_views, view_polygons
 from geo.networks import RoadNetwork
 from geo.rules import CameraRules
+from geo.solver import quiet_stdout
 
 KIND_ORDER = ("entrance", "junction_main", "key_place", "junction", "street")
 KIND_ZH = {
@@ -69,21 +66,6 @@ KIND_ZH = {
 PIECE_M = 5.0  # street pieces for coverage sets
 _DEDUP_M = 15.0  # candidates closer than this are one pole (the higher-priority kind stays)
 CLIQUE_STEPS = 2  # spacing rows per cluster of poles: t = 1..4 (see site_cameras)
-
-
-@contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Silence file descriptor 1 (HiGHS prints a banner there on its first start; stdout is the CLI's JSON)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(null)
-        os.close(saved)
 
 
 # --------------------------------------------------------------------------- the MIP
@@ -120,7 +102,7 @@ def solve_mip(
 
     t0 = time.perf_counter()
     n = len(cost)
-    with _quiet_stdout():
+    with quiet_stdout():
         h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.silent()
     h.setOptionValue("output_flag", False)

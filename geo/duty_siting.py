@@ -37,10 +37,6 @@ first two, site 1 the last two, site 2 the second and third::
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -51,6 +47,7 @@ import shapely
 from geo.networks import Entrances, snap_to_edges
 from geo.reach import Origins, ReachGraph, each_origin_times, entrance_times_each, junction_nodes
 from geo.rules import DEFAULT_RULES, Rules
+from geo.solver import quiet_stdout
 
 CHUNK = 128  # candidates per batch of bounded Dijkstras: bounds memory at CHUNK × nodes floats
 
@@ -199,20 +196,6 @@ class SitingSolution:
     covered: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Silence the C-level stdout while HiGHS starts (it prints a banner; stdout is the CLI's JSON channel)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 class DutySiting:
     """The maximal covering model over a sparse coverage matrix, solved exactly by HiGHS for any ``p``.
 
@@ -266,7 +249,7 @@ class DutySiting:
             return self._solution(p, np.zeros(0, dtype=np.int64), 0.0, True)
         sub = self.group_cover[cand].tocsc()  # (useful candidates × groups)
         n_x = len(cand)
-        with _quiet_stdout():
+        with quiet_stdout():
             h = highspy.Highs()  # type: ignore[no-untyped-call]
         h.silent()
         h.setOptionValue("output_flag", False)

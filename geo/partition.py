@@ -28,14 +28,12 @@ Two methods:
 
 from __future__ import annotations
 
-import os
-import sys
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from geo.solver import quiet_stdout
 
 
 @dataclass(frozen=True)
@@ -527,21 +525,6 @@ def solve_heuristic(
 # -- exact model -------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Silence file descriptor 1 (C++ libraries write there directly, past sys.stdout)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(null)
-        os.close(saved)
-
-
 def solve_exact(
     g: Graph, k: int, band: Band, *, start: Solution | None = None, node_limit: int = 3000
 ) -> Solution | None:
@@ -560,7 +543,7 @@ def solve_exact(
     if k == 1:
         cost, viol = evaluate(g, np.zeros(n, dtype=int), 1, band)
         return Solution(np.zeros(n, dtype=int), cost, viol, method="exact", gap=0.0, proven_optimal=True)
-    with _quiet_stdout():  # HiGHS prints a banner on its first start; stdout is the CLI's JSON channel
+    with quiet_stdout():  # HiGHS prints a banner on its first start; stdout is the CLI's JSON channel
         h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.silent()
     h.setOptionValue("output_flag", False)

@@ -70,6 +70,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spannin
 
 from geo.errors import DisconnectedStreetsError, NoStreetsError, OfficeOffNetworkError
 from geo.networks import RoadNetwork, snap_to_edges
+from geo.solver import quiet_stdout
 
 Method = Literal["chinese_postman", "rural_postman"]
 _MM = 1000.0  # weights for the matching are whole millimetres: exact sums, no float ties
@@ -607,8 +608,6 @@ def _rural_exact(
     """
     import highspy
 
-    from geo.partition import _quiet_stdout
-
     t0 = time.perf_counter()
     length = graph.edge_length_m
     nodes = np.unique(np.concatenate(pieces))
@@ -638,7 +637,7 @@ def _rural_exact(
     cost = d[li, lj]
     nl = len(li)
     stats["exact_links"] = int(nl)
-    with _quiet_stdout():
+    with quiet_stdout():
         h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.silent()
     h.setOptionValue("output_flag", False)
