@@ -8,8 +8,10 @@ never shipped). Every area has every community's plan drawn.
 The API runs in this process (uvicorn in a thread, over a store of its own), so each kind of run can set the
 server's cache as it wants:
 
-* **first open** — the area's cache emptied, as after a restart: the area is read from the store, its layers
-  prepared, every tile cut;
+* **first open** — the area's cache emptied, as after a restart with no warm-up (``wangge serve --no-warm``): the
+  area is read from the store, its layers prepared, every tile cut while the page waits;
+* **after restart** — the cache emptied, then warmed as ``wangge serve`` does at start (:func:`service.warm.warm_area`:
+  the layers prepared and the first view's tiles cut; its seconds are reported), then the page opened;
 * **cold tiles** — the area in the cache but no tile cut yet (the first planner to open this view);
 * **warm** — tiles cut before (any later planner).
 
@@ -21,6 +23,7 @@ DevTools protocol.
 
 from __future__ import annotations
 
+import json
 import statistics
 import tempfile
 import threading
@@ -39,6 +42,7 @@ from geo.rules import DEFAULT_RULES
 from service.context import Context
 from service.imports import load_package
 from service.plans import draw_grids
+from service.warm import warm_area
 from store.areas import Store
 
 RUNS = 3
@@ -89,9 +93,16 @@ def synthetic_county(source: StudyArea, *, name: str = SYNTHETIC) -> StudyArea:
 
 
 def setup(data: Path, folder: Path) -> tuple[Context, dict[str, Any]]:
-    """A store with both demo areas and the synthetic county, every community's plan drawn; how long that took."""
+    """A store with both demo areas and the synthetic county, every community's plan drawn; how long that took.
+
+    A folder that already holds such a store (``pages.db`` and its ``facts.json``, left by an earlier run given
+    ``keep``) is reused as it is: drawing the county's 352 grids takes a quarter of an hour.
+    """
     url = f"sqlite:///{folder / 'pages.db'}"
     ctx = Context(store=Store.from_url(url), rules=DEFAULT_RULES, code_list=read_code_lists_in(data / "admin_codes"))
+    done = folder / "facts.json"
+    if done.exists():
+        return ctx, json.loads(done.read_text())
     facts: dict[str, Any] = {}
     for area in ("monaco", "liechtenstein"):
         load_package(ctx, data / f"{area}.gpkg")
@@ -106,6 +117,7 @@ def setup(data: Path, folder: Path) -> tuple[Context, dict[str, Any]]:
             "grids": report["summary"]["grids"],
             "draw_s": round(time.perf_counter() - t, 1),
         }
+    done.write_text(json.dumps(facts))
     return ctx, facts
 
 
@@ -190,8 +202,11 @@ def open_page(browser: Any, url: str) -> dict[str, Any]:
     }
 
 
-def run(data: Path, *, runs: int = RUNS) -> dict[str, Any]:
-    """Every page of every area: first open, cold tiles and warm, ``runs`` times each (medians)."""
+def run(data: Path, *, runs: int = RUNS, keep: Path | None = None) -> dict[str, Any]:
+    """Every page of every area: first open, after restart, cold tiles and warm, ``runs`` times each (medians).
+
+    ``keep``: a folder to keep the prepared store in and reuse on the next run (default: a temporary one).
+    """
     import os
 
     from playwright.sync_api import sync_playwright
@@ -199,7 +214,9 @@ def run(data: Path, *, runs: int = RUNS) -> dict[str, Any]:
     t0 = time.perf_counter()
     load = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:
-        ctx, facts = setup(data, Path(tmp))
+        folder = Path(keep) if keep else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        ctx, facts = setup(data, folder)
         setup_s = time.perf_counter() - t0
         rows = []
         with Server(ctx) as server, sync_playwright() as p:
@@ -216,6 +233,11 @@ def run(data: Path, *, runs: int = RUNS) -> dict[str, Any]:
                     url = server.base + path
                     server.ctx.cache.clear()
                     first = open_page(browser, url)
+                    server.ctx.cache.clear()
+                    t = time.perf_counter()
+                    warm_area(server.ctx, area)
+                    facts[area]["warm_up_s"] = round(time.perf_counter() - t, 1)
+                    restarted = open_page(browser, url)
                     cold, warm = [], []
                     for _ in range(runs):
                         server.forget_tiles()
@@ -228,12 +250,13 @@ def run(data: Path, *, runs: int = RUNS) -> dict[str, Any]:
                             "page": label,
                             "zoom": cold[0]["zoom"],
                             "first open ms": first["ms"],
+                            "after restart ms": restarted["ms"],
                             "cold tiles ms": statistics.median(r["ms"] for r in cold),
                             "warm ms": statistics.median(r["ms"] for r in warm),
                             "first view KiB": round(statistics.median(r["bytes"] for r in cold) / 1024),
                             "page KiB": round(cold[0]["page_bytes"] / 1024, 1),
                             "requests": cold[0]["requests"],
-                            "outside": sum(len(r["outside"]) for r in [first, *cold, *warm]),
+                            "outside": sum(len(r["outside"]) for r in [first, restarted, *cold, *warm]),
                         }
                     )
                     load.append(os.getloadavg()[0])
@@ -253,12 +276,17 @@ def _chromium() -> str:
 
 
 if __name__ == "__main__":
-    import json
+    import os
     import sys
 
+    keep = os.environ.get("WANGGE_BENCH_PAGES_DIR")
     print(
         json.dumps(
-            run(Path(__file__).resolve().parents[1] / "data", runs=int(sys.argv[1]) if len(sys.argv) > 1 else RUNS),
+            run(
+                Path(__file__).resolve().parents[1] / "data",
+                runs=int(sys.argv[1]) if len(sys.argv) > 1 else RUNS,
+                keep=Path(keep) if keep else None,
+            ),
             indent=1,
         )
     )

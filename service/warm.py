@@ -5,31 +5,68 @@ and imports the modules that register map layers (Liechtenstein: about 9 s of a 
 machine, against about 1 s warm). The server does that work once, in the background, for the areas the cache can
 hold; a request that arrives meanwhile shares the build under the cache's per-key lock rather than repeating it.
 Nothing here changes what a page shows: it only fills entries the pages would build anyway.
+
+It also cuts the tiles of the view a page opens on (the whole area fitted to a laptop's or a desktop's window), so
+the first planner after a restart is not the one who waits for them: for a county of 100,000 buildings those are
+a few dozen tiles, cut in seconds, against seconds per page if each first view cut its own.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from geo.errors import WanggeError
+from geo.io.mvt import tiles_covering
 from maps.layers import layers_for
 from service.context import Context
-from service.tiles import adopted_plans, area_record, layer_available, layer_frame, tile_source
+from service.tiles import MAX_TILE_ZOOM, adopted_plans, area_record, cut_tile, layer_available, layer_frame, tile_source
 
 log = logging.getLogger("wangge.warm")
 
 # The pages a planner opens first; the layers each shows at opening are built.
 PAGES = ("area", "grids")
+# Browser windows the first view is cut for (the usual laptop and desktop screens).
+WINDOWS = ((1366, 768), (1920, 1080))
+ZOOM_SNAP = 0.5  # the shell's map zoom steps (maps/static/shell/shell.js)
+FIT_PADDING = 10  # px on each side when the shell fits the area's bounds
+
+
+def first_view_tile_zooms(
+    bounds: tuple[float, float, float, float], windows: Iterable[tuple[int, int]] = WINDOWS
+) -> list[int]:
+    """The tile zooms a page opening on the whole area requests, for each window size.
+
+    As Leaflet's ``fitBounds`` picks the map zoom (the largest step of ``ZOOM_SNAP`` at which the padded box fits)
+    and its grid layer the tiles (of the map zoom rounded; 512-px tiles of zoom ``z`` are drawn at map zoom
+    ``z + 1``).
+
+    >>> first_view_tile_zooms((7.40, 43.72, 7.44, 43.75))  # Monaco: fitted at map zoom 14.5 or 15, tiles of 14
+    [14]
+    """
+    w, s, e, n = bounds
+    dx = max(e - w, 1e-9) / 360
+    y0, y1 = (math.log(math.tan(math.pi / 4 + math.radians(v) / 2)) for v in (s, n))
+    dy = max(y1 - y0, 1e-12) / (2 * math.pi)
+    zooms = set()
+    for width, height in windows:
+        fit = min(math.log2((width - 2 * FIT_PADDING) / 256 / dx), math.log2((height - 2 * FIT_PADDING) / 256 / dy))
+        snapped = math.floor(fit / ZOOM_SNAP) * ZOOM_SNAP
+        tile_zoom = math.floor(snapped + 0.5) - 1  # JavaScript's Math.round: halves round up
+        zooms.add(min(max(tile_zoom, 0), MAX_TILE_ZOOM))
+    return sorted(zooms)
 
 
 def warm_area(ctx: Context, name: str) -> int:
-    """Build what the area and grid maps and the point query read at opening; returns the layers built."""
+    """Build what the area and grid maps and the point query read at opening, and cut their first view's tiles;
+    returns the layers built."""
     entry = ctx.area(name)
     area_record(ctx, entry)
     plans = adopted_plans(ctx, name)
     built = 0
+    first_view: set[str] = set()
     for page in PAGES:
         for layer in layers_for(page):
             # as the page lists it (a layer's own availability test may read the store), and built when it is on
@@ -37,9 +74,17 @@ def warm_area(ctx: Context, name: str) -> int:
                 continue
             if layer.source == "tiles":
                 tile_source(ctx, entry, layer, plans)
+                first_view.add(layer.key)
             else:
                 layer_frame(ctx, entry, layer, plans)
             built += 1
+    box = area_record(ctx, entry).bbox
+    if box:
+        bounds = (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+        for z in first_view_tile_zooms(bounds):
+            for x, y in tiles_covering(bounds, z):
+                for key in sorted(first_view):  # one layer per call: the cache keeps tiles per layer
+                    cut_tile(ctx, name, key, z, x, y)
     return built
 
 

@@ -40,3 +40,34 @@ def test_warmed_pages_build_nothing(demo_store_url):
     _open_maps(ctx, "monaco")
     _open_maps(ctx, "liechtenstein")
     assert ctx.cache.stats.misses == before  # every entry the pages read was built by the warm-up
+
+
+def test_warm_up_cuts_the_first_view(demo_store_url):
+    """The tiles a page fitted to the whole area asks for at opening are cut by the warm-up, for every layer the
+    area and grid maps show at opening: the first planner after a restart finds them in the cache."""
+    from geo.io.mvt import tiles_covering
+    from maps.layers import get_layer
+    from service.tiles import _tile_cache, plans_key
+    from service.warm import first_view_tile_zooms
+
+    ctx = _cold(demo_store_url)
+    warm_areas(ctx, log_line=lambda _line: None)
+    for name in ("monaco", "liechtenstein"):
+        entry = ctx.area(name)
+        box = tuple(float(v) for v in ctx.store.summary(name).bbox)
+        zooms = first_view_tile_zooms(box)
+        assert zooms and all(8 <= z <= 15 for z in zooms)
+        plans = adopted_plans(ctx, name)
+        cache = _tile_cache(entry)
+        keys = {
+            la.key
+            for page in ("area", "grids")
+            for la in layers_for(page)
+            if la.source == "tiles" and la.on(page) and (la.scope == "area" or plans)
+        }
+        assert {"buildings", "roads", "communities"} <= keys
+        for z in zooms:
+            for x, y in tiles_covering(box, z):
+                for key in keys:
+                    scope = plans_key(plans) if get_layer(key).scope == "plans" else ""
+                    assert cache.get((key, scope, z, x, y)) is not None, (name, key, z, x, y)
