@@ -92,12 +92,19 @@ def match_points(
     candidates: int = 12,
     chunk: int = 256,
     min_share: float = 0.5,
+    outlier_cost: float = 12.0,
 ) -> Matched:
     """Match a track's points (metric CRS, times in seconds) to the network's edges.
 
     ``candidates`` is 12, not the usual 8: where sidewalks, crossings and steps are mapped as ways of their own
     (Monaco), a dozen edges meet within a few metres of a junction and the street truly walked can rank past
     the eighth.
+
+    A fix that jumps away and back (the way out and back longer than the straight line past it by more than
+    ``2 * sigma_m``) may be an outlier: the Viterbi may then go from the point before it straight to the point
+    after it, at ``outlier_cost`` (log-likelihood), and the outlier takes its predecessor's place. Without it a
+    fix 30 m off, whose true street is not among its candidates, drags the path onto whatever ways lead to its
+    candidates and back, often for dozens of points before and after it.
 
     Returns
     -------
@@ -133,9 +140,17 @@ def match_points(
     arcs = net.arcs("length")
     # trans[t] scores the moves from point t - 1's candidates (rows) to point t's (columns)
     trans = np.full((n, k_max, k_max), -np.inf)
+    # skip[t], where point t - 1 may be an outlier (suspect[t]): the moves from point t - 2's candidates to t's,
+    # past it; the straight line past it is past_m[t - 2]
+    suspect = np.zeros(n, dtype=bool)
+    past_m = np.zeros(max(n - 2, 0))
+    if n > 2:
+        past_m = np.hypot(*(xy[2:] - xy[:-2]).T)
+        suspect[2:] = (step_m[:-1] + step_m[1:] - past_m > 2 * sigma_m) & ~cut[1:-1] & ~cut[2:]
+    skip: dict[int, np.ndarray] = {}
     for c0 in range(0, n, chunk):
         c1 = min(n, c0 + chunk)
-        lo, hi = starts[max(c0 - 1, 0)], starts[c1]
+        lo, hi = starts[max(c0 - 2, 0)], starts[c1]
         t0 = max(c0, 1)
         if hi == lo or t0 >= c1:
             continue
@@ -143,29 +158,24 @@ def match_points(
         # each chunk computes network distances among its candidates' end nodes, over the streets near it
         ends = np.unique(np.concatenate([net.edge_u[cand_edges], net.edge_v[cand_edges]]))
         limit = float(np.max(step_m[max(c0 - 1, 0) : c1 - 1], initial=0.0)) * 3 + 2 * radius_m + 50.0
-        local = _local_nodes(net, xy[max(c0 - 1, 0) : c1], limit)
+        local = _local_nodes(net, xy[max(c0 - 2, 0) : c1], limit)
         local = np.union1d(local, ends)
         pos = np.full(net.n_nodes, -1, dtype=np.int64)
         pos[local] = np.arange(len(local))
         dmat = dijkstra(arcs[local][:, local], directed=False, indices=pos[ends], limit=limit)
         row_of = np.full(net.n_nodes, -1, dtype=np.int64)
         row_of[ends] = np.arange(len(ends))
-        a = safe[t0 - 1 : c1 - 1, :, None]  # (steps, K, 1): the earlier point's candidates
-        b = safe[t0:c1, None, :]  # (steps, 1, K): the later point's
-        ea, eb = ei[a], ei[b]
-        ru, rv = row_of[net.edge_u[ea]], row_of[net.edge_v[ea]]
-        bu, bv = pos[net.edge_u[eb]], pos[net.edge_v[eb]]
-        fu, fv, tu, tv = to_u[a], to_v[a], to_u[b], to_v[b]
-        best = np.minimum(
-            np.minimum(fu + dmat[ru, bu] + tu, fu + dmat[ru, bv] + tv),
-            np.minimum(fv + dmat[rv, bu] + tu, fv + dmat[rv, bv] + tv),
-        )
-        best = np.where(ea == eb, np.minimum(best, np.abs(off[a] - off[b])), best)
-        block = -np.abs(best - step_m[t0 - 1 : c1 - 1, None, None]) / beta_m
-        ok = has[t0 - 1 : c1 - 1, :, None] & has[t0:c1, None, :]
-        trans[t0:c1] = np.where(ok, block, -np.inf)
+
+        lattice = _Lattice(net, ei, off, to_u, to_v, safe, has, dmat, row_of, pos, beta_m)
+        steps = np.arange(t0, c1)
+        trans[t0:c1] = lattice.moves(steps - 1, steps, step_m[t0 - 1 : c1 - 1])
+        jumps = steps[suspect[t0:c1]]
+        if len(jumps):
+            past = lattice.moves(jumps - 2, jumps, past_m[jumps - 2]) - outlier_cost
+            skip.update(zip(jumps.tolist(), past, strict=True))
     # Viterbi: one K x K max per point
     back: list[np.ndarray | None] = [None] * n
+    skipped: dict[int, np.ndarray] = {}  # per column of point t: whether its best way came past point t - 1
     scores: list[np.ndarray | None] = [None] * n
     score: np.ndarray | None = None
     breaks = 0
@@ -182,6 +192,16 @@ def match_points(
         total = score[:, None] + trans[t]
         arg = total.argmax(axis=0)
         new = total[arg, cols] + emis[t]
+        past = skip.get(t)
+        if past is not None and scores[t - 2] is not None:
+            total_past = scores[t - 2][:, None] + past
+            arg_past = total_past.argmax(axis=0)
+            via_past = total_past[arg_past, cols] + emis[t]
+            better = via_past > new
+            if better.any():
+                new = np.where(better, via_past, new)
+                skipped[t] = better
+                arg = np.where(better, arg_past, arg)
         if not np.isfinite(new).any():
             breaks += 1
             score = emis[t].copy()
@@ -191,6 +211,7 @@ def match_points(
         back[t] = arg
         scores[t] = score
     # backtrack every run from its end
+    outliers: list[int] = []
     t = n - 1
     while t >= 0:
         if not has[t, 0]:
@@ -204,11 +225,57 @@ def match_points(
             arg = back[t]
             if arg is None:
                 break
+            past = skipped.get(t)
+            came_past = past is not None and bool(past[j])
             j = int(arg[j])
+            if came_past:
+                # point t - 1 was an outlier: it takes point t - 2's place on the network
+                k = int(cand[t - 2, j])
+                edge[t - 1], offset[t - 1] = ei[k], off[k]
+                outliers.append(t - 1)
+                t -= 1
             t -= 1
         t -= 1
+    if outliers:
+        dist[outliers] = shapely.distance(shapely.points(xy[outliers]), net.edge_geometry[edge[outliers]])
     walked, covered = _walked(net, xy, edge, offset, cut, min_share, radius_m, chunk)
     return Matched(edge, offset, dist, breaks, walked, covered)
+
+
+@dataclass(frozen=True)
+class _Lattice:
+    """A chunk's candidates and the network distances among their ends, to score moves between points."""
+
+    net: RoadNetwork
+    ei: np.ndarray  # candidate -> edge
+    off: np.ndarray  # candidate -> offset along its edge
+    to_u: np.ndarray  # candidate -> metres to its edge's start node
+    to_v: np.ndarray  # candidate -> metres to its edge's end node
+    safe: np.ndarray  # (point, slot) -> candidate, 0 in empty slots
+    has: np.ndarray  # (point, slot) -> whether the slot holds a candidate
+    dmat: np.ndarray  # network distances from the candidates' ends (rows) to the chunk's nodes (columns)
+    row_of: np.ndarray  # node -> row of dmat
+    pos: np.ndarray  # node -> column of dmat
+    beta_m: float
+
+    def moves(self, before: np.ndarray, after: np.ndarray, straight_m: np.ndarray) -> np.ndarray:
+        """(steps, K, K) log-likelihoods of the moves from the candidates of points ``before`` to ``after``:
+        exponential in how much the way along the network differs from the straight line between the fixes."""
+        net, dmat = self.net, self.dmat
+        a = self.safe[before, :, None]  # (steps, K, 1): the earlier point's candidates
+        b = self.safe[after, None, :]  # (steps, 1, K): the later point's
+        ea, eb = self.ei[a], self.ei[b]
+        ru, rv = self.row_of[net.edge_u[ea]], self.row_of[net.edge_v[ea]]
+        bu, bv = self.pos[net.edge_u[eb]], self.pos[net.edge_v[eb]]
+        fu, fv, tu, tv = self.to_u[a], self.to_v[a], self.to_u[b], self.to_v[b]
+        best = np.minimum(
+            np.minimum(fu + dmat[ru, bu] + tu, fu + dmat[ru, bv] + tv),
+            np.minimum(fv + dmat[rv, bu] + tu, fv + dmat[rv, bv] + tv),
+        )
+        best = np.where(ea == eb, np.minimum(best, np.abs(self.off[a] - self.off[b])), best)
+        ok = self.has[before, :, None] & self.has[after, None, :]
+        out: np.ndarray = np.where(ok, -np.abs(best - straight_m[:, None, None]) / self.beta_m, -np.inf)
+        return out
 
 
 def _local_nodes(net: RoadNetwork, xy: np.ndarray, margin: float) -> np.ndarray:

@@ -173,6 +173,30 @@ def test_matching_breaks_at_long_gaps():
     assert m.breaks == 1 and (m.edge >= 0).all()
 
 
+def test_one_wild_fix_near_another_street_is_skipped_not_walked_to():
+    # two streets 60 m apart, joined only 200 m away at either end; the walker stays on the lower one and one fix
+    # lands 60 m off, on the upper one (past the 50 m radius of the lower): walking there and back is 400 m
+    roads = gpd.GeoDataFrame(
+        {"highway": ["residential"] * 4},
+        geometry=[
+            LineString([(0, 0), (400, 0)]),
+            LineString([(0, 60), (400, 60)]),
+            LineString([(0, 0), (0, 60)]),
+            LineString([(400, 0), (400, 60)]),
+        ],
+        crs="EPSG:32632",
+    )
+    net = build_network(roads, mode="walk")
+    lower = int(np.flatnonzero([g.wkt == "LINESTRING (0 0, 400 0)" for g in net.edge_geometry])[0])
+    xy = np.column_stack([np.arange(60.0, 340.0, 6.0), np.full(47, 1.0)])
+    xy[23] = (200.0, 59.0)
+    m = match_points(net, xy, np.arange(47) * 5.0)
+    assert m.walked.tolist() == [lower] and m.breaks == 0
+    assert m.edge[23] == lower and m.offset_m[23] == m.offset_m[22]  # the outlier takes its predecessor's place
+    assert m.distance_m[23] == pytest.approx(59.0)
+    assert m.covered_m == {lower: pytest.approx(xy[-1, 0] - xy[0, 0])}
+
+
 def test_benchmark_counts_a_sidewalk_beside_the_walked_street_as_alongside_not_a_street_30_m_away():
     from benchmarks.bench_matching import _alongside
 
