@@ -387,6 +387,7 @@ def edit_page(ctx: Context, name: str, plan_id: str) -> str:
     ]
     base = f"/areas/{_q(name)}"
     grid_frame = layer_frame(ctx, entry, _layer("grids"), plans)
+    roads = _layer("roads")
     config = {
         "area": name,
         "plan": plan_id,
@@ -401,7 +402,11 @@ def edit_page(ctx: Context, name: str, plan_id: str) -> str:
             "gridMap": f"{base}/grids/map",
             "planBase": f"{base}/plans/",
             "areaLayer": f"{base}/map/layers/{{key}}?v={{v}}",
+            "roadTiles": f"{base}/tiles/roads/{{uz}}/{{x}}/{{y}}.pbf?v={_q(tile_version(entry, None))}",
         },
+        # the streets blocks and grids follow, drawn over the blocks' fill (a click still selects the block)
+        "roads": roads.as_json() if layer_available(ctx, entry, roads, on=True) else None,
+        "maxTileZoom": MAX_TILE_ZOOM,
     }
     template = EDIT_TEMPLATE.read_text(encoding="utf-8")
     title = f"{plan.community_name or ''}（{plan.community_code}）"

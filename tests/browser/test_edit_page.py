@@ -35,6 +35,9 @@ def test_move_a_block_with_clicks_and_save(served_plan, browser):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{base}/areas/monaco/plans/{pid}/edit", wait_until="networkidle")
     assert page.locator("#version").inner_text() == "1"
+    # the streets the blocks follow are drawn, in their own pane (taking no clicks: the click below selects)
+    page.wait_for_function("document.querySelectorAll('.leaflet-wgRoads-pane path').length > 50")
+    assert any("/tiles/roads/" in r for r in requests)
     # Zoom to the block, then click it where it is drawn, as a person would.
     page.evaluate(f"""() => {{ let target = null; blocksLayer.eachLayer(l => {{
         if (l.feature.properties.block_id === {block!r}) target = l; }});
