@@ -5,12 +5,15 @@ the network's spatial index). A candidate's emission is Gaussian in its
 distance to the point (``sigma_m``); a move from one candidate to the next is
 likely when the way along the network is about as long as the straight line
 between the two points (exponential in the difference, scale ``beta_m``).
-The candidates sit in a (point, slot) table; each chunk of the track gets its
-network distances from one bounded Dijkstra (scipy) over the streets near it,
-and the transitions of all its steps as one numpy block, so the Viterbi loop
-does one K x K max per point. A point with
-no candidate, a gap longer than ``break_s`` or a new GPX segment breaks the
-track: matching starts again after it.
+A move whose way is longer than the straight line by more than
+``MAX_DETOUR * beta_m`` is not scored (likelihood below e^-20). Any fix may be
+an outlier, skipped at ``outlier_cost``: the Viterbi also moves from the point
+before it to the point after it. The candidates sit in a (point, slot) table;
+each chunk of the track gets its network distances from one Dijkstra (scipy)
+over the streets near it, bounded by that detour, and the moves of all its
+steps as one numpy block, so the Viterbi loop does one 2K x K max per point.
+A point with no candidate, a gap longer than ``break_s`` or a new GPX segment
+breaks the track: matching starts again after it.
 
 Examples
 --------
@@ -36,6 +39,11 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from geo.networks import RoadNetwork
+
+# A move whose way along the network is longer than the straight line between its fixes by more than this many
+# beta_m is given up (its likelihood, e^-20, loses to skipping the fix as an outlier or breaking the track): the
+# Dijkstras stop there. On the synthetic tracks of Vaduz and Monaco the scores are the same as with no bound.
+MAX_DETOUR = 20.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,7 @@ def match_points(
     candidates: int = 12,
     chunk: int = 256,
     min_share: float = 0.5,
-    outlier_cost: float = 12.0,
+    outlier_cost: float = 4.0,
 ) -> Matched:
     """Match a track's points (metric CRS, times in seconds) to the network's edges.
 
@@ -100,11 +108,12 @@ def match_points(
     (Monaco), a dozen edges meet within a few metres of a junction and the street truly walked can rank past
     the eighth.
 
-    A fix that jumps away and back (the way out and back longer than the straight line past it by more than
-    ``2 * sigma_m``) may be an outlier: the Viterbi may then go from the point before it straight to the point
-    after it, at ``outlier_cost`` (log-likelihood), and the outlier takes its predecessor's place. Without it a
-    fix 30 m off, whose true street is not among its candidates, drags the path onto whatever ways lead to its
-    candidates and back, often for dozens of points before and after it.
+    Any fix may be an outlier (a reflection off a wall, or a fix whose true way is not among its candidates,
+    which happens in a dense mesh of footways and steps): the Viterbi may also go from the point before it
+    straight to the point after it, at ``outlier_cost`` (log-likelihood), and the outlier takes its
+    predecessor's place. Without it every candidate of such a fix may lie hundreds of network metres from the
+    walk, and the path is dragged onto other ways to reach it, often for dozens of points before and after it;
+    at 4, a lone fix is given up rather than walked to along a way out and back.
 
     Returns
     -------
@@ -137,17 +146,15 @@ def match_points(
     cut |= starts[1:] == starts[:-1]  # no candidate: nothing to carry over
     length = net.edge_length_m
     to_u, to_v = off, length[ei] - off
+    detour_m = MAX_DETOUR * beta_m
     arcs = net.arcs("length")
-    # trans[t] scores the moves from point t - 1's candidates (rows) to point t's (columns)
-    trans = np.full((n, k_max, k_max), -np.inf)
-    # skip[t], where point t - 1 may be an outlier (suspect[t]): the moves from point t - 2's candidates to t's,
-    # past it; the straight line past it is past_m[t - 2]
-    suspect = np.zeros(n, dtype=bool)
-    past_m = np.zeros(max(n - 2, 0))
-    if n > 2:
-        past_m = np.hypot(*(xy[2:] - xy[:-2]).T)
-        suspect[2:] = (step_m[:-1] + step_m[1:] - past_m > 2 * sigma_m) & ~cut[1:-1] & ~cut[2:]
-    skip: dict[int, np.ndarray] = {}
+    # moves[t] scores the moves to point t's candidates (columns): rows 0..K-1 from point t - 1's candidates,
+    # rows K..2K-1 from point t - 2's, past point t - 1 as an outlier (within one run of the track; past_m[t - 2]
+    # is the straight line between the two fixes)
+    moves = np.full((n, 2 * k_max, k_max), -np.inf)
+    past_m = np.hypot(*(xy[2:] - xy[:-2]).T) if n > 2 else np.zeros(0)
+    may_skip = np.zeros(n, dtype=bool)
+    may_skip[2:] = ~cut[1:-1] & ~cut[2:]
     for c0 in range(0, n, chunk):
         c1 = min(n, c0 + chunk)
         lo, hi = starts[max(c0 - 2, 0)], starts[c1]
@@ -157,7 +164,12 @@ def match_points(
         cand_edges = ei[lo:hi]
         # each chunk computes network distances among its candidates' end nodes, over the streets near it
         ends = np.unique(np.concatenate([net.edge_u[cand_edges], net.edge_v[cand_edges]]))
-        limit = float(np.max(step_m[max(c0 - 1, 0) : c1 - 1], initial=0.0)) * 3 + 2 * radius_m + 50.0
+        # a move whose way is longer than the straight line by more than detour_m is not worth scoring: the way
+        # is at least the distance between the candidates' nearest ends
+        straight = max(
+            np.max(step_m[max(c0 - 1, 0) : c1 - 1], initial=0.0), np.max(past_m[max(c0 - 2, 0) : c1 - 2], initial=0.0)
+        )
+        limit = float(straight) + detour_m
         local = _local_nodes(net, xy[max(c0 - 2, 0) : c1], limit)
         local = np.union1d(local, ends)
         pos = np.full(net.n_nodes, -1, dtype=np.int64)
@@ -166,44 +178,32 @@ def match_points(
         row_of = np.full(net.n_nodes, -1, dtype=np.int64)
         row_of[ends] = np.arange(len(ends))
 
-        lattice = _Lattice(net, ei, off, to_u, to_v, safe, has, dmat, row_of, pos, beta_m)
+        lattice = _Lattice(net, ei, off, to_u, to_v, safe, has, dmat, row_of, pos, beta_m, detour_m)
         steps = np.arange(t0, c1)
-        trans[t0:c1] = lattice.moves(steps - 1, steps, step_m[t0 - 1 : c1 - 1])
-        jumps = steps[suspect[t0:c1]]
-        if len(jumps):
-            past = lattice.moves(jumps - 2, jumps, past_m[jumps - 2]) - outlier_cost
-            skip.update(zip(jumps.tolist(), past, strict=True))
-    # Viterbi: one K x K max per point
+        moves[t0:c1, :k_max] = lattice.moves(steps - 1, steps, step_m[t0 - 1 : c1 - 1])
+        over = steps[steps >= 2]
+        if len(over):
+            moves[over, k_max:] = lattice.moves(over - 2, over, past_m[over - 2]) - outlier_cost
+    # Viterbi: one 2K x K max per point (from the point before, or past it from the one before that)
     back: list[np.ndarray | None] = [None] * n
-    skipped: dict[int, np.ndarray] = {}  # per column of point t: whether its best way came past point t - 1
     scores: list[np.ndarray | None] = [None] * n
     score: np.ndarray | None = None
     breaks = 0
     cols = np.arange(k_max)
+    nowhere = np.full(k_max, -np.inf)
     for t in range(n):
         if not has[t, 0]:
             score = None
             continue
         if score is None or cut[t]:
-            breaks += 1 if t > 0 else 0
             score = emis[t].copy()
             scores[t] = score
             continue
-        total = score[:, None] + trans[t]
+        before = scores[t - 2] if may_skip[t] else None
+        total = np.concatenate((score, nowhere if before is None else before))[:, None] + moves[t]
         arg = total.argmax(axis=0)
         new = total[arg, cols] + emis[t]
-        past = skip.get(t)
-        if past is not None and scores[t - 2] is not None:
-            total_past = scores[t - 2][:, None] + past
-            arg_past = total_past.argmax(axis=0)
-            via_past = total_past[arg_past, cols] + emis[t]
-            better = via_past > new
-            if better.any():
-                new = np.where(better, via_past, new)
-                skipped[t] = better
-                arg = np.where(better, arg_past, arg)
-        if not np.isfinite(new).any():
-            breaks += 1
+        if not np.isfinite(new).any():  # a restart; it stays one only if no way past an outlier joins it up
             score = emis[t].copy()
             scores[t] = score
             continue
@@ -212,6 +212,7 @@ def match_points(
         scores[t] = score
     # backtrack every run from its end
     outliers: list[int] = []
+    run_start = cut.copy()  # and where the Viterbi found no way on: the walk is not joined across
     t = n - 1
     while t >= 0:
         if not has[t, 0]:
@@ -224,11 +225,12 @@ def match_points(
             edge[t], offset[t], dist[t] = ei[k], off[k], d[k]
             arg = back[t]
             if arg is None:
+                breaks += 1 if t > 0 else 0
+                run_start[t] = True
                 break
-            past = skipped.get(t)
-            came_past = past is not None and bool(past[j])
             j = int(arg[j])
-            if came_past:
+            if j >= k_max:
+                j -= k_max
                 # point t - 1 was an outlier: it takes point t - 2's place on the network
                 k = int(cand[t - 2, j])
                 edge[t - 1], offset[t - 1] = ei[k], off[k]
@@ -238,7 +240,10 @@ def match_points(
         t -= 1
     if outliers:
         dist[outliers] = shapely.distance(shapely.points(xy[outliers]), net.edge_geometry[edge[outliers]])
-    walked, covered = _walked(net, xy, edge, offset, cut, min_share, radius_m, chunk)
+    # the walk between fixes as the Viterbi scored it: an outlier's fix is where its predecessor was
+    at = xy.copy()
+    at[outliers] = xy[np.array(outliers, dtype=np.int64) - 1]
+    walked, covered = _walked(net, at, edge, offset, run_start, min_share, detour_m, chunk)
     return Matched(edge, offset, dist, breaks, walked, covered)
 
 
@@ -257,6 +262,7 @@ class _Lattice:
     row_of: np.ndarray  # node -> row of dmat
     pos: np.ndarray  # node -> column of dmat
     beta_m: float
+    detour_m: float  # a move whose way is longer than the straight line by more is given up
 
     def moves(self, before: np.ndarray, after: np.ndarray, straight_m: np.ndarray) -> np.ndarray:
         """(steps, K, K) log-likelihoods of the moves from the candidates of points ``before`` to ``after``:
@@ -273,8 +279,9 @@ class _Lattice:
             np.minimum(fv + dmat[rv, bu] + tu, fv + dmat[rv, bv] + tv),
         )
         best = np.where(ea == eb, np.minimum(best, np.abs(self.off[a] - self.off[b])), best)
-        ok = self.has[before, :, None] & self.has[after, None, :]
-        out: np.ndarray = np.where(ok, -np.abs(best - straight_m[:, None, None]) / self.beta_m, -np.inf)
+        longer = best - straight_m[:, None, None]
+        ok = self.has[before, :, None] & self.has[after, None, :] & (longer <= self.detour_m)
+        out: np.ndarray = np.where(ok, -np.abs(longer) / self.beta_m, -np.inf)
         return out
 
 
@@ -292,7 +299,7 @@ def _walked(
     offset: np.ndarray,
     cut: np.ndarray,
     min_share: float,
-    radius_m: float,
+    detour_m: float,
     chunk: int,
 ) -> tuple[np.ndarray, dict[int, float]]:
     """How much of each street the matched path walked, and the streets walked for the most part.
@@ -326,8 +333,8 @@ def _walked(
             seconds = np.array([j for _, j in part], dtype=np.int64)
             ends = np.unique(np.concatenate([net.edge_u[edge[firsts]], net.edge_v[edge[firsts]]]).astype(np.int64))
             targets = np.concatenate([net.edge_u[edge[seconds]], net.edge_v[edge[seconds]]]).astype(np.int64)
-            # a way much longer than the straight line between the two fixes is not what the Viterbi chose
-            limit = float(np.hypot(*(xy[seconds] - xy[firsts]).T).max(initial=0.0)) * 3 + 2 * radius_m + 50.0
+            # a way longer than the straight line between the two fixes by more than the detour was not scored
+            limit = float(np.hypot(*(xy[seconds] - xy[firsts]).T).max(initial=0.0)) + detour_m
             local = np.union1d(
                 _local_nodes(net, np.vstack([xy[firsts], xy[seconds]]), limit), np.concatenate([ends, targets])
             )

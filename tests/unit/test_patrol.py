@@ -197,6 +197,38 @@ def test_one_wild_fix_near_another_street_is_skipped_not_walked_to():
     assert m.covered_m == {lower: pytest.approx(xy[-1, 0] - xy[0, 0])}
 
 
+def test_a_jump_only_a_long_detour_explains_breaks_the_track_instead_of_crediting_the_detour():
+    # two streets 60 m apart, joined 60 m either side of where the fixes jump from the lower to the upper one after a
+    # minute without a fix (a way not mapped, a passage through a building): 176 m along the network, 116 m more
+    # than the straight line, past the 100 m (20 beta) a move may be longer
+    roads = gpd.GeoDataFrame(
+        {"highway": ["residential"] * 4},
+        geometry=[
+            LineString([(140, 0), (260, 0)]),
+            LineString([(140, 60), (260, 60)]),
+            LineString([(140, 0), (140, 60)]),
+            LineString([(260, 0), (260, 60)]),
+        ],
+        crs="EPSG:32632",
+    )
+    net = build_network(roads, mode="walk")
+    lower, upper = (
+        int(np.flatnonzero([g.coords[0][1] == y == g.coords[-1][1] for g in net.edge_geometry])[0]) for y in (0, 60)
+    )
+    xy = np.vstack(
+        [
+            np.column_stack([np.arange(144.0, 204.0, 4.0), np.zeros(15)]),
+            np.column_stack([np.arange(204.0, 256.0, 4.0), np.full(13, 60.0)]),
+        ]
+    )
+    t = np.arange(len(xy)) * 5.0
+    t[15:] += 55.0
+    m = match_points(net, xy, t)
+    assert m.breaks == 1
+    assert (m.edge[:15] == lower).all() and (m.edge[15:] == upper).all()
+    assert set(m.covered_m) == {lower, upper}  # not a metre of either joining street
+
+
 def test_benchmark_counts_a_sidewalk_beside_the_walked_street_as_alongside_not_a_street_30_m_away():
     from benchmarks.bench_matching import _alongside
 
