@@ -378,17 +378,38 @@ def pages_markdown(got: dict[str, Any]) -> tuple[str, dict[str, object]]:
     timed = [c for c in ("first open ms", "after restart ms", "cold tiles ms", "warm ms") if c in frame.columns]
     slowest = float(frame[timed].max().max())
     heaviest = float(frame["first view KiB"].max())
-    missed = [
-        f"{row['area']} {row['page']} {col.removesuffix(' ms')} ({row[col]:,.0f} ms)"
-        for _, row in frame.iterrows()
-        for col in timed
-        if row[col] >= 2000
-    ]
+
+    def misses(cols: list[str]) -> list[str]:
+        return [
+            f"{row['area']} {row['page']} {col.removesuffix(' ms')} ({row[col]:,.0f} ms)"
+            for _, row in frame.iterrows()
+            for col in cols
+            if row[col] >= 2000
+        ]
+
+    # the server as it runs by default (warmed at start) against the first open with no warm-up (--no-warm)
+    served = [c for c in timed if c != "first open ms"]
+    missed = misses(timed)
+    missed_served = misses(served)
+    missed_cold = misses(["first open ms"])
+    slowest_served = float(frame[served].max().max())
     verdict = (
-        "**Every page met both targets.**"
-        if not missed and heaviest < 2048
-        else f"**Time target missed ({len(missed)} of {len(frame) * len(timed)}):** " + "; ".join(missed) + ". "
-        f"Bytes: the heaviest first view is {heaviest:,.0f} KiB"
+        f"**As served by default (warmed at start: {', '.join(c.removesuffix(' ms') for c in served)}), "
+        + (
+            f"every page met the time target** (slowest {slowest_served:,.0f} ms)."
+            if not missed_served
+            else f"the time target was missed on {len(missed_served)} of {len(frame) * len(served)}:** "
+            + "; ".join(missed_served)
+            + "."
+        )
+        + (
+            f" **With no warm-up (`--no-warm`), the first open missed on {len(missed_cold)} of {len(frame)}:** "
+            + "; ".join(missed_cold)
+            + "."
+            if missed_cold
+            else " With no warm-up the first open met it too."
+        )
+        + f" Bytes: the heaviest first view is {heaviest:,.0f} KiB"
         + (" (target met everywhere)." if heaviest < 2048 else " (over the target).")
     )
     md = [
@@ -413,7 +434,13 @@ def pages_markdown(got: dict[str, Any]) -> tuple[str, dict[str, object]]:
         "",
         verdict,
         "",
-        f"Areas as prepared (setup {got['setup_s']} s, drawing every plan included):",
+        (
+            f"Areas as prepared (setup {got['setup_s']} s, drawing every plan included; `warm_up_s`: what "
+            "`wangge serve` does per area at start):"
+            if got["setup_s"]
+            else "Areas as prepared (the store of an earlier run reused, `WANGGE_BENCH_PAGES_DIR`; `draw_s` as it was "
+            "drawn then; `warm_up_s`: what `wangge serve` does per area at start):"
+        ),
         "",
         _table(facts),
         "",
@@ -430,20 +457,15 @@ def pages_markdown(got: dict[str, Any]) -> tuple[str, dict[str, object]]:
 
 
 PAGES_PROFILE = (
-    "**Where the time goes** (cProfile of the same steps in one process on the same busy machine, 2026-12-02). "
-    "*First open* is reading the whole area from the store and preparing its layers: for Liechtenstein "
-    "`Store.load_area` took 7.7 s of a 15 s first open (3.4 s of it decoding each feature's JSON properties, "
-    "23,686 rows; 1.3 s fetching), and the first page after a process start also imports the modules that "
-    "register layers (3.8 s); `service/response.py`'s test for its layers (`_has_duty_points`) reads the whole "
-    'area while the page is built, where `needs=("duty_points",)` would read only the area\'s record. For the '
-    "county: 5.7 s for the page and 19.4 s for its first tiles in one process. *Warm*, the server answers the "
-    "county's grid-map page in 0.2 s and its first view's tiles in 0.1 s; opened again in Chromium against "
-    "`wangge serve` on the same store when the load had fallen to about 4, the county's grid map drew its first "
-    "view warm in 1.19 and 1.20 s (every tile answered by 0.93 s), against 5.0 s in the run above: the warm "
-    "misses are the shared machine's, the first opens are the product's. Levers not pulled yet: a faster store "
-    "read (properties decoded in bulk, or "
-    "columns), the area's map layers warmed when the server starts, and fewer road features at county zooms "
-    "(ways merged per class and name)."
+    "**Where the time goes** (cProfile of the warm-up in one process on an idle machine, 2026-12-02 07:30 UTC). "
+    "A first open with no warm-up waits for what the warm-up does: for the county 8.3 s — reading the area from "
+    "the store 3.2 s (126,368 buildings; 0.75 s of it decoding JSON properties, 0.9 s fetching rows), projecting "
+    "its frames 1.6 s, the grids layer 1.2 s, the roads' lengths 0.9 s, then the first view's 6 tiles; "
+    "Liechtenstein 1.2 s, Monaco 0.8 s. Warm, the server answers the county's page in 0.05 s and each tile of "
+    "the first view in under 0.2 s; the rest is the browser's: the scripts (about 0.25 s), then the tiles and "
+    "GeoJSON layers in parallel — the largest the county's boundary (126 KiB compressed: eight copies of "
+    "Liechtenstein's national border) — and drawing them. Road features at county zooms were not cut further: at "
+    "the county's opening zoom the tiles hold only motorways to secondary roads (each class has its zoom)."
 )
 
 
