@@ -5,7 +5,8 @@ community) on the area's cached walking network, saves them per plan version
 (store/patrol.py) and answers with the report whose ``summary`` keys are the
 CLI's and the API's contract. ``coverage`` matches GPX tracks to the network
 and reports per grid and day (in the rules' time zone) the street length and
-households covered, the time spent and whether the 2-hour norm was met.
+households covered, the time spent and whether the 2-hour norm was met, and saves per required street of each
+audited grid whether it was covered (store/patrol.py; the map's audit layers in service/patrol_layers.py).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from service.cache import AreaEntry
 from service.context import Context, Progress, entrances, road_network, say, study_area
 from service.plans import plans_to_check
 from service.where import register_section
+from store.patrol import AUDIT_COVERED
 
 _START_NAMES = {
     "grid_office": "网格工作站",
@@ -693,10 +695,18 @@ def coverage(
     to_metric = Transformer.from_crs(STORAGE_CRS, study.metric_crs, always_xy=True)
     if not files:
         raise InputError("No GPX file given", detail_zh="没有提供 GPX 文件", parameter="tracks")
-    grids = _adopted_metric_grids(ctx, area, study.metric_crs)
+    grids, grid_plans = _adopted_metric_grids(ctx, area, study.metric_crs)
     rejected: list[dict[str, Any]] = []
     cells: dict[tuple[str, str], dict[str, Any]] = defaultdict(
-        lambda: {"covered": {}, "walked": set(), "seconds": 0.0, "workers": set(), "tracks": 0, "points": 0}
+        lambda: {
+            "covered": {},
+            "walked": set(),
+            "seconds": 0.0,
+            "workers": set(),
+            "tracks": 0,
+            "points": 0,
+            "edge_workers": defaultdict(set),
+        }
     )
     tracks_out = []
     points_total = 0
@@ -746,6 +756,7 @@ def coverage(
             cell["seconds"] += float(dt.sum())
             for e, c in m.covered_m.items():
                 cell["covered"][e] = max(cell["covered"].get(e, 0.0), c)
+                cell["edge_workers"][e].add(worker)
             cell["walked"].update(int(e) for e in m.walked)
             cell["workers"].add(worker)
             cell["tracks"] += 1
@@ -772,6 +783,7 @@ def coverage(
     entrance_edges = _entrance_edges(ctx, entry)
     rows = []
     min_s = p.min_daily_hours * 3600
+    audited: dict[str, _GridAudit] = {}
     for (grid_code, day), cell in sorted(cells.items()):
         walked = np.array(sorted(cell["walked"]), dtype=np.int64)
         covered = cell["covered"]
@@ -779,7 +791,10 @@ def coverage(
         share = share_alongside = None
         beside_m = 0.0
         if grid_code and grid_code in grids:
-            req = required_streets(net, grids[grid_code], rules, entrance_edges=entrance_edges)
+            if grid_code not in audited:
+                req = required_streets(net, grids[grid_code], rules, entrance_edges=entrance_edges)
+                audited[grid_code] = _GridAudit(np.asarray(req, dtype=np.int64))
+            req = audited[grid_code].required
             req_len = float(net.edge_length_m[req].sum())
             on_req = sum(covered.get(int(e), 0.0) for e in req)
             share = round(on_req / req_len, 4) if req_len else None
@@ -787,6 +802,7 @@ def coverage(
             beside = alongside(net, covered, np.asarray(req))
             beside_m = sum(m - covered.get(e, 0.0) for e, m in beside.items())
             share_alongside = round((on_req + beside_m) / req_len, 4) if req_len else None
+            audited[grid_code].add_day(net, day, cell, beside)
         rows.append(
             {
                 "grid": grid_code or None,
@@ -803,22 +819,112 @@ def coverage(
                 "norm_met": cell["seconds"] >= min_s,
             }
         )
+    streets = _audit_streets(net, audited, grid_plans)
+    status = np.asarray(streets["status"], dtype=object)
+    summary = {
+        "tracks": len(tracks_out),
+        "rejected": len(rejected),
+        "grid_days": len(rows),
+        "norm_met": sum(1 for r in rows if r["norm_met"]),
+        "points": points_total,
+        "points_per_second": round(points_total / match_s, 0) if match_s > 0 else None,
+        # required streets of the audited grids, over every day of the upload (the map's audit layers)
+        "streets_covered": int(np.isin(status, AUDIT_COVERED).sum()),
+        "streets_missed": int((~np.isin(status, AUDIT_COVERED)).sum()),
+    }
+    audit_id = ctx.store.patrol.save_audit(
+        area,
+        summary={"summary": summary, "grid_days": rows},
+        grids=sorted(audited),
+        streets=streets,
+        area_revision=entry.revision,
+        timezone=p.timezone,
+    )
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
     return {
-        "summary": {
-            "tracks": len(tracks_out),
-            "rejected": len(rejected),
-            "grid_days": len(rows),
-            "norm_met": sum(1 for r in rows if r["norm_met"]),
-            "points": points_total,
-            "points_per_second": round(points_total / match_s, 0) if match_s > 0 else None,
-            "seconds": round(time.perf_counter() - t0, 3),
-        },
+        "summary": summary,
         "area": area,
         "timezone": p.timezone,
         "grid_days": rows,
         "tracks": tracks_out,
         "rejected": rejected,
+        "saved": True,
+        "audit_id": audit_id,
     }
+
+
+class _GridAudit:
+    """One grid's required streets over the days of an upload: the metres credited to each, on which days and
+    by whom (a street counts as covered on a day when at least half of it was walked, or it was credited
+    alongside a walked sidewalk)."""
+
+    def __init__(self, required: np.ndarray) -> None:
+        self.required = required
+        self.best_m: dict[int, float] = {}
+        self.walked: set[int] = set()
+        self.beside: set[int] = set()
+        self.days: dict[int, list[str]] = defaultdict(list)
+        self.workers: dict[int, set[str]] = defaultdict(set)
+        self.all_days: list[str] = []
+        self.all_workers: set[str] = set()
+
+    def add_day(self, net: RoadNetwork, day: str, cell: dict[str, Any], beside: dict[int, float]) -> None:
+        self.all_days.append(day)
+        self.all_workers |= cell["workers"]
+        covered = cell["covered"]
+        for e in self.required.tolist():
+            half = 0.5 * float(net.edge_length_m[e])
+            on = covered.get(e, 0.0)
+            credit = max(on, beside.get(e, 0.0))
+            self.best_m[e] = max(self.best_m.get(e, 0.0), credit)
+            if on >= half:
+                self.walked.add(e)
+                self.workers[e] |= cell["edge_workers"].get(e, set())
+            elif e in beside:
+                self.beside.add(e)
+                self.workers[e] |= cell["workers"]
+            else:
+                continue
+            self.days[e].append(day)
+
+    def status(self, e: int) -> str:
+        if e in self.walked:
+            return "walked"
+        if e in self.beside:
+            return "alongside"
+        return "partly" if self.best_m.get(e, 0.0) > 0 else "none"
+
+
+def _audit_streets(
+    net: RoadNetwork, audited: dict[str, _GridAudit], grid_plans: dict[str, tuple[str, int]]
+) -> dict[str, Any]:
+    """The rows the audit saves: per required street of each audited grid, covered or not (columns, lon/lat)."""
+    cols: dict[str, list[Any]] = {
+        c: []
+        for c in ("plan_id", "version", "grid", "edge", "name", "length_m", "walked_m", "status", "days", "workers")
+    }
+    edges: list[int] = []
+    for code, ga in sorted(audited.items()):
+        plan_id, version = grid_plans.get(code, (None, None))
+        for e in ga.required.tolist():
+            st = ga.status(e)
+            covered = st in AUDIT_COVERED
+            cols["plan_id"].append(plan_id)
+            cols["version"].append(version)
+            cols["grid"].append(code)
+            cols["edge"].append(e)
+            cols["name"].append(_plain(net.edge_name[e]))
+            cols["length_m"].append(round(float(net.edge_length_m[e]), 1))
+            cols["walked_m"].append(round(min(ga.best_m.get(e, 0.0), float(net.edge_length_m[e])), 1))
+            cols["status"].append(st)
+            cols["days"].append(",".join(sorted(set(ga.days[e] if covered else ga.all_days))))
+            cols["workers"].append("、".join(sorted(ga.workers[e] if covered else ga.all_workers)))
+            edges.append(e)
+    geoms = net.edge_geometry[np.asarray(edges, dtype=np.int64)] if edges else np.empty(0, dtype=object)
+    if len(geoms):
+        tr = _to_lonlat(net)
+        geoms = shapely.transform(geoms, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+    return {**cols, "geometry": geoms}
 
 
 def _check_in_area(net: RoadNetwork, xy: np.ndarray, name: str, off_m: float) -> None:
@@ -837,17 +943,20 @@ def _check_in_area(net: RoadNetwork, xy: np.ndarray, name: str, off_m: float) ->
         )
 
 
-def _adopted_metric_grids(ctx: Context, area: str, crs: Any) -> dict[str, Any]:
+def _adopted_metric_grids(ctx: Context, area: str, crs: Any) -> tuple[dict[str, Any], dict[str, tuple[str, int]]]:
+    """The adopted plans' grids by code (metric), and the plan and version of each."""
     out: dict[str, Any] = {}
+    plans: dict[str, tuple[str, int]] = {}
     try:
         chosen = plans_to_check(ctx, area, None, purpose="to audit patrols on")
     except NotFoundError:
-        return out
+        return out, plans
     for plan in chosen:
         g = ctx.store.plans.grids(area, plan.plan_id).to_crs(crs)
         for _, row in g.iterrows():
             out[str(row["code"])] = row.geometry
-    return out
+            plans[str(row["code"])] = (plan.plan_id, plan.version)
+    return out, plans
 
 
 def _grid_of(track: Track, grids: dict[str, Any], xy: np.ndarray) -> str | None:

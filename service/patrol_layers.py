@@ -7,11 +7,19 @@ is drawn grey and dashed (stale: the plan was edited since; route again). The sh
 the direction and the order are labels: from zoom 16 each leg (consecutive steps on one street) carries its number
 in walking order and an arrow for its heading (north up). All are off when a page opens and listed only where the
 area has saved routes.
+
+The GPS audit's two layers (vector tiles, plan-scoped like the routes): the required streets of each audited grid
+the tracks covered (green; lighter where a sidewalk beside the street was walked) and those they missed (red and
+dashed; orange where less than half was walked), from each grid's latest audit (store/patrol.py) of the page's
+plans. Their tiles carry the audit's token in the plans' state, so an audit saved after a map was drawn shows on
+it; each is listed only where the page's plans have streets of its kind.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +29,7 @@ from geo.crs import STORAGE_CRS
 from maps.layers import Category, Field, Highlight, LabelText, Layer, LayerRequest, Style, register
 from service.context import Context
 from service.tiles import register_plan_state
+from store.patrol import AUDIT_COVERED
 
 # One colour per route on the page, in turn (Tableau 10: distinct on the light base map).
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
@@ -232,5 +241,148 @@ register(
         pages=PAGES,
         available=_available,
         order=85,
+    )
+)
+
+
+# --------------------------------------------------------------------------- the GPS audit: streets covered and missed
+
+COVERED_COLOUR, ALONGSIDE_COLOUR = "#2b8a3e", "#74c476"
+MISSED_COLOUR, PARTLY_COLOUR = "#e03131", "#f08c00"
+MISSED_DASH = "6 5"
+
+
+def _audit_token(ctx: Context, area: str) -> str:
+    return ctx.store.patrol.audit_token(area)
+
+
+# An audit saved after a page was first drawn: the plans' layers (and their tiles' versions) follow it.
+register_plan_state("patrol_audit", _audit_token)
+
+
+def _audit_available(covered: bool) -> Any:
+    def available(req: LayerRequest) -> bool:
+        """Streets of this kind in the page's plans' audits (one grouped count)."""
+        if not req.plans:
+            return False
+        counts = req.ctx.store.patrol.audit_counts(req.area, plan_ids=[p.plan_id for p in req.plans])
+        return any((status in AUDIT_COVERED) == covered and n > 0 for status, n in counts.items())
+
+    return available
+
+
+_AUDIT_COLUMNS = ["street", "grid", "days", "length_m", "walked_m", "share", "workers", "audited_at", "status"]
+
+
+def _local_time(iso: str | None, tz: ZoneInfo) -> str | None:
+    return datetime.fromisoformat(iso).astimezone(tz).strftime("%Y-%m-%d %H:%M") if iso else None
+
+
+def audit_streets(req: LayerRequest, *, covered: bool) -> gpd.GeoDataFrame:
+    """The audited required streets of the page's plans (EPSG:4326), covered or missed, from each grid's latest
+    audit: street name, grid, days (the days it was walked; for a missed one the days its grid was audited), length,
+    metres walked and their share, the workers, and when the audit ran (in the rules' time zone)."""
+    cols = req.ctx.store.patrol.audit_streets(req.area, plan_ids=[p.plan_id for p in req.plans])
+    status = np.asarray(cols["status"], dtype=object)
+    keep = np.flatnonzero(np.isin(status, AUDIT_COVERED) == covered) if len(status) else np.empty(0, dtype=int)
+    if not len(keep):
+        return _empty(_AUDIT_COLUMNS)
+    tz = ZoneInfo(req.ctx.rules.patrol.timezone)
+    length = np.asarray(cols["length_m"], dtype=float)[keep]
+    walked = np.asarray(cols["walked_m"], dtype=float)[keep]
+    rows = {
+        "street": [cols["name"][i] or "无名道路" for i in keep],
+        "grid": [cols["grid"][i] for i in keep],
+        "days": [cols["days"][i].replace(",", "、") for i in keep],
+        "length_m": length,
+        "walked_m": walked,
+        "share": np.round(np.divide(walked, length, out=np.zeros_like(walked), where=length > 0), 3),
+        "workers": [cols["workers"][i] or None for i in keep],
+        "audited_at": [_local_time(cols["audited_at"][i], tz) for i in keep],
+        "status": status[keep],
+    }
+    geoms = np.asarray(cols["geometry"], dtype=object)[keep]
+    return gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)
+
+
+def covered_streets(req: LayerRequest) -> gpd.GeoDataFrame:
+    """The required streets the audited tracks covered."""
+    return audit_streets(req, covered=True)
+
+
+def missed_streets(req: LayerRequest) -> gpd.GeoDataFrame:
+    """The required streets the audited tracks missed (not walked, or less than half of them)."""
+    return audit_streets(req, covered=False)
+
+
+AUDIT_PAGES = {"area": False, "grids": False, "plan": False}
+
+register(
+    Layer(
+        key="patrol_streets_covered",
+        name_zh="巡查已覆盖街道",
+        name_en="Streets patrolled",
+        group="巡查",
+        kind="line",
+        data=covered_streets,
+        source="tiles",
+        scope="plans",
+        style=Style(
+            colour=COVERED_COLOUR,
+            weight=4.0,
+            opacity=0.85,
+            highlights=(
+                Highlight("status", "walked", "轨迹走过（过半）", colour=COVERED_COLOUR),
+                Highlight("status", "alongside", "沿旁边的人行道走过", colour=ALONGSIDE_COLOUR),
+            ),
+        ),
+        tooltip=(
+            Field("street", "街道名"),
+            Field("grid", "网格"),
+            Field("days", "巡查日期"),
+            Field("length_m", "长度", format="distance"),
+            Field("share", "走过", format="share"),
+            Field("workers", "网格员"),
+            Field("audited_at", "核查时间"),
+        ),
+        pages=AUDIT_PAGES,
+        note="按网格最近一次轨迹核查；网格内须巡查的街道。",
+        available=_audit_available(True),
+        order=78,
+    )
+)
+register(
+    Layer(
+        key="patrol_streets_missed",
+        name_zh="巡查未覆盖街道",
+        name_en="Streets missed",
+        group="巡查",
+        kind="line",
+        data=missed_streets,
+        source="tiles",
+        scope="plans",
+        style=Style(
+            colour=MISSED_COLOUR,
+            weight=4.0,
+            opacity=0.9,
+            dash=MISSED_DASH,
+            highlights=(
+                Highlight("status", "none", "未走到", colour=MISSED_COLOUR, dash=MISSED_DASH),
+                Highlight("status", "partly", "走过不足一半", colour=PARTLY_COLOUR, dash=MISSED_DASH),
+            ),
+        ),
+        tooltip=(
+            Field("street", "街道名"),
+            Field("grid", "网格"),
+            Field("days", "核查日期（未走到）"),
+            Field("length_m", "长度", format="distance"),
+            Field("walked_m", "已走", format="distance"),
+            Field("workers", "网格员"),
+            Field("audited_at", "核查时间"),
+        ),
+        pages=AUDIT_PAGES,
+        note="按网格最近一次轨迹核查；虚线为轨迹未走到（或不足一半）的须巡查街道。",
+        available=_audit_available(False),
+        order=79,
     )
 )
