@@ -104,3 +104,9 @@ def test_patrol_routes_saved_per_plan_version_on_postgres(pg):
     block, _, b = movable_block(state)
     pe.edit_plan(pg, "monaco", pid, {"base_version": 1, "ops": [{"op": "move", "blocks": [block], "to": b}]})
     assert patrol.list_routes(pg, "monaco", plan_id=pid)["summary"]["stale"] == 1
+
+
+def test_patrol_audit_saved_replaced_and_read_on_postgres(pg):
+    from tests.store.test_patrol_audit_store import audit_round_trip
+
+    audit_round_trip(pg.store, "monaco")
