@@ -60,8 +60,8 @@ def heading_arrow(lonlat: np.ndarray) -> str:
 
 
 def _routes_token(ctx: Context, area: str) -> str:
-    count, last = ctx.store.patrol.token(area)
-    return f"{count}.{last}"
+    count, last, saved = ctx.store.patrol.token(area)
+    return f"{count}.{last}.{saved}"
 
 
 # Routes saved after a page was first drawn: the plans' layers (and their tiles' versions) follow the saved routes.

@@ -217,16 +217,22 @@ class PatrolStore:
         item["geom"] = shapely.from_wkb(item["geom"])
         return item
 
-    def token(self, area: str) -> tuple[int, int]:
-        """(count, largest row id) of an area's saved routes: changes whenever routes are saved."""
+    def token(self, area: str) -> tuple[int, int, str]:
+        """(count, largest row id, newest save) of an area's saved routes: changes whenever routes are saved.
+
+        The time is needed: routes planned again replace rows of the same ids, and SQLite hands the deleted largest
+        ids out again, so count and id alone stayed the same for a route planned anew (another office, say).
+        """
         with self.store.engine.connect() as conn:
             area_id = self._area_id(conn, area)
             row = conn.execute(
-                select(func.count(patrol_routes.c.id), func.max(patrol_routes.c.id)).where(
-                    patrol_routes.c.area_id == area_id
-                )
+                select(
+                    func.count(patrol_routes.c.id), func.max(patrol_routes.c.id), func.max(patrol_routes.c.created_at)
+                ).where(patrol_routes.c.area_id == area_id)
             ).first()
-        return (int(row[0] or 0), int(row[1] or 0)) if row is not None else (0, 0)
+        if row is None:
+            return (0, 0, "")
+        return (int(row[0] or 0), int(row[1] or 0), str(row[2] or ""))
 
     # -- the GPS audit ---------------------------------------------------------------------------------------------
 

@@ -157,3 +157,21 @@ def test_a_second_audit_of_the_grid_replaces_the_first(audit):
     assert _metres(net, covered & walked) >= 0.85 * _metres(net, walked)
     assert {p["days"] for p in served["patrol_streets_covered"].values()} == {"2026-05-02"}
     assert {p["workers"] for p in served["patrol_streets_covered"].values()} == {"李四"}
+
+
+def test_a_route_planned_again_reaches_the_map_drawn_before(audit):
+    """Routes planned again replace rows of the same ids (SQLite reuses the largest): the map must still change."""
+    c, ctx, net, pid, steps, required = audit
+    url = f"/areas/monaco/plans/{pid}/map/layers/patrol_routes"
+    before = c.get(url)
+    assert before.status_code == 200 and before.json()["features"]
+    r = c.post("/areas/monaco/patrol/routes?wait=true", json={"grid": GRID, "office": "7.4345,43.7480"})
+    assert r.status_code == 200, r.text
+    route = r.json()["routes"][0]
+    after = c.get(url)
+    assert after.headers["ETag"] != before.headers["ETag"]
+    legs = [f["properties"] for f in after.json()["features"] if f["properties"]["route_id"] == route["route_id"]]
+    assert sum(p["length_m"] for p in legs) == pytest.approx(route["extended_length_m"], abs=1.0)
+    assert sum(p["length_m"] for p in legs) != pytest.approx(
+        sum(f["properties"]["length_m"] for f in before.json()["features"]), abs=1.0
+    )
