@@ -112,8 +112,10 @@ def match_points(
     which happens in a dense mesh of footways and steps): the Viterbi may also go from the point before it
     straight to the point after it, at ``outlier_cost`` (log-likelihood), and the outlier takes its
     predecessor's place. Without it every candidate of such a fix may lie hundreds of network metres from the
-    walk, and the path is dragged onto other ways to reach it, often for dozens of points before and after it;
-    at 4, a lone fix is given up rather than walked to along a way out and back.
+    walk, and the path is dragged onto other ways to reach it, often for dozens of points before and after it.
+    4 is about what a 1% outlier rate costs against this model's unnormalised scores (log 0.01, plus a uniform
+    fix within the radius against the Gaussian's peak, less the one move fewer); on the synthetic tracks 2 scores
+    a little better and 12 a little worse, both areas alike.
 
     Returns
     -------
