@@ -274,12 +274,15 @@ class _Lattice:
         a = self.safe[before, :, None]  # (steps, K, 1): the earlier point's candidates
         b = self.safe[after, None, :]  # (steps, 1, K): the later point's
         ea, eb = self.ei[a], self.ei[b]
-        ru, rv = self.row_of[net.edge_u[ea]], self.row_of[net.edge_v[ea]]
+        # dmat's rows and columns as offsets into it flat: one gather each instead of two-index fancy indexing
+        width = dmat.shape[1]
+        ru, rv = self.row_of[net.edge_u[ea]] * width, self.row_of[net.edge_v[ea]] * width
         bu, bv = self.pos[net.edge_u[eb]], self.pos[net.edge_v[eb]]
+        flat = dmat.ravel()
         fu, fv, tu, tv = self.to_u[a], self.to_v[a], self.to_u[b], self.to_v[b]
         best = np.minimum(
-            np.minimum(fu + dmat[ru, bu] + tu, fu + dmat[ru, bv] + tv),
-            np.minimum(fv + dmat[rv, bu] + tu, fv + dmat[rv, bv] + tv),
+            np.minimum(fu + flat[ru + bu] + tu, fu + flat[ru + bv] + tv),
+            np.minimum(fv + flat[rv + bu] + tu, fv + flat[rv + bv] + tv),
         )
         best = np.where(ea == eb, np.minimum(best, np.abs(self.off[a] - self.off[b])), best)
         longer = best - straight_m[:, None, None]
