@@ -121,7 +121,8 @@ async def tracks(
     manifest: Annotated[UploadFile | None, File(description="CSV: file, worker, grid")] = None,
 ) -> dict[str, Any]:
     """Match the tracks to the walking network; per grid and day the streets and households covered, the time
-    spent and whether the 2-hour norm was met. Bad files are listed in ``rejected``; all bad is a 422."""
+    spent and whether the 2-hour norm was met. Bad files are listed in ``rejected``; all bad is a 422. The audit is
+    saved (``audit_id``): the maps draw each audited grid's streets covered and missed, replacing its last audit."""
     if len(files) > MAX_TRACK_FILES:
         raise InputError(
             f"At most {MAX_TRACK_FILES} files per upload",
