@@ -134,3 +134,8 @@ def patrol_coverage(
         )
     for r in report["rejected"]:
         typer.echo(f"  rejected {r['file']}: {r['detail']}")
+    if report.get("saved"):
+        typer.echo(
+            f"Saved as audit {report['audit_id']}: {s['streets_covered']} street(s) covered, "
+            f"{s['streets_missed']} missed, shown on the area and grid maps (layers 巡查已覆盖街道 / 巡查未覆盖街道)"
+        )

@@ -72,6 +72,14 @@ def test_coverage_rejects_bad_files_and_exits_2_when_all_are_bad(store_url, tmp_
     assert out["summary"]["tracks"] == 1 and out["rejected"][0]["file"] == "bad.gpx"
     row = out["grid_days"][0]
     assert row["grid"] == GRID and row["workers"] == ["张三"] and row["norm_met"] is False
+    assert out["saved"] is True and isinstance(out["audit_id"], int)
+    # the text output says the audit was kept for the map, and what it holds
+    args = ["patrol", "coverage", "monaco", "--tracks", str(tmp_path), "--manifest", str(tmp_path / "manifest.csv")]
+    text, _ = run(args, store_url)
+    assert text.returncode == 0, text.stderr
+    s = out["summary"]
+    assert f"{s['streets_covered']} street(s) covered, {s['streets_missed']} missed" in text.stdout
+    assert s["streets_missed"] > 0  # a 600 m straight walk leaves most of the grid's streets missed
     only_bad = tmp_path / "only_bad"
     only_bad.mkdir()
     (only_bad / "bad.gpx").write_text("not xml", encoding="utf-8")
