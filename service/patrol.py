@@ -832,13 +832,19 @@ def coverage(
         "streets_covered": int(np.isin(status, AUDIT_COVERED).sum()),
         "streets_missed": int((~np.isin(status, AUDIT_COVERED)).sum()),
     }
-    audit_id = ctx.store.patrol.save_audit(
-        area,
-        summary={"summary": summary, "grid_days": rows},
-        grids=sorted(audited),
-        streets=streets,
-        area_revision=entry.revision,
-        timezone=p.timezone,
+    # kept for the map only when a track fell in an adopted grid: an upload with nothing to show changes nothing
+    # (the saved audits' token is part of every plan layer's version)
+    audit_id = (
+        ctx.store.patrol.save_audit(
+            area,
+            summary={"summary": summary, "grid_days": rows},
+            grids=sorted(audited),
+            streets=streets,
+            area_revision=entry.revision,
+            timezone=p.timezone,
+        )
+        if audited
+        else None
     )
     summary["seconds"] = round(time.perf_counter() - t0, 3)
     return {
@@ -848,7 +854,7 @@ def coverage(
         "grid_days": rows,
         "tracks": tracks_out,
         "rejected": rejected,
-        "saved": True,
+        "saved": audit_id is not None,
         "audit_id": audit_id,
     }
 

@@ -99,7 +99,7 @@ patrol_audit_streets = Table(
     Column("version", Integer),
     Column("grid", String(20), nullable=False),
     Column("edge", Integer),  # the walking network's edge at the audit's area revision
-    Column("name", String(200)),
+    Column("name", Text),  # a street's name as the source file had it, of any length
     Column("length_m", Float, nullable=False),
     Column("walked_m", Float, nullable=False),  # metres credited: walked, or alongside from a sidewalk
     Column("status", String(12), nullable=False),  # walked | alongside | partly | none
@@ -255,6 +255,9 @@ class PatrolStore:
         geoms = np.asarray(streets.get("geometry", []), dtype=object)
         with self.store.write() as conn:
             area_id = self._area_id(conn, area)
+            # PostgreSQL: hold the area's row until the transaction ends, so two uploads for one grid cannot both
+            # delete its old rows and both insert (READ COMMITTED; SQLite holds the database from BEGIN IMMEDIATE)
+            conn.execute(select(areas.c.id).where(areas.c.id == area_id).with_for_update())
             if grids:
                 conn.execute(
                     delete(patrol_audit_streets).where(
@@ -366,4 +369,7 @@ def _native(v: Any) -> Any:
 
 
 def _iso(v: Any) -> str | None:
-    return v.isoformat() if v is not None else None
+    """A stored time as ISO 8601 with its offset: SQLite hands back a naive value, written in UTC."""
+    if v is None:
+        return None
+    return str((v.replace(tzinfo=UTC) if v.tzinfo is None else v).isoformat())

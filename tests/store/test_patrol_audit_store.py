@@ -3,6 +3,8 @@ reused (the maps' token). ``audit_round_trip`` runs on PostgreSQL too (tests/sto
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import numpy as np
 import pytest
 import shapely
@@ -51,7 +53,10 @@ def audit_round_trip(store: Store, area: str) -> None:
     assert got["grid"] == ["G1", "G1", "G1", "G2", "G2"] and got["status"][:3] == ["walked", "none", "alongside"]
     assert got["name"][:2] == [None, "公园路"] and got["version"] == [2] * 5 and got["edge"][0] == 100
     assert got["days"][0] == "2026-05-01" and got["workers"][3] == "李四" and got["audit_id"] == [first] * 5
-    assert got["audited_at"][0] is not None and got["walked_m"][:2] == [55.5, 0.0]
+    assert got["walked_m"][:2] == [55.5, 0.0]
+    # when it ran, as an instant (SQLite returns naive times; the map converts it to the rules' time zone)
+    ran = datetime.fromisoformat(got["audited_at"][0])
+    assert ran.utcoffset() == timedelta(0) and abs((datetime.now(UTC) - ran).total_seconds()) < 600
     # geometry comes back as saved (lon/lat), equal to the last digit
     assert shapely.equals_exact(got["geometry"][0], a["geometry"][0], tolerance=1e-9)
     assert patrol.audit_counts(area) == {"walked": 2, "none": 1, "alongside": 1, "partly": 1}
