@@ -273,7 +273,19 @@ def _audit_available(covered: bool) -> Any:
     return available
 
 
-_AUDIT_COLUMNS = ["street", "grid", "days", "length_m", "walked_m", "share", "workers", "audited_at", "status"]
+_AUDIT_COLUMNS = [
+    "street",
+    "grid",
+    "days",
+    "length_m",
+    "walked_m",
+    "share",
+    "workers",
+    "audited_at",
+    "plan_note",
+    "status",
+]
+STALE_NOTE = "方案已调整，需重新核查"
 
 
 def _local_time(iso: str | None, tz: ZoneInfo) -> str | None:
@@ -286,10 +298,16 @@ def audit_streets(req: LayerRequest, *, covered: bool) -> gpd.GeoDataFrame:
     metres walked and their share, the workers, and when the audit ran (in the rules' time zone)."""
     cols = req.ctx.store.patrol.audit_streets(req.area, plan_ids=[p.plan_id for p in req.plans])
     status = np.asarray(cols["status"], dtype=object)
-    keep = np.flatnonzero(np.isin(status, AUDIT_COVERED) == covered) if len(status) else np.empty(0, dtype=int)
+    # only grids the plans still have: a grid merged away (its code maybe handed out again by a later split) is not
+    # shown with streets it no longer holds; a grid edited since its audit is marked, as saved routes are
+    grids_now = _current_grids(req)
+    exists = np.array([(pid, str(g)) in grids_now for pid, g in zip(cols["plan_id"], cols["grid"])], dtype=bool)
+    wanted = (np.isin(status, AUDIT_COVERED) == covered) & exists if len(status) else np.zeros(0, dtype=bool)
+    keep = np.flatnonzero(wanted)
     if not len(keep):
         return _empty(_AUDIT_COLUMNS)
     tz = ZoneInfo(req.ctx.rules.patrol.timezone)
+    current = {p.plan_id: p.version for p in req.plans}
     length = np.asarray(cols["length_m"], dtype=float)[keep]
     walked = np.asarray(cols["walked_m"], dtype=float)[keep]
     rows = {
@@ -301,10 +319,25 @@ def audit_streets(req: LayerRequest, *, covered: bool) -> gpd.GeoDataFrame:
         "share": np.round(np.divide(walked, length, out=np.zeros_like(walked), where=length > 0), 3),
         "workers": [cols["workers"][i] or None for i in keep],
         "audited_at": [_local_time(cols["audited_at"][i], tz) for i in keep],
+        "plan_note": [
+            STALE_NOTE if (cols["version"][i] or 0) < current.get(cols["plan_id"][i], 0) else None for i in keep
+        ],
         "status": status[keep],
     }
     geoms = np.asarray(cols["geometry"], dtype=object)[keep]
     return gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS), crs=STORAGE_CRS)
+
+
+def _current_grids(req: LayerRequest) -> set[tuple[str, str]]:
+    """(plan, grid code) of every grid of the page's plans at their current versions."""
+    from maps.layers import get_layer
+    from service.tiles import layer_frame
+
+    layer = get_layer("grids")
+    frame = layer_frame(req.ctx, req.entry, layer, req.plans) if layer is not None else None
+    if frame is None or not len(frame):
+        return set()
+    return {(str(pid), str(code)) for pid, code in zip(frame["plan_id"], frame["code"])}
 
 
 def covered_streets(req: LayerRequest) -> gpd.GeoDataFrame:
@@ -346,6 +379,7 @@ register(
             Field("share", "走过", format="share"),
             Field("workers", "网格员"),
             Field("audited_at", "核查时间"),
+            Field("plan_note", "注意"),
         ),
         pages=AUDIT_PAGES,
         note="各网格最近一次轨迹核查；边界街道两侧网格各算一次。",
@@ -381,6 +415,7 @@ register(
             Field("walked_m", "已走", format="distance"),
             Field("workers", "网格员"),
             Field("audited_at", "核查时间"),
+            Field("plan_note", "注意"),
         ),
         pages=AUDIT_PAGES,
         available=_audit_available(False),

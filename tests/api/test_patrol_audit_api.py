@@ -175,3 +175,55 @@ def test_a_route_planned_again_reaches_the_map_drawn_before(audit):
     assert sum(p["length_m"] for p in legs) != pytest.approx(
         sum(f["properties"]["length_m"] for f in before.json()["features"]), abs=1.0
     )
+
+
+def test_an_edited_plan_marks_its_audit_and_a_merged_away_grid_drops_it(audit):
+    """After an audit, an edit of the grid marks its streets (方案已调整); once the grid is merged away its streets
+    are no longer drawn for a code the plan does not hold (a later split could hand the code out again)."""
+    from service import edits as pe
+    from service.patrol_layers import STALE_NOTE
+
+    c, ctx, net, pid, steps, required = audit
+    urls = _tile_urls(net, required)
+    _upload(c, net, steps[: len(steps) // 2], seed=10, worker="张三", start_s=1_777_600_000.0)
+    served = _served(c, net, urls)
+    assert served["patrol_streets_covered"] and all(
+        p.get("plan_note") is None for p in served["patrol_streets_covered"].values()
+    )
+    version = ctx.store.plans.get("monaco", pid).version
+    pe.edit_plan(
+        ctx,
+        "monaco",
+        pid,
+        {"base_version": version, "message": "网格员变更", "ops": [{"op": "set", "grid": GRID, "worker": "王五"}]},
+    )
+    served = _served(c, net, urls)
+    both = {**served["patrol_streets_covered"], **served["patrol_streets_missed"]}
+    assert set(both) == required and {p["plan_note"] for p in both.values()} == {STALE_NOTE}
+    # merged into a neighbour: GRID is retired, and its audited streets go with it
+    grids = ctx.store.plans.grids("monaco", pid).set_index("code").geometry
+    neighbour = next(str(g) for g in grids.index if str(g) != GRID and grids[g].buffer(1e-5).intersects(grids[GRID]))
+    pe.edit_plan(
+        ctx,
+        "monaco",
+        pid,
+        {
+            "base_version": version + 1,
+            "message": "合并",
+            "ops": [{"op": "merge", "grids": [GRID, neighbour], "into": neighbour}],
+        },
+    )
+    served = _served(c, net, urls)
+    assert not served["patrol_streets_covered"] and not served["patrol_streets_missed"]
+
+
+def test_an_upload_that_audits_no_grid_saves_nothing(audit):
+    """A walk in Fontvieille, where no plan is adopted: reported, but nothing is kept for the map (and the
+    token every plan layer's version carries does not change)."""
+    c, ctx, net, pid, steps, required = audit
+    before = ctx.store.patrol.audit_token("monaco")
+    lon = np.linspace(7.4155, 7.4185, 150)
+    gpx = track_gpx("synthetic", lon, np.full(150, 43.7285), 1_777_600_000.0 + np.arange(150) * 5.0).encode()
+    report = patrol.coverage(ctx, "monaco", [("fontvieille.gpx", gpx)])
+    assert report["summary"]["tracks"] == 1 and report["saved"] is False and report["audit_id"] is None
+    assert ctx.store.patrol.audit_token("monaco") == before
