@@ -137,5 +137,8 @@ def patrol_coverage(
     if report.get("saved"):
         typer.echo(
             f"Saved as audit {report['audit_id']}: {s['streets_covered']} street(s) covered, "
-            f"{s['streets_missed']} missed, shown on the area and grid maps (layers 巡查已覆盖街道 / 巡查未覆盖街道)"
+            f"{s['streets_missed']} missed, shown on the area, grid and plan maps "
+            "(layers 巡查已覆盖街道 / 巡查未覆盖街道)"
         )
+    else:
+        typer.echo("No track fell in a grid of an adopted plan: nothing saved to show on the maps")
