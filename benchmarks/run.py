@@ -437,7 +437,7 @@ def pages_markdown(got: dict[str, Any]) -> tuple[str, dict[str, object]]:
         (
             f"Areas as prepared (setup {got['setup_s']} s, drawing every plan included; `warm_up_s`: what "
             "`wangge serve` does per area at start):"
-            if got["setup_s"]
+            if not got.get("reused")
             else "Areas as prepared (the store of an earlier run reused, `WANGGE_BENCH_PAGES_DIR`; `draw_s` as it was "
             "drawn then; `warm_up_s`: what `wangge serve` does per area at start):"
         ),

@@ -28,8 +28,9 @@ log = logging.getLogger("wangge.warm")
 
 # The pages a planner opens first; the layers each shows at opening are built.
 PAGES = ("area", "grids")
-# Browser windows the first view is cut for (the usual laptop and desktop screens).
-WINDOWS = ((1366, 768), (1920, 1080))
+# Map viewports the first view is cut for: the usual laptop and desktop screens, full screen and in a browser
+# window (its tab and address bars take about 130-170 px), which may fit the area one zoom step wider.
+WINDOWS = ((1366, 768), (1366, 625), (1920, 1080), (1920, 940))
 ZOOM_SNAP = 0.5  # the shell's map zoom steps (maps/static/shell/shell.js)
 FIT_PADDING = 10  # px on each side when the shell fits the area's bounds
 
@@ -43,7 +44,9 @@ def first_view_tile_zooms(
     and its grid layer the tiles (of the map zoom rounded; 512-px tiles of zoom ``z`` are drawn at map zoom
     ``z + 1``).
 
-    >>> first_view_tile_zooms((7.40, 43.72, 7.44, 43.75))  # Monaco: fitted at map zoom 14.5 or 15, tiles of 14
+    >>> first_view_tile_zooms((7.40, 43.72, 7.44, 43.75))  # Monaco: tiles of 14 full screen, 13 in a window
+    [13, 14]
+    >>> first_view_tile_zooms((7.40, 43.72, 7.44, 43.75), [(1366, 768)])
     [14]
     """
     w, s, e, n = bounds
