@@ -268,6 +268,9 @@ class Layer:
     simplify: Mapping[int, float] = field(default_factory=dict)  # map zoom -> tile units (below: next lower)
     min_pixel_area: float = 0.0  # polygons smaller than this many square pixels are left out of tiles
     legend: bool = True  # listed in the legend (label layers follow their polygons and are not)
+    # plan layers: the saved plan data (keys given to service.tiles.register_plan_state: patrol routes, audits…) its
+    # features are drawn from; None, every source. A layer naming none is not rebuilt when a route or audit is saved.
+    plan_state: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.pages) - set(PAGES)

@@ -782,6 +782,7 @@ register(
         data=grids,
         source="tiles",
         scope="plans",
+        plan_state=(),  # drawn from the plans alone: a patrol route or audit saved leaves it be
         style=Style(
             colour="#1a1a1a",
             weight=2.0,
@@ -821,6 +822,7 @@ register(
         kind="label",
         data=grid_labels,
         scope="plans",
+        plan_state=(),  # drawn from the plans alone: a patrol route or audit saved leaves it be
         label=LabelText(
             "serial",
             second=Field("households", "户数", format="int", unit="户"),
@@ -846,6 +848,7 @@ register(
         data=blocks,
         source="tiles",
         scope="plans",
+        plan_state=(),  # drawn from the plans alone: a patrol route or audit saved leaves it be
         style=Style(colour="#555555", weight=0.7),
         tooltip=(
             Field("block_id", "街区编号"),

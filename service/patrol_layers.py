@@ -176,6 +176,7 @@ register(
         kind="line",
         data=route_legs,
         scope="plans",
+        plan_state=("patrol_routes",),
         style=Style(
             colour=PALETTE[0],
             weight=3.0,
@@ -206,6 +207,7 @@ register(
         kind="label",
         data=leg_labels,
         scope="plans",
+        plan_state=("patrol_routes",),
         label=LabelText("text", priority="length_m", follows="patrol_routes"),
         style=Style(colour="#111111"),
         min_zoom=16,
@@ -224,6 +226,7 @@ register(
         kind="marker",
         data=route_stops,
         scope="plans",
+        plan_state=("patrol_routes",),
         style=Style(
             by="category",
             categories=(
@@ -362,6 +365,7 @@ register(
         data=covered_streets,
         source="tiles",
         scope="plans",
+        plan_state=("patrol_audit",),
         style=Style(
             colour=COVERED_COLOUR,
             weight=5.0,
@@ -397,6 +401,7 @@ register(
         data=missed_streets,
         source="tiles",
         scope="plans",
+        plan_state=("patrol_audit",),
         style=Style(
             colour=MISSED_COLOUR,
             weight=5.0,

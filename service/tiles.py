@@ -15,6 +15,7 @@ by the browser for a year; an old ``v`` is answered with what is current now, no
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import threading
@@ -130,6 +131,19 @@ def plans_key(plans: tuple[PlanRef, ...]) -> str:
     return hashlib.sha1(";".join(f"{p.plan_id}@{p.version}/{p.state}" for p in plans).encode()).hexdigest()[:10]
 
 
+def layer_plans_key(layer: Layer, plans: tuple[PlanRef, ...]) -> str:
+    """:func:`plans_key` with only the saved plan data ``layer`` reads (``Layer.plan_state``): a patrol audit saved
+    re-cuts the audit layers' tiles, not the grids' (their URLs' version still changes with the page's)."""
+    if layer.plan_state is None:
+        return plans_key(plans)
+    keep = set(layer.plan_state)
+
+    def only(state: str) -> str:
+        return ";".join(part for part in state.split(";") if part.split("=", 1)[0] in keep)
+
+    return plans_key(tuple(dataclasses.replace(p, state=only(p.state)) for p in plans))
+
+
 def tile_version(entry: AreaEntry, plans: tuple[PlanRef, ...] | None) -> str:
     """The state tiles are cut from: the area's revision (with its creation stamp), and the plans if any."""
     stamp = hashlib.sha1(entry.stamp.encode()).hexdigest()[:6] if entry.stamp else "0"
@@ -142,7 +156,7 @@ def tile_version(entry: AreaEntry, plans: tuple[PlanRef, ...] | None) -> str:
 
 def _cache_key(layer: Layer, what: str, plans: tuple[PlanRef, ...]) -> tuple[Hashable, ...]:
     if layer.scope == "plans":  # a plan entry: bounded in number within the area's entry
-        return ("plan", "layer", what, layer.key, plans_key(plans))
+        return ("plan", "layer", what, layer.key, layer_plans_key(layer, plans))
     return ("layer", what, layer.key)
 
 
@@ -262,7 +276,7 @@ def cut_tile(ctx: Context, area: str, keys: str, z: int, x: int, y: int, *, plan
     parts = []
     zoom = map_zoom(z)
     for layer in layers:
-        key = (layer.key, plans_key(plans) if layer.scope == "plans" else "", z, x, y)
+        key = (layer.key, layer_plans_key(layer, plans) if layer.scope == "plans" else "", z, x, y)
         raw = cache.get(key)
         if raw is None:
             if zoom < layer.min_zoom or (layer.scope == "plans" and not plans):

@@ -177,6 +177,27 @@ def test_a_route_planned_again_reaches_the_map_drawn_before(audit):
     )
 
 
+def test_an_audit_saved_recuts_the_audit_layers_not_the_grids(audit):
+    """Every plan layer's URL version follows a saved audit (a map drawn before shows it), but the grids' tiles
+    cut before stay in the server's cache: only the layers drawn from audits are cut again."""
+    from maps.layers import get_layer
+    from service.tiles import _tile_cache, adopted_plans, layer_plans_key
+
+    c, ctx, net, pid, steps, required = audit
+    url = _tile_urls(net, required)[0].replace(LAYERS, "grids")
+    assert c.get(url).status_code == 200
+    grids, covered = get_layer("grids"), get_layer("patrol_streets_covered")
+    z, x, y = (int(v) for v in url.removesuffix(".pbf").split("/")[-3:])
+    before = adopted_plans(ctx, "monaco")
+    _upload(c, net, steps[: len(steps) // 3], seed=11, worker="赵六", start_s=1_777_772_800.0)
+    after = adopted_plans(ctx, "monaco")
+    assert before != after  # the plans' state (and so the pages' tile versions) changed
+    assert layer_plans_key(grids, before) == layer_plans_key(grids, after)
+    assert layer_plans_key(covered, before) != layer_plans_key(covered, after)
+    cache = _tile_cache(ctx.area("monaco"))
+    assert cache.get(("grids", layer_plans_key(grids, after), z, x, y)) is not None  # cut before the upload
+
+
 def test_an_edited_plan_marks_its_audit_and_a_merged_away_grid_drops_it(audit):
     """After an audit, an edit of the grid marks its streets (方案已调整); once the grid is merged away its streets
     are no longer drawn for a code the plan does not hold (a later split could hand the code out again)."""

@@ -47,7 +47,7 @@ def test_warm_up_cuts_the_first_view(demo_store_url):
     area and grid maps show at opening: the first planner after a restart finds them in the cache."""
     from geo.io.mvt import tiles_covering
     from maps.layers import get_layer
-    from service.tiles import _tile_cache, plans_key
+    from service.tiles import _tile_cache, layer_plans_key
     from service.warm import first_view_tile_zooms
 
     ctx = _cold(demo_store_url)
@@ -69,5 +69,6 @@ def test_warm_up_cuts_the_first_view(demo_store_url):
         for z in zooms:
             for x, y in tiles_covering(box, z):
                 for key in keys:
-                    scope = plans_key(plans) if get_layer(key).scope == "plans" else ""
+                    layer = get_layer(key)
+                    scope = layer_plans_key(layer, plans) if layer.scope == "plans" else ""
                     assert cache.get((key, scope, z, x, y)) is not None, (name, key, z, x, y)
