@@ -308,3 +308,52 @@ def test_exported_map_shows_hostile_names_as_text(exported_map, browser, hostile
     assert COMMUNITY in page.labels()
     _hover_each_layer_alone(page, AREA_LAYERS)
     page.page.close()
+
+
+WORKER = hostile("XSS-网格员", with_script_end=False)
+
+
+def test_audit_layers_show_a_hostile_worker_name_as_text(server, browser, hostile_area):
+    """A GPS audit whose manifest names the worker with markup: the audit layers' tooltips show it as typed."""
+    import csv
+    import io
+
+    import httpx
+    import numpy as np
+    from pyproj import Transformer
+
+    from geo.crs import STORAGE_CRS
+    from geo.io.gpx import track_gpx
+    from service import patrol
+    from service.context import road_network
+    from tests.real.test_patrol_real import _steps_of
+    from tests.synthetic_tracks import synthetic_track
+
+    ctx = Context(store=Store.from_url(hostile_area["url"]), rules=DEFAULT_RULES)
+    code = hostile_area["grid_code"]
+    route = patrol.plan_routes(ctx, "monaco", plan_ids=[hostile_area["plan_id"]], grid=code)["routes"][0]
+    net = road_network(ctx, ctx.area("monaco"), "walk")
+    steps = _steps_of(ctx, route)
+    t = synthetic_track(net, steps[: len(steps) // 2], np.random.default_rng(3), detours=0)
+    lon, lat = Transformer.from_crs(net.crs, STORAGE_CRS, always_xy=True).transform(t.xy[:, 0], t.xy[:, 1])
+    manifest = io.StringIO()
+    csv.writer(manifest).writerows([["file", "worker", "grid"], ["walk.gpx", WORKER, code]])
+    files = [
+        ("files", ("walk.gpx", track_gpx("synthetic", lon, lat, t.time_s).encode(), "application/gpx+xml")),
+        ("manifest", ("manifest.csv", manifest.getvalue().encode(), "text/csv")),
+    ]
+    r = httpx.post(f"{server}/areas/monaco/patrol/tracks", files=files, timeout=120)
+    assert r.status_code == 200, r.text
+    assert r.json()["grid_days"][0]["workers"] == [WORKER]
+    cols = ctx.store.patrol.audit_streets("monaco")
+    page = MapPage(browser, f"{server}/areas/monaco/grids/map", hostile_area["spots"])
+    for layer, covered in (("patrol_streets_covered", True), ("patrol_streets_missed", False)):
+        rows = [i for i, s in enumerate(cols["status"]) if (s in ("walked", "alongside")) == covered]
+        longest = max(rows, key=lambda i: cols["length_m"][i])
+        mid = shapely.line_interpolate_point(cols["geometry"][longest], 0.5, normalized=True)
+        page.show_only(layer)
+        page.view(_latlng(mid), 18)
+        assert WORKER in page.hover("XSS-网格员", _latlng(mid)), layer
+        page.page.mouse.move(5, 760)
+    page.assert_nothing_ran()
+    page.page.close()
