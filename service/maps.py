@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import shutil
 import time
 from html import escape
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from geo.io.mvt import encode_density, encode_tile, tiles_covering
+from geo.io.mvt import encode_density, encode_tile, fit_zoom, tiles_covering
 from geo.osm_area import OSM_ATTRIBUTION
 from maps.assets import copy_vendor
 from maps.layers import Layer, PlanRef, layers_for
@@ -240,12 +239,9 @@ EXPORT_MAX_TILE_ZOOM = 15  # pre-cut up to map zoom 16; closer, the browser scal
 
 
 def _fit_zoom(bounds: list[list[float]], width: int = 1366, height: int = 768) -> int:
-    """The map zoom at which a lon/lat box fills a window of that size (as Leaflet's fitBounds would)."""
+    """The map zoom at which a lon/lat box (Leaflet's ``[[s, w], [n, e]]``) fills a window of that size."""
     (s, w), (n, e) = bounds
-    dx = max(e - w, 1e-6) / 360
-    y0, y1 = (math.log(math.tan(math.pi / 4 + math.radians(v) / 2)) for v in (s, n))
-    dy = max(y1 - y0, 1e-9) / (2 * math.pi)
-    return int(math.floor(min(math.log2(width / 256 / dx), math.log2(height / 256 / dy))))
+    return int(fit_zoom((w, s, e, n), width, height))
 
 
 def write_area_map(

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from geo.errors import WanggeError
-from geo.io.mvt import tiles_covering
+from geo.io.mvt import fit_zoom, tiles_covering
 from maps.layers import layers_for
 from service.context import Context
 from service.tiles import MAX_TILE_ZOOM, adopted_plans, area_record, cut_tile, layer_available, layer_frame, tile_source
@@ -49,14 +49,9 @@ def first_view_tile_zooms(
     >>> first_view_tile_zooms((7.40, 43.72, 7.44, 43.75), [(1366, 768)])
     [14]
     """
-    w, s, e, n = bounds
-    dx = max(e - w, 1e-9) / 360
-    y0, y1 = (math.log(math.tan(math.pi / 4 + math.radians(v) / 2)) for v in (s, n))
-    dy = max(y1 - y0, 1e-12) / (2 * math.pi)
     zooms = set()
     for width, height in windows:
-        fit = min(math.log2((width - 2 * FIT_PADDING) / 256 / dx), math.log2((height - 2 * FIT_PADDING) / 256 / dy))
-        snapped = math.floor(fit / ZOOM_SNAP) * ZOOM_SNAP
+        snapped = fit_zoom(bounds, width, height, padding=FIT_PADDING, snap=ZOOM_SNAP)
         tile_zoom = math.floor(snapped + 0.5) - 1  # JavaScript's Math.round: halves round up
         zooms.add(min(max(tile_zoom, 0), MAX_TILE_ZOOM))
     return sorted(zooms)

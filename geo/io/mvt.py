@@ -89,6 +89,22 @@ def tiles_covering(bounds: Sequence[float], z: int) -> Iterator[tuple[int, int]]
             yield x, y
 
 
+def fit_zoom(bounds: Sequence[float], width: int, height: int, *, padding: int = 0, snap: float = 1.0) -> float:
+    """The map zoom (256-px pyramid) at which a lon/lat box ``(minlon, minlat, maxlon, maxlat)`` fills a window of
+    ``width`` x ``height`` pixels less ``padding`` on each side, rounded down to a step of ``snap`` — as Leaflet's
+    ``fitBounds`` picks it.
+
+    >>> fit_zoom((7.40, 43.72, 7.44, 43.75), 1366, 768, padding=10, snap=0.5)
+    14.5
+    """
+    w, s, e, n = (float(v) for v in bounds)
+    dx = max(e - w, 1e-9) / 360
+    y0, y1 = (math.log(math.tan(math.pi / 4 + math.radians(v) / 2)) for v in (s, n))
+    dy = max(y1 - y0, 1e-12) / (2 * math.pi)
+    fit = min(math.log2((width - 2 * padding) / 256 / dx), math.log2((height - 2 * padding) / 256 / dy))
+    return math.floor(fit / snap) * snap
+
+
 def valid_tile(z: int, x: int, y: int) -> bool:
     """Whether ``z/x/y`` names a tile of the XYZ pyramid."""
     return 0 <= z <= 24 and 0 <= x < (1 << z) and 0 <= y < (1 << z)
