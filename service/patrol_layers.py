@@ -26,9 +26,9 @@ import numpy as np
 import shapely
 
 from geo.crs import STORAGE_CRS
-from maps.layers import Category, Field, Highlight, LabelText, Layer, LayerRequest, Style, register
+from maps.layers import Category, Field, Highlight, LabelText, Layer, LayerRequest, Style, get_layer, register
 from service.context import Context
-from service.tiles import register_plan_state
+from service.tiles import layer_frame, register_plan_state
 from store.patrol import AUDIT_COVERED
 
 # One colour per route on the page, in turn (Tableau 10: distinct on the light base map).
@@ -332,13 +332,10 @@ def audit_streets(req: LayerRequest, *, covered: bool) -> gpd.GeoDataFrame:
 
 
 def _current_grids(req: LayerRequest) -> set[tuple[str, str]]:
-    """(plan, grid code) of every grid of the page's plans at their current versions."""
-    from maps.layers import get_layer
-    from service.tiles import layer_frame
-
-    layer = get_layer("grids")
-    frame = layer_frame(req.ctx, req.entry, layer, req.plans) if layer is not None else None
-    if frame is None or not len(frame):
+    """(plan, grid code) of every grid of the page's plans at their current versions (the grids layer's frame,
+    cached with the area)."""
+    frame = layer_frame(req.ctx, req.entry, get_layer("grids"), req.plans)  # type: ignore[arg-type]
+    if not len(frame):
         return set()
     return {(str(pid), str(code)) for pid, code in zip(frame["plan_id"], frame["code"])}
 
